@@ -1,0 +1,27 @@
+# gep: satellite data -> GEP per party -> ecological compensation -> dispatch -> public ledger.
+# All logic lives in the `gep` package (src/gep); rules only call its command line.
+#   snakemake --cores 2                          # the demo basin (config/config.yaml)
+#   snakemake --cores 8 --configfile my.yaml     # another basin
+#   snakemake --report results/report.zip        # Snakemake's own report
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/acquire.smk"
+include: "workflow/rules/invest.smk"
+include: "workflow/rules/gep.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,5 @@
+import sys
+
+from gep.cli import main
+
+sys.exit(main())

@@ -1,0 +1,294 @@
+"""Typed configuration: the one source of truth.
+
+``load_config(path)`` reads a basin YAML file, fills defaults, resolves every path relative to
+the file, and raises :class:`gep.errors.ConfigError` naming the key and the fix. The JSON
+schema that Snakemake validates against (``workflow/schemas/config.schema.json``) is generated
+from these models by ``gep validate-config --write-schema`` and a test keeps the two in step.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gep.errors import ConfigError
+
+WORLDCOVER_CLASSES = {
+    10: "tree cover", 20: "shrubland", 30: "grassland", 40: "cropland", 50: "built-up",
+    60: "bare / sparse vegetation", 70: "snow and ice", 80: "permanent water bodies",
+    90: "herbaceous wetland", 95: "mangroves", 100: "moss and lichen",
+}
+YEAR_LAYERS = ("landcover", "precipitation", "reference_et")
+STATIC_LAYERS = ("dem", "root_restricting_depth", "plant_available_water")
+MODEL_IDS = ("annual_water_yield", "habitat_quality", "sdr", "ndr", "carbon")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GridConfig(_Model):
+    crs: str = Field("EPSG:32650", description="Projected CRS of the basin grid (metres).")
+    pixel_size: float = Field(30.0, gt=0, description="Pixel size in CRS units (metres).")
+
+    @field_validator("crs")
+    @classmethod
+    def _projected(cls, v: str) -> str:
+        from pyproj import CRS
+
+        try:
+            crs = CRS.from_user_input(v)
+        except Exception as exc:  # pyproj raises CRSError
+            raise ValueError(f"'{v}' is not a CRS pyproj understands ({exc})") from None
+        if not crs.is_projected:
+            raise ValueError(f"'{v}' is geographic; InVEST needs a projected CRS in metres, "
+                             "e.g. the UTM zone of the basin (EPSG:326xx)")
+        return v
+
+
+class DemoConfig(_Model):
+    rows: int = Field(200, ge=16, le=20000, description="Demo grid rows.")
+    cols: int = Field(200, ge=16, le=20000, description="Demo grid columns.")
+    seed: int = Field(20240601, description="Random seed; the demo is deterministic from it.")
+    origin_x: float = Field(700000.0, description="Upper-left easting (m).")
+    origin_y: float = Field(3310000.0, description="Upper-left northing (m).")
+    mean_precipitation_mm: float = Field(1800.0, gt=0)
+
+
+class PartiesConfig(_Model):
+    path: Path = Field(..., description="Vector of parties (GeoPackage, Shapefile, GeoJSON).")
+    id_field: str = Field("party_id", description="Field holding the party id.")
+    layer: str | None = None
+
+
+class AnnualWaterYieldConfig(_Model):
+    enabled: bool = True
+    seasonality_constant: float = Field(5.0, ge=1, le=30, description="Zhang's Z (InVEST: 1-30).")
+    biophysical_table: Path = Path("tables/biophysical.csv")
+    n_workers: int = Field(-1, ge=-1)
+
+
+class HabitatQualityConfig(_Model):
+    enabled: bool = True
+    half_saturation_constant: float = Field(0.05, gt=0)
+    threats_table: Path = Path("tables/threats.csv")
+    sensitivity_table: Path = Path("tables/sensitivity.csv")
+
+
+class SDRConfig(_Model):
+    enabled: bool = False
+    biophysical_table: Path = Path("tables/biophysical.csv")
+    threshold_flow_accumulation: int = Field(1000, gt=0)
+    k_param: float = 2.0
+    sdr_max: float = Field(0.8, gt=0, le=1)
+    ic_0_param: float = 0.5
+    l_max: float = Field(122.0, gt=0)
+    flow_dir_algorithm: Literal["MFD", "D8"] = "MFD"
+
+
+class NDRConfig(_Model):
+    enabled: bool = False
+    biophysical_table: Path = Path("tables/biophysical.csv")
+    threshold_flow_accumulation: int = Field(1000, gt=0)
+    k_param: float = 2.0
+    subsurface_critical_length_n: float = 200.0
+    subsurface_eff_n: float = Field(0.8, ge=0, le=1)
+    flow_dir_algorithm: Literal["MFD", "D8"] = "MFD"
+
+
+class CarbonConfig(_Model):
+    enabled: bool = False
+    carbon_pools_table: Path = Path("tables/carbon_pools.csv")
+
+
+class ModelsConfig(_Model):
+    annual_water_yield: AnnualWaterYieldConfig = AnnualWaterYieldConfig()
+    habitat_quality: HabitatQualityConfig = HabitatQualityConfig()
+    sdr: SDRConfig = SDRConfig()
+    ndr: NDRConfig = NDRConfig()
+    carbon: CarbonConfig = CarbonConfig()
+
+    def enabled(self) -> list[str]:
+        return [m for m in MODEL_IDS if getattr(self, m).enabled]
+
+
+class ValuationConfig(_Model):
+    prices: Path = Path("prices.yaml")
+    runoff_coefficients: Path = Path("tables/runoff_coefficients.csv")
+
+
+class EarthEngineConfig(_Model):
+    project: str | None = Field(None, description="Google Cloud project id for Earth Engine.")
+    landcover: Literal["worldcover", "dynamicworld"] = "worldcover"
+    dem: Literal["glo30", "srtm"] = "glo30"
+    max_tile_pixels: int = Field(2048, ge=64, le=32768)
+    cache_dir: Path | None = None
+
+
+class ClassificationConfig(_Model):
+    enabled: bool = False
+    imagery: dict[int, Path] = Field(default_factory=dict)
+    training: Path | None = None
+    label_field: str = "class"
+    n_estimators: int = Field(200, gt=0)
+    test_fraction: float = Field(0.3, gt=0, lt=1)
+    seed: int = 0
+
+
+class CompensationConfig(_Model):
+    agreement: Path | None = Path("agreement.yaml")
+    incidents: Path | None = None
+    performance: Path | None = None
+
+
+class MonitoringConfig(_Model):
+    enabled: bool = True
+    config: Path = Path("monitoring.yaml")
+    readings: Path | None = Field(None, description="Readings file; demo generates one if null.")
+    stations: Path | None = None
+
+
+class LedgerConfig(_Model):
+    enabled: bool = True
+    origin: str = Field("gep.example/demo", description="Checkpoint origin line.")
+    key_dir: Path | None = Field(None, description="Where the Ed25519 signing key lives; "
+                                                    "generated there if absent.")
+
+
+class ReportConfig(_Model):
+    title_en: str = "Gross Ecosystem Product and ecological compensation"
+    title_zh: str = "生态系统生产总值与流域生态补偿"
+
+
+class Config(_Model):
+    """A basin run."""
+
+    basin: str = Field(..., pattern=r"^[A-Za-z0-9_-]+$")
+    source: Literal["demo", "local", "earthengine"] = "demo"
+    results_dir: Path = Path("../results")
+    years: list[int] = Field(..., min_length=1)
+    grid: GridConfig = GridConfig()
+    demo: DemoConfig = DemoConfig()
+    parties: PartiesConfig | None = None
+    layers: dict[str, Any] = Field(default_factory=dict)
+    landcover_legend: Path | None = None
+    redline: Path | None = Field(None, description="Ecological red-line zones (vector); "
+                                                   "the demo makes its own.")
+    roads: Path | None = Field(None, description="Roads (vector or 0/1 raster) for the habitat "
+                                                 "threat 'road'; optional.")
+    earthengine: EarthEngineConfig = EarthEngineConfig()
+    classification: ClassificationConfig = ClassificationConfig()
+    models: ModelsConfig = ModelsConfig()
+    valuation: ValuationConfig = ValuationConfig()
+    compensation: CompensationConfig = CompensationConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    ledger: LedgerConfig = LedgerConfig()
+    report: ReportConfig = ReportConfig()
+    config_dir: Path = Field(Path("."), description="Set by the loader: the config file's folder.")
+
+    @field_validator("years")
+    @classmethod
+    def _years(cls, v: list[int]) -> list[int]:
+        if sorted(set(v)) != list(v):
+            raise ValueError("years must be strictly increasing without duplicates")
+        if any(y < 1980 or y > 2100 for y in v):
+            raise ValueError("years must lie between 1980 and 2100")
+        return v
+
+    @model_validator(mode="after")
+    def _source_needs(self) -> "Config":
+        if self.source in ("local", "earthengine") and self.parties is None:
+            raise ValueError(f"source '{self.source}' needs 'parties: {{path, id_field}}'")
+        if self.source == "local":
+            for name in YEAR_LAYERS + STATIC_LAYERS:
+                if name == "landcover" and self.classification.enabled:
+                    continue
+                if name not in self.layers:
+                    raise ValueError(f"source 'local' needs layers.{name}")
+        return self
+
+    # -- paths --------------------------------------------------------------------------------
+    def path(self, p: Path | str | None) -> Path | None:
+        """Resolve a config path relative to the config file's folder."""
+        if p is None:
+            return None
+        p = Path(p)
+        return p if p.is_absolute() else (self.config_dir / p)
+
+    @property
+    def out(self) -> Path:
+        """``results/<basin>``."""
+        return (self.path(self.results_dir) / self.basin).resolve()
+
+
+def _loc(err: dict) -> str:
+    return ".".join(str(x) for x in err["loc"]) or "(top level)"
+
+
+_FIXES = {
+    "missing": "add this key",
+    "extra_forbidden": "remove it or check its spelling against config/config.yaml",
+    "literal_error": "use one of the allowed values",
+}
+
+
+def validate(data: dict, file: str | None = None, config_dir: Path | None = None) -> Config:
+    """Validate a config mapping; raise ConfigError for the first problem found."""
+    if not isinstance(data, dict):
+        raise ConfigError("(top level)", "the file must hold a mapping of keys", file=file)
+    data = dict(data)
+    if config_dir is not None and "config_dir" not in data:
+        data["config_dir"] = str(config_dir)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = _loc(err)
+        msg = err["msg"].removeprefix("Value error, ")
+        fix = _FIXES.get(err["type"], "see the key's description in workflow/schemas/"
+                                      "config.schema.json")
+        raise ConfigError(key, msg, fix, file=file) from None
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> Config:
+    """Load and validate a basin config file. ``overrides`` are merged (deeply) on top."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError("(file)", f"config file {path} does not exist",
+                          "pass --config with an existing file, e.g. config/config.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError("(syntax)", f"not valid YAML ({exc})", "fix the YAML syntax",
+                          file=str(path)) from None
+    if overrides:
+        data = deep_merge(data, overrides)
+    return validate(data, file=str(path), config_dir=path.resolve().parent)
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def dump_resolved(cfg: Config) -> dict:
+    """The config as plain data with ``config_dir`` kept, so it reloads identically from any
+    folder (Snakemake passes this file to every stage, including ``--config`` overrides)."""
+    data = cfg.model_dump(mode="json", exclude_none=True)
+    data["config_dir"] = str(Path(cfg.config_dir).resolve())
+    return data
+
+
+def json_schema() -> dict:
+    """The JSON schema of the config file (for Snakemake's ``validate``)."""
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+    schema.update(Config.model_json_schema())
+    schema["properties"].pop("config_dir", None)
+    return schema

@@ -1,0 +1,159 @@
+"""``gep`` sub-commands of the annual GEP batch: run, acquire, invest, zonal, value, report,
+validate-config. Each is a thin wrapper over a stage function; Snakemake rules call them."""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+DEFAULT_CONFIG = "config/config.yaml"
+
+
+def _cfg(args):
+    from gep.config import load_config
+
+    return load_config(args.config)
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=DEFAULT_CONFIG,
+                   help=f"basin config file (default {DEFAULT_CONFIG})")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run the whole pipeline with Snakemake")
+    _add_config(p)
+    p.add_argument("--cores", default="all", help="CPU cores for Snakemake (default all)")
+    p.add_argument("snakemake_args", nargs=argparse.REMAINDER,
+                   help="further Snakemake arguments after '--'")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate-config", help="check a config file; optionally write the "
+                                               "JSON schema")
+    _add_config(p)
+    p.add_argument("--write-schema", metavar="PATH", help="write the config JSON schema here")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("acquire", help="write the aligned inputs for a basin")
+    _add_config(p)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--parties", action="store_true", help="parties, basin outline, red line")
+    g.add_argument("--static", action="store_true", help="static layers (DEM, soils, roads)")
+    g.add_argument("--year", type=int, help="one year's layers")
+    p.set_defaults(func=cmd_acquire)
+
+    p = sub.add_parser("invest", help="run one InVEST model for one year")
+    _add_config(p)
+    p.add_argument("--model", required=True)
+    p.add_argument("--year", type=int, required=True)
+    p.set_defaults(func=cmd_invest)
+
+    p = sub.add_parser("zonal", help="per-party zonal sums of one year's model outputs")
+    _add_config(p)
+    p.add_argument("--year", type=int, required=True)
+    p.set_defaults(func=cmd_zonal)
+
+    p = sub.add_parser("value", help="GEP valuation and increments from the zonal tables")
+    _add_config(p)
+    p.set_defaults(func=cmd_value)
+
+    p = sub.add_parser("report", help="the committee report (HTML)")
+    _add_config(p)
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_validate(args) -> int:
+    from gep.config import json_schema
+
+    cfg = _cfg(args)
+    if args.write_schema:
+        from gep.io import write_json
+
+        write_json(args.write_schema, json_schema())
+    print(f"{args.config}: OK (basin {cfg.basin}, source {cfg.source}, years "
+          f"{cfg.years[0]}-{cfg.years[-1]}, models {', '.join(cfg.models.enabled())})")
+    return 0
+
+
+def snakefile() -> Path:
+    """The workflow's Snakefile: the checkout this package was installed from, or the cwd."""
+    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (root / "Snakefile").exists():
+            return root / "Snakefile"
+    raise FileNotFoundError("Snakefile not found: run gep from a gep checkout")
+
+
+def cmd_run(args) -> int:
+    _cfg(args)  # validate up front: a bad config stops before Snakemake starts
+    sm = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
+    extra = [a for a in args.snakemake_args if a != "--"]
+    cmd = [sm, "--snakefile", str(snakefile()), "--directory", str(snakefile().parent),
+           "--cores", str(args.cores), "--configfile", str(Path(args.config).resolve()), *extra]
+    print(" ".join(cmd), file=sys.stderr)
+    return subprocess.call(cmd)
+
+
+def cmd_acquire(args) -> int:
+    from gep import acquire
+
+    cfg = _cfg(args)
+    if args.parties:
+        out = acquire.acquire_parties(cfg)
+    elif args.static:
+        out = acquire.acquire_static(cfg)
+    else:
+        if args.year not in cfg.years:
+            from gep.errors import ConfigError
+
+            raise ConfigError("years", f"{args.year} is not a configured year",
+                              f"use one of {cfg.years}", file=args.config)
+        out = acquire.acquire_year(cfg, args.year)
+    print(json.dumps({k: str(v) for k, v in out.items()}, indent=1))
+    return 0
+
+
+def cmd_invest(args) -> int:
+    from gep.invest import model_params, run_model
+    from gep.paths import Paths
+
+    cfg = _cfg(args)
+    p = Paths(cfg)
+    ws = run_model(args.model, p.year_dir(args.year), model_params(cfg, args.model),
+                   p.workspace(args.year, args.model), args.year)
+    print(ws)
+    return 0
+
+
+def cmd_zonal(args) -> int:
+    from gep.paths import Paths
+    from gep.zonal import zonal_year
+
+    cfg = _cfg(args)
+    p = Paths(cfg)
+    ws = {m: p.workspace(args.year, m) for m in cfg.models.enabled()}
+    print(zonal_year(args.year, p.year_dir(args.year), p.party_file("parties.tif"),
+                     p.party_file("parties.csv"), ws, p.zonal(args.year)))
+    return 0
+
+
+def cmd_value(args) -> int:
+    from gep.paths import Paths
+    from gep.valuation import value
+
+    cfg = _cfg(args)
+    p = Paths(cfg)
+    out = value([p.zonal(y) for y in cfg.years], cfg.path(cfg.valuation.prices),
+                cfg.path(cfg.valuation.runoff_coefficients), p.gep_csv, p.increments_csv)
+    print("\n".join(map(str, out)))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from gep.report import build_report
+
+    cfg = _cfg(args)
+    print(build_report(cfg))
+    return 0

@@ -1,0 +1,105 @@
+"""Charts and maps for the committee report (matplotlib, Agg backend, PNG bytes)."""
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def gep_trend(gep: pd.DataFrame) -> bytes:
+    """Basin GEP per year at constant prices, stacked by service, and per party."""
+    valued = gep[gep["value_cny_constant"].notna()].copy()
+    valued["v"] = valued["value_cny_constant"].astype(float) / 1e6
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    by_service = valued.pivot_table(index="year", columns="service", values="v", aggfunc="sum")
+    by_service.plot.bar(stacked=True, ax=a1, rot=0)
+    a1.set_ylabel("million CNY (constant prices)")
+    a1.set_title("Basin GEP by service")
+    by_party = valued.pivot_table(index="year", columns="party_id", values="v", aggfunc="sum")
+    by_party.plot(ax=a2, marker="o")
+    a2.set_ylabel("million CNY (constant prices)")
+    a2.set_title("GEP by party")
+    a2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    return png(fig)
+
+
+def party_map(parties, values: dict[str, float], title: str, label: str,
+              diverging: bool = False) -> bytes:
+    """Choropleth of one number per party."""
+    gdf = parties.copy()
+    gdf["v"] = gdf["party_id"].map(values).astype(float)
+    fig, ax = plt.subplots(figsize=(5.2, 5.2))
+    kw = {}
+    if diverging:
+        m = float(np.nanmax(np.abs(gdf["v"]))) or 1.0
+        kw = dict(cmap="RdBu", vmin=-m, vmax=m)
+    else:
+        kw = dict(cmap="YlGn")
+    gdf.plot(column="v", ax=ax, legend=True, edgecolor="#333", linewidth=0.6,
+             legend_kwds={"label": label, "shrink": 0.7}, **kw)
+    for _, r in gdf.iterrows():
+        c = r.geometry.representative_point()
+        ax.annotate(r["party_id"], (c.x, c.y), ha="center", fontsize=8)
+    ax.set_title(title)
+    ax.set_axis_off()
+    return png(fig)
+
+
+def raster_map(path, title: str, label: str, cmap: str = "viridis",
+               max_pixels: int = 600) -> bytes:
+    """A raster shown through an overview read (decimated), so any size stays cheap."""
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        f = max(1, int(np.ceil(max(ds.width, ds.height) / max_pixels)))
+        a = ds.read(1, out_shape=(max(1, ds.height // f), max(1, ds.width // f)), masked=True)
+    fig, ax = plt.subplots(figsize=(5.2, 5.2))
+    im = ax.imshow(a, cmap=cmap)
+    fig.colorbar(im, ax=ax, shrink=0.7, label=label)
+    ax.set_title(title)
+    ax.set_axis_off()
+    return png(fig)
+
+
+WORLDCOVER_COLORS = {10: "#006400", 20: "#ffbb22", 30: "#ffff4c", 40: "#f096ff", 50: "#fa0000",
+                     60: "#b4b4b4", 70: "#f0f0f0", 80: "#0064c8", 90: "#0096a0", 95: "#00cf75",
+                     100: "#fae6a0"}
+
+
+def landcover_map(path, title: str, max_pixels: int = 600) -> bytes:
+    import rasterio
+    from matplotlib.colors import ListedColormap
+
+    with rasterio.open(path) as ds:
+        f = max(1, int(np.ceil(max(ds.width, ds.height) / max_pixels)))
+        a = ds.read(1, out_shape=(max(1, ds.height // f), max(1, ds.width // f)))
+    codes = sorted(WORLDCOVER_COLORS)
+    idx = np.full(a.shape, np.nan)
+    for i, c in enumerate(codes):
+        idx[a == c] = i
+    fig, ax = plt.subplots(figsize=(5.2, 5.2))
+    ax.imshow(idx, cmap=ListedColormap([WORLDCOVER_COLORS[c] for c in codes]), vmin=-0.5,
+              vmax=len(codes) - 0.5, interpolation="nearest")
+    present = [c for c in codes if (a == c).any()]
+    from matplotlib.patches import Patch
+
+    from gep.config import WORLDCOVER_CLASSES
+
+    ax.legend(handles=[Patch(color=WORLDCOVER_COLORS[c], label=f"{c} {WORLDCOVER_CLASSES[c]}")
+                       for c in present], loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              fontsize=7, framealpha=0.8)
+    ax.set_title(title)
+    ax.set_axis_off()
+    return png(fig)

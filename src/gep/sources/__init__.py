@@ -1,0 +1,1 @@
+"""Input sources: demo (offline synthetic basin), local GeoTIFFs, Google Earth Engine."""

@@ -1,0 +1,254 @@
+"""The built-in demo basin: a deterministic synthetic subtropical basin, generated offline.
+
+It is modelled on the Xin'an River (新安江) above and below the Anhui-Zhejiang boundary: about
+1,800 mm of rain a year falling more on the hills, forest-dominated mountainous headwaters split
+between three upstream counties, and a lower basin of cropland, a reservoir, wetlands and a
+growing city shared by two downstream parties. The river runs from the northern headwaters to an
+outlet on the southern edge; the boundary section lies where it leaves the upstream counties.
+
+Everything is a pure function of ``(seed, rows, cols, year)``: large-scale patterns are drawn on
+a fixed 64 x 64 lattice and interpolated, so a 200 x 200 and a 4000 x 4000 demo show the same
+basin at different resolutions. Land cover changes year by year (upstream reforestation of
+cropland and grassland, downstream urban growth) and so does climate (a wet/dry factor per year,
+2022 a drought year as on the real Yangtze).
+
+Land cover follows the ESA WorldCover legend; see ``config/tables/`` for the parameters.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from rasterio import features
+from scipy import ndimage
+from shapely.geometry import shape
+from shapely.ops import unary_union
+
+from gep.sources.base import FLOAT_NODATA, LANDCOVER_NODATA, Grid, write_raster
+
+#: The demo's parties, in raster-label order (label = index + 1).
+PARTIES = [
+    dict(party_id="shanyuan", name="Shanyuan County", name_zh="山源县", role="upstream",
+         province="Anhui"),
+    dict(party_id="linxi", name="Linxi County", name_zh="林溪县", role="upstream",
+         province="Anhui"),
+    dict(party_id="yunling", name="Yunling County", name_zh="云岭县", role="upstream",
+         province="Anhui"),
+    dict(party_id="xiahe", name="Xiahe City", name_zh="下河市", role="downstream",
+         province="Zhejiang"),
+    dict(party_id="nanzhou", name="Nanzhou District", name_zh="南洲区", role="downstream",
+         province="Zhejiang"),
+]
+FIRST_YEAR = 2020  # land-cover change accumulates from here
+#: Year-on-year wet/dry factors on precipitation (2022: the Yangtze drought).
+_CLIMATE = {2018: 1.04, 2019: 1.10, 2020: 1.12, 2021: 0.95, 2022: 0.80, 2023: 0.98, 2024: 1.07}
+_LATTICE = 64
+
+
+def grid_for(cfg) -> Grid:
+    d = cfg.demo
+    return Grid(cfg.grid.crs, d.origin_x, d.origin_y, cfg.grid.pixel_size, d.cols, d.rows)
+
+
+# -- deterministic fields ---------------------------------------------------------------------
+def _rng(seed: int, *stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, *stream])
+
+
+def _smooth(seed: int, stream: int, shape_: tuple[int, int], sigma: float = 3.0) -> np.ndarray:
+    """Zero-mean, unit-sd smooth noise with resolution-independent structure."""
+    lat = ndimage.gaussian_filter(_rng(seed, stream).standard_normal((_LATTICE, _LATTICE)),
+                                  sigma, mode="wrap")
+    lat = (lat - lat.mean()) / lat.std()
+    zoom = (shape_[0] / _LATTICE, shape_[1] / _LATTICE)
+    return ndimage.zoom(lat, zoom, order=1, mode="nearest", grid_mode=True)[
+        : shape_[0], : shape_[1]].astype(np.float32)
+
+
+def _coords(shape_: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised pixel-centre coordinates: v runs 0 (north) to 1 (south), u 0 (west) to 1."""
+    rows, cols = shape_
+    v = ((np.arange(rows, dtype=np.float32) + 0.5) / rows)[:, None]
+    u = ((np.arange(cols, dtype=np.float32) + 0.5) / cols)[None, :]
+    return v, u
+
+
+def _river_u(v: np.ndarray) -> np.ndarray:
+    """Horizontal position of the main river at height v: a meander down the middle."""
+    return 0.5 + 0.08 * np.sin(2 * np.pi * (1.3 * v + 0.1)) + 0.04 * np.sin(2 * np.pi * 3.1 * v)
+
+
+class _Basin:
+    """Static fields of the demo basin, computed once per (seed, shape)."""
+
+    def __init__(self, seed: int, rows: int, cols: int):
+        self.seed, self.shape = seed, (rows, cols)
+        v, u = _coords(self.shape)
+        self.v, self.u = v, u
+        n1 = _smooth(seed, 1, self.shape)
+        # Basin outline: a lobed blob, wider in the headwaters.
+        ru = 0.47 + 0.03 * _smooth(seed, 2, self.shape, 5)
+        dist = np.sqrt(((u - 0.5) / (ru * (1.0 - 0.25 * v))) ** 2 + ((v - 0.5) / 0.49) ** 2)
+        self.mask = dist <= 1.0
+        # River distance (in normalised units) and the valley.
+        self.river_d = np.abs(u - _river_u(v))
+        # Elevation: high northern mountains falling to the southern plain; V-shaped valley.
+        relief = 1250.0 * (1.0 - v) ** 1.3 + 40.0
+        valley = np.clip(self.river_d / 0.25, 0, 1) ** 0.7
+        dem = relief * (0.35 + 0.65 * valley) + 60.0 * n1 * (1.0 - v) + 25.0
+        self.dem = np.maximum(dem, 5.0).astype(np.float32)
+        # Parties: upstream/downstream split at v ~ 0.6, then by longitude.
+        split_v = 0.60 + 0.03 * np.sin(2 * np.pi * 2 * u) + 0.015 * _smooth(seed, 3, self.shape)
+        up = v < split_v
+        c1 = 0.36 + 0.03 * np.sin(2 * np.pi * 2.5 * v) + 0.02 * _smooth(seed, 4, self.shape)
+        c2 = 0.64 + 0.03 * np.cos(2 * np.pi * 2.0 * v) + 0.02 * _smooth(seed, 5, self.shape)
+        c3 = 0.52 + 0.04 * np.sin(2 * np.pi * 1.5 * v) + 0.02 * _smooth(seed, 6, self.shape)
+        label = np.where(up, np.where(u < c1, 1, np.where(u < c2, 2, 3)),
+                         np.where(u < c3, 4, 5)).astype(np.int16)
+        self.parties = np.where(self.mask, label, 0).astype(np.int16)
+        self.upstream = self.mask & up
+        # Downstream city centre and reservoir.
+        self.city_d = np.sqrt(((u - 0.62) / 1.0) ** 2 + ((v - 0.86) / 0.8) ** 2)
+        self.reservoir = self.mask & (np.sqrt(((u - _river_u(v)) / 0.07) ** 2
+                                              + ((v - 0.70) / 0.05) ** 2) < 1.0)
+        self.n_lc = _smooth(seed, 7, self.shape, 2.0)
+        self.n_fine = _rng(seed, 8).random(self.shape, dtype=np.float32)
+        self.n_reforest = _rng(seed, 9).random(self.shape, dtype=np.float32)
+        self.n_urban = _smooth(seed, 10, self.shape, 1.5)
+        # Roads: along the river at a small offset, and one east-west road through the city.
+        road_river = np.abs(self.river_d - 0.03) < (0.6 / cols + 0.002)
+        road_ew = np.abs(v - 0.86 - 0.02 * np.sin(2 * np.pi * 3 * u)) < (0.6 / rows + 0.002)
+        self.roads = self.mask & (road_river | road_ew)
+
+    # -- land cover --------------------------------------------------------------------------
+    def landcover(self, year: int) -> np.ndarray:
+        v, rd, n, f = self.v, self.river_d, self.n_lc, self.n_fine
+        elev = (self.dem - self.dem.min()) / (np.ptp(self.dem) + 1e-9)
+        lc = np.full(self.shape, 10, np.uint8)  # tree
+        score = 0.9 * n + 1.2 * elev  # low where valleys and noise favour open land
+        lc[(score < 0.10) & (f < 0.55)] = 20  # shrub
+        lc[(score < -0.30)] = 30  # grass
+        valley = rd < 0.06 + 0.02 * n
+        lc[valley & (score < 0.55)] = 40  # terraced crops in the valleys
+        lc[(rd < 0.03) & (f < 0.04)] = 50  # villages
+        lc[(score < -1.4) & (f < 0.3)] = 60  # bare rock / quarry
+        down = ~self.upstream & self.mask
+        lc[down & (score < 0.9)] = 40
+        lc[down & (rd < 0.05) & (n > 0.6)] = 90  # riverine wetland
+        # growing city: radius expands 4 % a year from FIRST_YEAR
+        growth = max(0, year - FIRST_YEAR)
+        radius = 0.11 * (1.0 + 0.04 * growth)
+        lc[down & (self.city_d + 0.02 * self.n_urban < radius)] = 50
+        # upstream reforestation (Grain-for-Green): 6 % of open land per year, fixed order
+        if growth:
+            open_up = self.upstream & np.isin(lc, (20, 30, 40)) & ~valley
+            lc[open_up & (self.n_reforest < 0.06 * growth)] = 10
+        # water last: the river and the reservoir
+        lc[rd < max(0.006, 1.2 / self.shape[1])] = 80
+        lc[self.reservoir] = 80
+        lc[~self.mask] = LANDCOVER_NODATA
+        return lc
+
+    # -- climate and soils --------------------------------------------------------------------
+    def precipitation(self, year: int, mean_mm: float) -> np.ndarray:
+        factor = _CLIMATE.get(year, 1.0 + 0.1 * float(_rng(self.seed, 20, year).standard_normal()))
+        elev = self.dem / self.dem.max()
+        pattern = 0.85 + 0.3 * elev + 0.05 * _smooth(self.seed, 21, self.shape, 4)
+        p = mean_mm * factor * pattern / pattern[self.mask].mean()
+        p += _rng(self.seed, 22, year).normal(0, 8, self.shape)
+        return p.astype(np.float32)
+
+    def reference_et(self, year: int) -> np.ndarray:
+        factor = _CLIMATE.get(year, 1.0)
+        # drier years are sunnier: ET0 rises by a third of the rain deficit
+        et0 = (920.0 - 0.12 * self.dem) * (1.0 + (1.0 - factor) / 3.0)
+        return (et0 + 10.0 * _smooth(self.seed, 23, self.shape)).astype(np.float32)
+
+    def root_depth(self) -> np.ndarray:
+        slope = np.hypot(*np.gradient(self.dem))
+        d = 1600.0 - 6.0 * slope / max(float(slope.max()), 1e-6) * 100 \
+            + 200.0 * _smooth(self.seed, 24, self.shape)
+        return np.clip(d, 250.0, 2000.0).astype(np.float32)
+
+    def pawc(self) -> np.ndarray:
+        return np.clip(0.14 + 0.03 * _smooth(self.seed, 25, self.shape), 0.05, 0.3) \
+            .astype(np.float32)
+
+    def redline(self) -> np.ndarray:
+        """Ecological red-line zone: upstream headwater forests and a riparian buffer."""
+        elev = self.dem / self.dem.max()
+        zone = self.upstream & ((elev > 0.55) | (self.river_d < 0.05))
+        return zone.astype(np.uint8)
+
+
+_CACHE: dict[tuple[int, int, int], _Basin] = {}
+
+
+def _basin(cfg) -> _Basin:
+    key = (cfg.demo.seed, cfg.demo.rows, cfg.demo.cols)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = _Basin(*key)
+    return _CACHE[key]
+
+
+def _masked(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, a, FLOAT_NODATA).astype(np.float32)
+
+
+# -- the source interface ---------------------------------------------------------------------
+def acquire_parties(cfg, out_dir: Path) -> Path:
+    """Polygonise the party labels: parties.gpkg (one polygon per party)."""
+    b, grid = _basin(cfg), grid_for(cfg)
+    geoms: dict[int, list] = {}
+    for geom, val in features.shapes(b.parties, mask=b.parties > 0, transform=grid.transform):
+        geoms.setdefault(int(val), []).append(shape(geom))
+    rows = []
+    for i, party in enumerate(PARTIES, start=1):
+        rows.append(dict(party, geometry=unary_union(geoms[i])))
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs)
+    return _write_vector(gdf, Path(out_dir) / "parties.gpkg")
+
+
+def _write_vector(gdf: gpd.GeoDataFrame, path: Path) -> Path:
+    from gep.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.unlink()
+        gdf.to_file(tmp, driver="GPKG", layer=path.stem)
+    return path
+
+
+def acquire_static(cfg, grid: Grid, out_dir: Path) -> dict[str, Path]:
+    b = _basin(cfg)
+    out_dir = Path(out_dir)
+    m = b.mask
+    layers = {
+        "dem": _masked(b.dem, m),
+        "root_restricting_depth": _masked(b.root_depth(), m),
+        "plant_available_water": _masked(b.pawc(), m),
+    }
+    paths = {k: write_raster(out_dir / f"{k}.tif", a, grid, FLOAT_NODATA) for k, a in
+             layers.items()}
+    paths["roads"] = write_raster(out_dir / "roads.tif", b.roads.astype(np.uint8), grid, 255)
+    return paths
+
+
+def acquire_redline(cfg, grid: Grid, out_dir: Path) -> Path:
+    return write_raster(Path(out_dir) / "redline.tif", _basin(cfg).redline(), grid, 255)
+
+
+def acquire_year(cfg, grid: Grid, year: int, out_dir: Path) -> dict[str, Path]:
+    b = _basin(cfg)
+    out_dir = Path(out_dir)
+    m = b.mask
+    return {
+        "landcover": write_raster(out_dir / "landcover.tif", b.landcover(year), grid,
+                                  LANDCOVER_NODATA, "uint8"),
+        "precipitation": write_raster(out_dir / "precipitation.tif",
+                                      _masked(b.precipitation(year, cfg.demo.mean_precipitation_mm),
+                                              m), grid, FLOAT_NODATA),
+        "reference_et": write_raster(out_dir / "reference_et.tif",
+                                     _masked(b.reference_et(year), m), grid, FLOAT_NODATA),
+    }

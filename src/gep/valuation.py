@@ -1,0 +1,232 @@
+"""GEP valuation: physical quantities per party -> yuan at constant and current prices.
+
+Inputs are the zonal tables of :mod:`gep.zonal` (per party and land cover), the price file
+(``config/prices.yaml``) and the runoff coefficients. For party *p*, year *t* and land cover *c*:
+
+- ``water_yield`` (m3, physical only) = sum_c WY[p,c]
+- ``water_conservation`` (m3) = sum_c (WY[p,c] - alpha[c] * P[p,c]); since InVEST's yield is
+  P - AET this is Ouyang's Q = sum (P - R - ET) x A with storm runoff R = alpha x P.
+  Value = Q x 7.06 CNY/m3 (2010 prices).
+- ``biodiversity`` (ha, habitat-quality-weighted) = sum_c HQ[p,c];
+  value = sum_c HQ[p,c] x EF[c] x standard equivalent value (Xie et al. 2015).
+- ``soil_retention`` (t) = SDR avoided erosion; value = lambda A/rho x dredging cost
+  + A (N% x N price + P% x P price).
+- ``water_purification`` (t N + P retained); value = N x N price + P x P price.
+- ``carbon_storage`` (t C, physical only) and ``carbon_sequestration`` (t C since the previous
+  year, valued at CO2 price x 44/12; not reported for the first year).
+
+Money is ``Decimal``: value = to_fen(quantity x price x CPI index), with
+CPI index(a -> b) = prod(1 + cpi[y], y = a+1..b) (inverse when b < a) from the price file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from gep.errors import ConfigError, InputDataError
+from gep.io import write_csv
+from gep.money import D, fmt, to_fen
+
+GEP_HEADER = ("year", "party_id", "service", "quantity", "unit", "value_cny_constant",
+              "value_cny_current")
+INCREMENT_HEADER = ("year", "party_id", "service", "delta_value_cny_constant")
+VALUED_SERVICES = ("water_conservation", "biodiversity", "soil_retention",
+                   "water_purification", "carbon_sequestration")
+
+
+@dataclass(frozen=True)
+class Prices:
+    price_year: int
+    base_year: int
+    cpi: dict[int, Decimal]
+    services: dict
+    file: str
+
+    def index(self, a: int, b: int) -> Decimal:
+        """CPI index moving a price from year a to year b."""
+        lo, hi = min(a, b), max(a, b)
+        with localcontext() as ctx:
+            ctx.prec = 40
+            f = Decimal(1)
+            for y in range(lo + 1, hi + 1):
+                if y not in self.cpi:
+                    raise ConfigError(f"cpi.{y}", f"no CPI change for {y} (needed to move "
+                                      f"prices from {a} to {b})",
+                                      f"add '{y}: <annual change, e.g. 0.002>' under cpi",
+                                      file=self.file)
+                f *= 1 + self.cpi[y]
+            return f if b >= a else 1 / f
+
+    def service(self, name: str) -> dict:
+        if name not in self.services:
+            raise ConfigError(f"services.{name}", "no prices for this service",
+                              "add its prices (see config/prices.yaml)", file=self.file)
+        return self.services[name]
+
+    def num(self, service: str, key: str) -> Decimal:
+        s = self.service(service)
+        if key not in s:
+            raise ConfigError(f"services.{service}.{key}", "missing", "add it", file=self.file)
+        v = D(s[key])
+        if v < 0:
+            raise ConfigError(f"services.{service}.{key}", "must not be negative",
+                              "give a price >= 0", file=self.file)
+        return v
+
+
+def load_prices(path: Path) -> Prices:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError("valuation.prices", f"price file {path} does not exist",
+                          "point valuation.prices at a file like config/prices.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for key in ("price_year", "base_year", "cpi", "services"):
+        if key not in data:
+            raise ConfigError(key, "missing", "add it (see config/prices.yaml)", file=str(path))
+    try:
+        cpi = {int(y): D(v) for y, v in data["cpi"].items()}
+    except Exception:
+        raise ConfigError("cpi", "must map years to annual changes (0.02 = 2 %)",
+                          "write e.g. '2021: 0.009'", file=str(path)) from None
+    for y, v in cpi.items():
+        if v <= -1:
+            raise ConfigError(f"cpi.{y}", f"{v} would make prices non-positive",
+                              "give the annual change as a fraction, e.g. 0.02", file=str(path))
+    return Prices(int(data["price_year"]), int(data["base_year"]), cpi, data["services"],
+                  str(path))
+
+
+def load_runoff(path: Path) -> dict[int, Decimal]:
+    df = pd.read_csv(path)
+    for col in ("lucode", "runoff_coefficient"):
+        if col not in df.columns:
+            raise InputDataError(path, f"column '{col}' is missing", "add it", field=col)
+    out = {}
+    for i, r in df.iterrows():
+        a = D(str(r["runoff_coefficient"]))
+        if not (0 <= a <= 1):
+            raise InputDataError(path, f"runoff coefficient {a} outside [0, 1]",
+                                 "use a fraction", line=i + 2, field="runoff_coefficient")
+        out[int(r["lucode"])] = a
+    return out
+
+
+def _q(x) -> Decimal:
+    return D(float(x))
+
+
+def value_year(zonal: pd.DataFrame, prices: Prices, runoff: dict[int, Decimal],
+               previous: pd.DataFrame | None = None) -> list[dict]:
+    """GEP rows (dicts with GEP_HEADER keys, Decimal values) for one year's zonal table."""
+    year = int(zonal["year"].iloc[0])
+    k_const = prices.index(prices.price_year, prices.base_year)
+    k_cur = prices.index(prices.price_year, year)
+    rows = []
+    piv = zonal.pivot_table(index=["party_id", "lucode"], columns="variable", values="quantity",
+                            aggfunc="sum")
+    prev = None
+    if previous is not None and "carbon_storage" in set(previous["variable"]):
+        prev = previous[previous["variable"] == "carbon_storage"].groupby("party_id")[
+            "quantity"].sum()
+
+    def add(party, service, qty: Decimal, unit, value: Decimal | None):
+        with localcontext() as ctx:
+            ctx.prec = 40
+            vc = None if value is None else fmt(value * k_const)
+            vt = None if value is None else fmt(value * k_cur)
+        rows.append(dict(year=year, party_id=party, service=service,
+                         quantity=f"{qty:.3f}", unit=unit,
+                         value_cny_constant="" if vc is None else vc,
+                         value_cny_current="" if vt is None else vt))
+
+    with localcontext() as ctx:
+        ctx.prec = 40
+        for party, sub in piv.groupby(level="party_id", sort=False):
+            sub = sub.droplevel("party_id")
+            cols = set(sub.columns)
+            if "water_yield" in cols:
+                wy = sum((_q(sub.at[c, "water_yield"]) for c in sub.index), Decimal(0))
+                add(party, "water_yield", wy, "m3", None)
+                missing = [c for c in sub.index if c not in runoff]
+                if missing:
+                    raise ConfigError("valuation.runoff_coefficients",
+                                      f"no runoff coefficient for land-cover code {missing[0]}",
+                                      "add a row for it")
+                wc = sum((_q(sub.at[c, "water_yield"]) - runoff[c] * _q(sub.at[c, "precipitation"])
+                          for c in sub.index), Decimal(0))
+                add(party, "water_conservation", wc, "m3",
+                    wc * prices.num("water_conservation", "unit_price"))
+            if "habitat_quality" in cols:
+                bio = prices.service("biodiversity")
+                ef = {int(k): D(v) for k, v in bio.get("equivalent_factors", {}).items()}
+                sev = prices.num("biodiversity", "standard_equivalent_value")
+                hq = sum((_q(sub.at[c, "habitat_quality"]) for c in sub.index), Decimal(0))
+                missing = [c for c in sub.index if c not in ef]
+                if missing:
+                    raise ConfigError("services.biodiversity.equivalent_factors",
+                                      f"no factor for land-cover code {missing[0]}",
+                                      "add one", file=prices.file)
+                val = sum((_q(sub.at[c, "habitat_quality"]) * ef[c] * sev for c in sub.index),
+                          Decimal(0))
+                add(party, "biodiversity", hq, "ha (habitat-quality weighted)", val)
+            if "avoided_erosion" in cols:
+                a = sum((_q(sub.at[c, "avoided_erosion"]) for c in sub.index), Decimal(0))
+                n = prices.num
+                val = (n("soil_retention", "siltation_fraction") * a
+                       / n("soil_retention", "soil_bulk_density")
+                       * n("soil_retention", "dredging_cost")
+                       + a * (n("soil_retention", "soil_n_fraction") * n("soil_retention", "n_price")
+                              + n("soil_retention", "soil_p_fraction")
+                              * n("soil_retention", "p_price")))
+                add(party, "soil_retention", a, "t", val)
+            if "n_retained" in cols:
+                nt = sum((_q(sub.at[c, "n_retained"]) for c in sub.index), Decimal(0))
+                pt = sum((_q(sub.at[c, "p_retained"]) for c in sub.index), Decimal(0))
+                val = (nt * prices.num("water_purification", "n_price")
+                       + pt * prices.num("water_purification", "p_price"))
+                add(party, "water_purification", nt + pt, "t (N + P)", val)
+            if "carbon_storage" in cols:
+                cs = sum((_q(sub.at[c, "carbon_storage"]) for c in sub.index), Decimal(0))
+                add(party, "carbon_storage", cs, "t C", None)
+                if prev is not None and party in prev.index:
+                    seq = cs - _q(prev[party])
+                    add(party, "carbon_sequestration", seq, "t C",
+                        seq * Decimal(44) / Decimal(12) * prices.num("carbon", "co2_price"))
+    return rows
+
+
+def value(zonal_csvs: list[Path], prices_path: Path, runoff_path: Path, out_gep: Path,
+          out_increments: Path) -> tuple[Path, Path]:
+    """Write ``gep_by_party.csv`` and ``increments.csv`` from the years' zonal tables."""
+    prices = load_prices(prices_path)
+    runoff = load_runoff(runoff_path)
+    frames = sorted((pd.read_csv(p) for p in zonal_csvs), key=lambda d: int(d["year"].iloc[0]))
+    rows: list[dict] = []
+    prev = None
+    for z in frames:
+        rows.extend(value_year(z, prices, runoff, prev))
+        prev = z
+    inc = increments(rows)
+    write_csv(out_gep, GEP_HEADER, rows)
+    write_csv(out_increments, INCREMENT_HEADER, inc)
+    return Path(out_gep), Path(out_increments)
+
+
+def increments(rows: list[dict]) -> list[dict]:
+    """Year-on-year change of constant-price value per party and valued service."""
+    by = {(r["year"], r["party_id"], r["service"]): r for r in rows
+          if r["service"] in VALUED_SERVICES and r["value_cny_constant"] != ""}
+    years = sorted({r["year"] for r in rows})
+    out = []
+    for prev, year in zip(years, years[1:]):
+        for (y, party, service), r in by.items():
+            if y != year or (prev, party, service) not in by:
+                continue
+            delta = D(r["value_cny_constant"]) - D(by[(prev, party, service)]["value_cny_constant"])
+            out.append(dict(year=year, party_id=party, service=service,
+                            delta_value_cny_constant=fmt(to_fen(delta))))
+    return out

@@ -1,0 +1,42 @@
+"""Shared fixtures: tiny synthetic basins and configs, built inside the tests."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+def make_config(tmp: Path, **overrides) -> Path:
+    """A copy of config/ in ``tmp`` with the demo config changed by ``overrides`` (deep)."""
+    from gep.config import deep_merge
+
+    cdir = tmp / "config"
+    shutil.copytree(REPO / "config", cdir, dirs_exist_ok=True)
+    data = yaml.safe_load((cdir / "config.yaml").read_text())
+    data = deep_merge(data, {"results_dir": str(tmp / "results")} | overrides)
+    (cdir / "config.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    return cdir / "config.yaml"
+
+
+@pytest.fixture
+def config_factory(tmp_path):
+    """``config_factory(**overrides)`` -> path of a config copy with those overrides."""
+    return lambda **overrides: make_config(tmp_path, **overrides)
+
+
+@pytest.fixture
+def tiny_config(tmp_path) -> Path:
+    return make_config(tmp_path, demo={"rows": 64, "cols": 64}, years=[2020, 2021])

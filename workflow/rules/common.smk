@@ -1,0 +1,38 @@
+# Load and validate the configuration through gep.config (the one source of truth), write the
+# resolved config every stage reads, and define path helpers.
+import os
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from gep.config import dump_resolved
+from gep.config import validate as gep_validate
+from gep.invest import model_params, table_inputs
+from gep.paths import Paths, PARTY_FILES, STATIC_FILES, YEAR_FILES
+from gep.io import write_text
+import yaml
+
+
+validate(config, schema="../schemas/config.schema.json", set_default=False)
+
+CONFIG_FILE = Path(workflow.configfiles[-1]).resolve()
+CFG = gep_validate(dict(config), file=str(CONFIG_FILE), config_dir=CONFIG_FILE.parent)
+P = Paths(CFG, Path(os.path.relpath(CFG.out)))
+YEARS = [str(y) for y in CFG.years]
+MODELS = CFG.models.enabled()
+GEP = f"{sys.executable} -m gep"
+ENV = "../envs/gep.yaml"
+
+# Every stage reads this resolved file, so `--config key=value` overrides reach them too.
+# Written only when its content changes; it is not a rule input (a price change must not
+# re-run InVEST: each rule's params carry what it depends on).
+_resolved = yaml.safe_dump(dump_resolved(CFG), allow_unicode=True, sort_keys=True)
+EFFECTIVE = P.effective_config
+if not EFFECTIVE.exists() or EFFECTIVE.read_text(encoding="utf-8") != _resolved:
+    write_text(EFFECTIVE, _resolved)
+
+
+def final_outputs():
+    out = [P.gep_csv, P.increments_csv, P.report / "index.html"]
+    return [str(x) for x in out]

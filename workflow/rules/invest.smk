@@ -1,0 +1,29 @@
+# InVEST: one job per model and year, each in its own workspace
+# results/<basin>/invest/<year>/<model_id>/ (InVEST's own output layout). The rule's params are
+# that model's parameters only, so changing one model's parameter re-runs that model alone and
+# changing a price or the report re-runs no model.
+
+
+def invest_inputs(wc):
+    files = [str(P.year_dir(wc.year) / f"{f}.tif") for f in YEAR_FILES]
+    files += [str(P.party_file(f)) for f in ("basin.gpkg", "subwatersheds.gpkg")]
+    return files + table_inputs(CFG, wc.model)
+
+
+rule invest:
+    input:
+        invest_inputs,
+    output:
+        directory(str(P.workspace("{year}", "{model}"))),
+    params:
+        model=lambda wc: model_params(CFG, wc.model),
+    wildcard_constraints:
+        year=r"\d{4}",
+        model="|".join(MODELS),
+    log:
+        str(P.logs / "invest" / "{year}" / "{model}.log"),
+    conda:
+        ENV
+    shell:
+        "{GEP} invest --config {EFFECTIVE} --model {wildcards.model} --year {wildcards.year}"
+        " > {log} 2>&1"
