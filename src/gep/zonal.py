@@ -45,10 +45,13 @@ class Variable:
     unit: str
     scale: Callable[[np.ndarray, float], np.ndarray]  # (values, pixel area m2) -> quantity
     path2: str | None = None     # for differences (load minus export)
+    same_pixels_as: str | None = None  # count only where this variable is valid too
 
 
 VARIABLES = [
-    Variable("precipitation", None, "precipitation.tif", "m3", lambda v, a: v / 1000.0 * a),
+    # over the pixels where water yield is valid, so WY - alpha P compares like with like
+    Variable("precipitation", None, "precipitation.tif", "m3", lambda v, a: v / 1000.0 * a,
+             same_pixels_as="water_yield"),
     Variable("water_yield", "annual_water_yield", "output/per_pixel/wyield.tif", "m3",
              lambda v, a: v / 1000.0 * a),
     Variable("habitat_quality", "habitat_quality", "quality_c.tif", "ha",
@@ -150,11 +153,16 @@ def zonal_year(year: int, inputs_dir: Path, parties_tif: Path, parties_csv: Path
             ok = (pa > 0) & (lci >= 0)
             idx = (pa * n_lc + lci)[ok]
             sums["area"] += np.bincount(idx, minlength=nbins) * (area / 10000.0)
+            vals = {}
             for name, (ds, ds2) in handles.items():
-                var = next(v for v in VARIABLES if v.name == name)
                 val = read_aligned(ds, grid, w)
                 if ds2 is not None:
                     val = val - read_aligned(ds2, grid, w)
+                vals[name] = val
+            for name, val in vals.items():
+                var = next(v for v in VARIABLES if v.name == name)
+                if var.same_pixels_as in vals:
+                    val = np.ma.masked_where(np.ma.getmaskarray(vals[var.same_pixels_as]), val)
                 bad = np.ma.getmaskarray(val) | ~np.isfinite(val.filled(0))
                 good = ok & ~bad
                 q = var.scale(val.filled(0.0)[good], area)

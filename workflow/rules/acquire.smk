@@ -5,6 +5,8 @@ rule acquire_parties:
     output:
         [str(P.party_file(f)) for f in PARTY_FILES],
     params:
+        gep=GEP,
+        config=str(EFFECTIVE),
         source=CFG.source,
         settings=lambda wc: CFG.model_dump(
             mode="json", include={"demo", "grid", "parties", "redline"}
@@ -14,7 +16,7 @@ rule acquire_parties:
     conda:
         ENV
     shell:
-        "{GEP} acquire --config {EFFECTIVE} --parties > {log} 2>&1"
+        "{params.gep} acquire --config {params.config} --parties > {log} 2>&1"
 
 
 rule acquire_static:
@@ -23,6 +25,8 @@ rule acquire_static:
     output:
         [str(P.static_file(f)) for f in STATIC_FILES],
     params:
+        gep=GEP,
+        config=str(EFFECTIVE),
         source=CFG.source,
         settings=lambda wc: CFG.model_dump(
             mode="json", include={"demo", "grid", "layers", "roads", "earthengine"}
@@ -32,7 +36,7 @@ rule acquire_static:
     conda:
         ENV
     shell:
-        "{GEP} acquire --config {EFFECTIVE} --static > {log} 2>&1"
+        "{params.gep} acquire --config {params.config} --static > {log} 2>&1"
 
 
 rule acquire_year:
@@ -42,6 +46,8 @@ rule acquire_year:
     output:
         [str(P.year_dir("{year}") / f"{f}.tif") for f in YEAR_FILES],
     params:
+        gep=GEP,
+        config=str(EFFECTIVE),
         source=CFG.source,
         settings=lambda wc: CFG.model_dump(
             mode="json",
@@ -54,4 +60,4 @@ rule acquire_year:
     conda:
         ENV
     shell:
-        "{GEP} acquire --config {EFFECTIVE} --year {wildcards.year} > {log} 2>&1"
+        "{params.gep} acquire --config {params.config} --year {wildcards.year} > {log} 2>&1"

@@ -36,3 +36,20 @@ if not EFFECTIVE.exists() or EFFECTIVE.read_text(encoding="utf-8") != _resolved:
 def final_outputs():
     out = [P.gep_csv, P.increments_csv, P.report / "index.html"]
     return [str(x) for x in out]
+
+
+def invest_inputs(wc):
+    files = [str(P.year_dir(wc.year) / f"{f}.tif") for f in YEAR_FILES]
+    files += [str(P.party_file(f)) for f in ("basin.gpkg", "subwatersheds.gpkg")]
+    return files + table_inputs(CFG, wc.model)
+
+
+def report_inputs(wildcards):
+    files = [str(P.gep_csv), str(P.increments_csv), str(P.party_file("parties.gpkg"))]
+    files += [str(P.workspace(y, m)) for y in YEARS for m in MODELS]
+    return files + report_extra_inputs()
+
+
+def report_extra_inputs():
+    """Outputs of later stages shown in the report (compensation, monitoring, ledger)."""
+    return []

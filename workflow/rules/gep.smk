@@ -13,12 +13,15 @@ rule zonal:
         str(P.zonal("{year}")),
     wildcard_constraints:
         year=r"\d{4}",
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
     log:
         str(P.logs / "zonal" / "{year}.log"),
     conda:
         ENV
     shell:
-        "{GEP} zonal --config {EFFECTIVE} --year {wildcards.year} > {log} 2>&1"
+        "{params.gep} zonal --config {params.config} --year {wildcards.year} > {log} 2>&1"
 
 
 rule value:
@@ -37,9 +40,12 @@ rule value:
             caption="../report/increments.rst",
             category="GEP",
         ),
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
     log:
         str(P.logs / "value.log"),
     conda:
         ENV
     shell:
-        "{GEP} value --config {EFFECTIVE} > {log} 2>&1"
+        "{params.gep} value --config {params.config} > {log} 2>&1"

@@ -4,18 +4,14 @@
 # changing a price or the report re-runs no model.
 
 
-def invest_inputs(wc):
-    files = [str(P.year_dir(wc.year) / f"{f}.tif") for f in YEAR_FILES]
-    files += [str(P.party_file(f)) for f in ("basin.gpkg", "subwatersheds.gpkg")]
-    return files + table_inputs(CFG, wc.model)
-
-
 rule invest:
     input:
         invest_inputs,
     output:
         directory(str(P.workspace("{year}", "{model}"))),
     params:
+        gep=GEP,
+        config=str(EFFECTIVE),
         model=lambda wc: model_params(CFG, wc.model),
     wildcard_constraints:
         year=r"\d{4}",
@@ -25,5 +21,5 @@ rule invest:
     conda:
         ENV
     shell:
-        "{GEP} invest --config {EFFECTIVE} --model {wildcards.model} --year {wildcards.year}"
+        "{params.gep} invest --config {params.config} --model {wildcards.model} --year {wildcards.year}"
         " > {log} 2>&1"

@@ -1,17 +1,6 @@
 # The committee report: results/<basin>/report/index.html (self-contained, zh + en).
 
 
-def report_inputs(wildcards):
-    files = [str(P.gep_csv), str(P.increments_csv), str(P.party_file("parties.gpkg"))]
-    files += [str(P.workspace(y, m)) for y in YEARS for m in MODELS]
-    return files + report_extra_inputs()
-
-
-def report_extra_inputs():
-    """Outputs of later stages shown in the report (compensation, monitoring, ledger)."""
-    return []
-
-
 rule report:
     input:
         report_inputs,
@@ -22,10 +11,12 @@ rule report:
             category="Report",
         ),
     params:
+        gep=GEP,
+        config=str(EFFECTIVE),
         titles=lambda wc: CFG.report.model_dump(mode="json"),
     log:
         str(P.logs / "report.log"),
     conda:
         ENV
     shell:
-        "{GEP} report --config {EFFECTIVE} > {log} 2>&1"
+        "{params.gep} report --config {params.config} > {log} 2>&1"

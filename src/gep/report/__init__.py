@@ -37,9 +37,10 @@ def data_uri(png: bytes) -> str:
 
 def _money(x) -> str:
     try:
-        return f"{float(x):,.0f}"
+        v = float(x)
     except (TypeError, ValueError):
-        return ""
+        return "—"
+    return "—" if v != v else f"{v:,.0f}"
 
 
 def build_report(cfg: Config, paths: Paths | None = None) -> Path:
@@ -55,7 +56,7 @@ def build_report(cfg: Config, paths: Paths | None = None) -> Path:
 
     figures = [
         dict(zh="流域 GEP 变化趋势（不变价）", en="GEP trend (constant prices)",
-             src=data_uri(charts.gep_trend(gep))),
+             src=data_uri(charts.gep_trend(gep)), wide=True),
         dict(zh=f"{last} 年各方单位面积 GEP", en=f"GEP per hectare by party, {last}",
              src=data_uri(charts.party_map(
                  parties, {k: total.loc[last, k] / area_ha[k] for k in total.columns},
@@ -108,14 +109,18 @@ def build_report(cfg: Config, paths: Paths | None = None) -> Path:
                 r = json.loads(f.read_text())
                 runs.append(dict(year=int(y), model=m, seconds=f"{r['execute_seconds']:.1f}",
                                  version=r.get("invest_version", "")))
-    prices_text = Path(cfg.path(cfg.valuation.prices)).read_text(encoding="utf-8")
+    prices_path = Path(cfg.path(cfg.valuation.prices))
+    prices_text = prices_path.read_text(encoding="utf-8")
+    from gep.valuation import load_prices
+
+    base_year = load_prices(prices_path).base_year
     settings = dump_resolved(cfg)
     settings.pop("config_dir", None)
 
     env = Environment(loader=PackageLoader("gep.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(
-        cfg=cfg, years=[int(y) for y in years], first=first, last=last, figures=figures,
+        cfg=cfg, base_year=base_year, years=[int(y) for y in years], first=first, last=last, figures=figures,
         parties=party_rows, party_ids=list(total.columns), totals=totals,
         increments=inc_tab.to_dict("records"), inc_columns=list(inc_tab.columns), runs=runs,
         prices_text=prices_text, settings_text=json.dumps(settings, indent=2,
