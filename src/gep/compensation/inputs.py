@@ -1,0 +1,304 @@
+"""Readers for the engine's input tables, checked against the agreement.
+
+Plain ``csv`` rather than pandas on purpose: amounts must be parsed from their text into exact
+Decimals (never through float), every error must name the line and field, and importing
+``gep.compensation`` must stay light for the daily dispatch.
+
+Decisions on parties (documented in docs/compensation.md):
+
+- ``increments.csv`` comes from the GEP stage, which values every party of the basin. Rows for
+  downstream accounts or for parties that the agreement does not name are ignored: they are not
+  in the reward. But every *upstream* account must have rows for every settled year when the
+  agreement has a reward; a misspelt id therefore surfaces as an upstream account without rows.
+- ``performance.csv`` and ``incidents.csv`` are written for the agreement: a row naming an
+  account the agreement does not have is an error.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from gep.compensation.agreement import Agreement
+from gep.errors import ConfigError, InputDataError
+
+INCREMENTS_COLUMNS = ("year", "party_id", "service", "delta_value_cny_constant")
+QUALITY_COLUMNS = ("year", "section", "indicator", "concentration_mg_l")
+PERFORMANCE_COLUMNS = ("year", "party_id", "target", "met")
+INCIDENTS_COLUMNS = ("date", "party_id", "damage_cny", "description")
+
+
+@dataclass(frozen=True)
+class Incident:
+    line: int
+    date: dt.date
+    party_id: str
+    damage: Decimal
+    description: str
+
+    @property
+    def year(self) -> int:
+        return self.date.year
+
+
+@dataclass
+class EngineInputs:
+    """Everything the engine needs besides the agreement, already validated."""
+
+    years: list[int]
+    #: year -> indicator -> annual mean concentration (mg/L) at the bet's section
+    quality: dict[int, dict[str, Decimal]]
+    #: year -> party_id -> service -> delta value (CNY, constant prices)
+    increments: dict[int, dict[str, dict[str, Decimal]]] = field(default_factory=dict)
+    #: year -> party_id -> list of (target, met)
+    performance: dict[int, dict[str, list[tuple[str, bool]]]] = field(default_factory=dict)
+    incidents: list[Incident] = field(default_factory=list)
+
+
+# -- generic CSV helpers ------------------------------------------------------------------------
+def _rows(path: Path, columns: tuple[str, ...], what: str) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, row)`` after checking the file exists and has the columns."""
+    if not path.is_file():
+        raise InputDataError(str(path), f"{what} file does not exist",
+                             "check the path passed on the command line")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise InputDataError(str(path), f"missing column(s) {', '.join(missing)}",
+                                 f"the header must include {','.join(columns)}", line=1)
+        reader.fieldnames = header
+        for row in reader:
+            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                continue  # blank line
+            yield reader.line_num, {k: (row.get(k) or "").strip() for k in header}
+
+
+def _year(path: Path, line: int, value: str) -> int:
+    try:
+        year = int(value)
+    except ValueError:
+        raise InputDataError(str(path), f"'{value}' is not a year", "write a four-digit year",
+                             line=line, field="year") from None
+    if not 1900 <= year <= 2200:
+        raise InputDataError(str(path), f"year {year} is out of range",
+                             "write a four-digit year", line=line, field="year")
+    return year
+
+
+def _decimal(path: Path, line: int, name: str, value: str, *, min_value: Decimal | None = None,
+             positive: bool = False) -> Decimal:
+    try:
+        dec = Decimal(value)
+    except InvalidOperation:
+        raise InputDataError(str(path), f"'{value}' is not a number",
+                             "write a plain decimal number", line=line, field=name) from None
+    if not dec.is_finite():
+        raise InputDataError(str(path), f"'{value}' is not a finite number",
+                             "replace it with a measured or computed value", line=line,
+                             field=name)
+    if positive and dec <= 0:
+        raise InputDataError(str(path), f"{value} must be positive", "check the value",
+                             line=line, field=name)
+    if min_value is not None and dec < min_value:
+        raise InputDataError(str(path), f"{value} is below {min_value}",
+                             "concentrations and amounts cannot be negative", line=line,
+                             field=name)
+    return dec
+
+
+def _unknown_account(path: Path, line: int, party: str, allowed: list[str], what: str):
+    return InputDataError(str(path), f"party '{party}' is not an account of the agreement"
+                          f" ({what})", f"use one of {', '.join(allowed)}, or add it to the "
+                          "agreement's accounts", line=line, field="party_id")
+
+
+# -- readers ------------------------------------------------------------------------------------
+def read_quality(path: str | Path, agreement: Agreement) -> dict[int, dict[str, Decimal]]:
+    """Annual mean concentrations at the bet's section (other sections are ignored)."""
+    path = Path(path)
+    section = agreement.water_quality_bet.section
+    out: dict[int, dict[str, Decimal]] = {}
+    sections: set[str] = set()
+    for line, row in _rows(path, QUALITY_COLUMNS, "section quality"):
+        sections.add(row["section"])
+        if row["section"] != section:
+            continue
+        year = _year(path, line, row["year"])
+        ind = row["indicator"]
+        conc = _decimal(path, line, "concentration_mg_l", row["concentration_mg_l"],
+                        min_value=Decimal(0))
+        per_year = out.setdefault(year, {})
+        if ind in per_year:
+            raise InputDataError(str(path), f"indicator '{ind}' appears twice for {year} at "
+                                 f"section '{section}'", "keep one annual mean per year, "
+                                 "section and indicator", line=line, field="indicator")
+        per_year[ind] = conc
+    if not out:
+        found = ", ".join(sorted(sections)) or "none"
+        raise InputDataError(str(path), f"no rows for section '{section}' (sections found: "
+                             f"{found})", "set water_quality_bet.section to the monitored "
+                             "section, or add its rows", field="section")
+    return out
+
+
+def settled_years(agreement: Agreement, quality: dict[int, dict[str, Decimal]],
+                  quality_path: str | Path) -> list[int]:
+    """Years base_year+1 .. last year with quality data at the section (capped by end_year).
+
+    Every settled year must have every indicator of the bet: a missing indicator is an error,
+    never a zero. CPI is checked here too when a clause is indexed.
+    """
+    last = max(quality)
+    if agreement.end_year is not None:
+        last = min(last, agreement.end_year)
+    first = agreement.base_year + 1
+    if last < first:
+        raise InputDataError(str(quality_path), f"no water-quality year after base_year "
+                             f"{agreement.base_year} (last year found {max(quality)})",
+                             f"add annual means for {first} onwards", field="year")
+    years = list(range(first, last + 1))
+    needed = list(agreement.water_quality_bet.indicators)
+    for y in years:
+        have = quality.get(y, {})
+        missing = [i for i in needed if i not in have]
+        if missing:
+            raise InputDataError(str(quality_path), f"missing indicator(s) "
+                                 f"{', '.join(missing)} for {y} at section "
+                                 f"'{agreement.water_quality_bet.section}'",
+                                 f"add the annual mean concentration (mg/L) of each of "
+                                 f"{', '.join(needed)} for every year from {first} to {last}",
+                                 field="indicator")
+    if agreement.base_payment > 0 or any(ft.cpi_indexed for ft in agreement.fixed_transfers):
+        agreement.cpi_factor(last)  # raises ConfigError naming the missing cpi year
+    return years
+
+
+def read_increments(path: str | Path | None, agreement: Agreement,
+                    years: list[int]) -> dict[int, dict[str, dict[str, Decimal]]]:
+    """GEP increments by year, party and service. See the module docstring on parties."""
+    if path is None:
+        if agreement.reward is not None:
+            raise ConfigError("reward", "the agreement has a GEP reward but no increments "
+                              "file was given", "pass --increments results/<basin>/gep/"
+                              "increments.csv", file=agreement.source)
+        return {}
+    path = Path(path)
+    out: dict[int, dict[str, dict[str, Decimal]]] = {}
+    for line, row in _rows(path, INCREMENTS_COLUMNS, "GEP increments"):
+        year = _year(path, line, row["year"])
+        party, service = row["party_id"], row["service"]
+        if not party:
+            raise InputDataError(str(path), "empty party_id", "fill in the party id",
+                                 line=line, field="party_id")
+        value = _decimal(path, line, "delta_value_cny_constant",
+                         row["delta_value_cny_constant"])
+        per = out.setdefault(year, {}).setdefault(party, {})
+        if service in per:
+            raise InputDataError(str(path), f"service '{service}' appears twice for party "
+                                 f"'{party}' in {year}", "keep one row per year, party and "
+                                 "service", line=line, field="service")
+        per[service] = value
+    if agreement.reward is not None:
+        all_parties = {p for per_year in out.values() for p in per_year}
+        for acc in agreement.accounts_with("upstream"):
+            if acc.id not in all_parties:
+                raise InputDataError(str(path), f"upstream account '{acc.id}' named in the "
+                                     "agreement has no rows", "check the party_id spelling "
+                                     f"against the agreement (parties found: "
+                                     f"{', '.join(sorted(all_parties)) or 'none'})",
+                                     field="party_id")
+            for y in years:
+                if acc.id not in out.get(y, {}):
+                    raise InputDataError(str(path), f"upstream account '{acc.id}' has no rows "
+                                         f"for {y}", f"add its increments for {y} (0 when "
+                                         "unchanged); every settled year needs them",
+                                         field="year")
+    return out
+
+
+_TRUE = {"true": True, "false": False, "1": True, "0": False}
+
+
+def read_performance(path: str | Path | None,
+                     agreement: Agreement) -> dict[int, dict[str, list[tuple[str, bool]]]]:
+    """Performance targets (责任清单) met or not, by year and party. Unknown party: error."""
+    if path is None:
+        return {}
+    path = Path(path)
+    ids = agreement.account_ids
+    out: dict[int, dict[str, list[tuple[str, bool]]]] = {}
+    for line, row in _rows(path, PERFORMANCE_COLUMNS, "performance"):
+        year = _year(path, line, row["year"])
+        party, target = row["party_id"], row["target"]
+        if party not in ids:
+            raise _unknown_account(path, line, party, ids, "performance targets")
+        if not target:
+            raise InputDataError(str(path), "empty target", "name the target",
+                                 line=line, field="target")
+        met = _TRUE.get(row["met"].lower())
+        if met is None:
+            raise InputDataError(str(path), f"'{row['met']}' is not true or false",
+                                 "write true or false", line=line, field="met")
+        targets = out.setdefault(year, {}).setdefault(party, [])
+        if any(t == target for t, _ in targets):
+            raise InputDataError(str(path), f"target '{target}' appears twice for '{party}' "
+                                 f"in {year}", "keep one row per year, party and target",
+                                 line=line, field="target")
+        targets.append((target, met))
+    return out
+
+
+def read_incidents(path: str | Path | None, agreement: Agreement,
+                   years: list[int]) -> list[Incident]:
+    """Ecological-damage incidents; each costs the party ``punitive_multiplier * damage``."""
+    if path is None:
+        return []
+    path = Path(path)
+    responsible = [a.id for a in agreement.accounts if a.role in ("upstream", "downstream")]
+    out: list[Incident] = []
+    for line, row in _rows(path, INCIDENTS_COLUMNS, "incidents"):
+        party = row["party_id"]
+        if party not in responsible:
+            if party in agreement.account_ids:
+                raise InputDataError(str(path), f"account '{party}' is a "
+                                     f"{agreement.account(party).role} account and cannot be "
+                                     "held responsible for damage", "name the upstream or "
+                                     "downstream party responsible", line=line,
+                                     field="party_id")
+            raise _unknown_account(path, line, party, responsible, "incidents")
+        try:
+            date = dt.date.fromisoformat(row["date"])
+        except ValueError:
+            raise InputDataError(str(path), f"'{row['date']}' is not a date",
+                                 "write it as YYYY-MM-DD", line=line, field="date") from None
+        if date.year not in years:
+            raise InputDataError(str(path), f"incident dated {date} is outside the settled "
+                                 f"years {years[0]}-{years[-1]}", "settle it in a run whose "
+                                 "water-quality data cover its year, or correct the date",
+                                 line=line, field="date")
+        damage = _decimal(path, line, "damage_cny", row["damage_cny"], positive=True)
+        out.append(Incident(line, date, party, damage, row["description"]))
+    if out and agreement.punitive_multiplier is None:
+        raise ConfigError("punitive_multiplier", f"{path} lists incidents but the agreement "
+                          "has no punitive_multiplier", "add punitive_multiplier: 3 and a fund "
+                          "account, or drop --incidents", file=agreement.source)
+    return out
+
+
+def read_inputs(agreement: Agreement, increments_path, quality_path, performance_path=None,
+                incidents_path=None) -> EngineInputs:
+    """Read and check every input file; raise before anything is computed or written."""
+    quality = read_quality(quality_path, agreement)
+    years = settled_years(agreement, quality, quality_path)
+    return EngineInputs(
+        years=years,
+        quality={y: quality[y] for y in years},
+        increments=read_increments(increments_path, agreement, years),
+        performance=read_performance(performance_path, agreement),
+        incidents=read_incidents(incidents_path, agreement, years),
+    )

@@ -1,0 +1,233 @@
+"""Each account's statement in words, English and Chinese, for the committee report.
+
+Built only from the engine's output files (``summary.json`` and ``statement.csv``), so the
+report explains exactly what was settled, including for results produced on another machine.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from gep.errors import InputDataError
+
+SERVICE_ZH = {
+    "water_conservation": "水源涵养", "biodiversity": "生物多样性", "soil_retention": "土壤保持",
+    "water_purification": "水质净化", "carbon": "固碳", "carbon_sequestration": "固碳",
+    "oxygen": "释氧", "flood_regulation": "洪水调蓄", "climate_regulation": "气候调节",
+}
+ROLE_ZH = {"central": "中央财政", "fund": "流域基金", "upstream": "上游",
+           "downstream": "下游"}
+CLAUSE_EN = {"base": "base compensation", "reward": "GEP performance reward",
+             "bet": "water-quality bet", "grant": "fixed grant", "clawback": "clawback",
+             "penalty": "punitive damages"}
+CLAUSE_ZH = {"base": "基础补偿", "reward": "GEP绩效奖励", "bet": "水质对赌", "grant": "固定拨款",
+             "clawback": "扣回", "penalty": "惩罚性赔偿"}
+
+
+def _m(value: str | Decimal) -> str:
+    """Money with thousands separators: 1,234,567.89."""
+    return f"{Decimal(value):,.2f}"
+
+
+def _p(value: str | Decimal, places: int = 4) -> str:
+    return f"{Decimal(value):.{places}f}"
+
+
+def _pct(value: str | Decimal) -> str:
+    return f"{Decimal(value) * 100:.2f}%"
+
+
+def _read(out_dir: Path) -> tuple[dict, dict[tuple[int, str], dict[str, Decimal]]]:
+    summary_path = out_dir / "summary.json"
+    statement_path = out_dir / "statement.csv"
+    for p in (summary_path, statement_path):
+        if not p.is_file():
+            raise InputDataError(str(p), "engine output not found",
+                                 "run `gep allocate --out DIR` first")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    lines: dict[tuple[int, str], dict[str, Decimal]] = {}
+    with open(statement_path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            key = (int(row["year"]), row["party_id"])
+            lines.setdefault(key, {})[row["clause"]] = Decimal(row["amount_cny"])
+    return summary, lines
+
+
+def _upstream_detail(year: int, acc: dict, info: dict, summary: dict) -> tuple[list, list]:
+    """Derivation of an upstream account's base, reward and clawback, in both languages."""
+    en: list[str] = []
+    zh: list[str] = []
+    party = info["parties"][acc["id"]]
+    rules = summary["rules"]
+    section = summary["section"]
+    P = info["P"]
+    pays = rules["pays_upstream"]
+    if info["target_met"]:
+        tail_en = f", so the excess factor e = {_p(info['e'])}" if rules["tiers"] else ""
+        tail_zh = f"，超额系数 e = {_p(info['e'])}" if rules["tiers"] else ""
+        en.append(f"The water-quality index at section '{section}' was P = {_p(P)} (P <= 1, "
+                  f"target met){tail_en}.")
+        zh.append(f"{section}断面水质指数 P = {_p(P)}（P ≤ 1，达标）{tail_zh}。")
+    else:
+        tail_en = f", so no base or reward is paid for {year}" if pays else ""
+        tail_zh = f"，{year}年不支付基础补偿和绩效奖励" if pays else ""
+        en.append(f"The water-quality index at section '{section}' was P = {_p(P)} (P > 1, "
+                  f"target missed){tail_en}.")
+        zh.append(f"{section}断面水质指数 P = {_p(P)}（P > 1，未达标）{tail_zh}。")
+    if pays and not info["target_met"]:
+        en.append("Its entitlement, not paid this year, would have been:")
+        zh.append("其本年应得（未支付）如下：")
+    weights = [a["base_weight"] for a in summary["accounts"]
+               if a["role"] == "upstream" and a["base_weight"] is not None]
+    wsum = sum((Decimal(w) for w in weights), Decimal(0))
+    if Decimal(info["base"]) > 0:
+        en.append(f"Base: its weight {party['base_weight']} of {wsum} in the CPI-indexed base "
+                  f"{_m(info['base'])} gives an entitlement of "
+                  f"{_m(party['entitlement_base'])}.")
+        zh.append(f"基础补偿：按CPI调整后的基础补偿 {_m(info['base'])} 元，权重 "
+                  f"{party['base_weight']}/{wsum}，应得 {_m(party['entitlement_base'])} 元。")
+    if rules["reward_rate"] is not None:
+        services = rules["reward_services"]
+        rate = _pct(rules["reward_rate"])
+        en.append(f"Reward: its GEP increment in {', '.join(services)} was "
+                  f"{_m(party['increment'])} (constant prices, negative counts as 0); "
+                  f"{rate} of it is an entitlement of {_m(party['entitlement_reward'])}.")
+        zh.append(f"GEP绩效奖励：{'、'.join(SERVICE_ZH.get(s, s) for s in services)}"
+                  f"增量 {_m(party['increment'])} 元（不变价，负值计为0），按 {rate} 计，应得 "
+                  f"{_m(party['entitlement_reward'])} 元。")
+    if info["target_met"] and rules["tiers"]:
+        tiers = rules["tiers"]
+        if party["targets"]:
+            en.append(f"It met {party['targets_met']} of {party['targets']} performance "
+                      f"targets (s = {_p(party['s'])}).")
+            zh.append(f"完成绩效目标 {party['targets_met']}/{party['targets']} 项"
+                      f"（s = {_p(party['s'])}）。")
+        else:
+            en.append("No performance targets were set, so s = 1.")
+            zh.append("未设绩效目标，s = 1。")
+        formula = (f"{tiers['basic']} + {tiers['performance']} x {_p(party['s'])} + "
+                   f"{tiers['excess']} x {_p(info['e'])} = {_p(party['tier_factor'])}")
+        en.append(f"Share paid (basic + performance x s + excess x e) = {formula}: base "
+                  f"{_m(party['paid_base'])}, reward {_m(party['paid_reward'])}; unearned tier "
+                  "money is not transferred.")
+        zh.append(f"兑付比例（基础档 + 绩效档×s + 超额档×e）= {formula.replace(' x ', '×')}："
+                  f"基础补偿 {_m(party['paid_base'])} 元，绩效奖励 {_m(party['paid_reward'])} "
+                  "元；未达成档位的资金不拨付。")
+    if not info["target_met"] and rules["clawback"] is not None:
+        years = "、".join(str(y) for y in info["clawback_lookback_years"])
+        years_en = ", ".join(str(y) for y in info["clawback_lookback_years"])
+        if Decimal(party["clawback"]) > 0:
+            en.append(f"Clawback at rate {_pct(info['clawback_rate'])} of the "
+                      f"{_m(party['clawback_basis'])} received in {years_en}: returns "
+                      f"{_m(party['clawback'])} to its funders in proportion to what each "
+                      "paid.")
+            zh.append(f"按扣回比例 {_pct(info['clawback_rate'])} 扣回 {years}年所获 "
+                      f"{_m(party['clawback_basis'])} 元中的 {_m(party['clawback'])} 元，"
+                      "按原出资比例退还出资方。")
+        else:
+            en.append("Nothing is clawed back: it received no base or reward in the lookback "
+                      "years.")
+            zh.append("无扣回：回溯年份未获基础补偿或绩效奖励。")
+    return en, zh
+
+
+def _fixed_detail(account: str, info: dict, names: dict) -> tuple[list, list]:
+    """Sentences for the fixed bet / grant transfers that involved ``account`` this year."""
+    en: list[str] = []
+    zh: list[str] = []
+    for ft in info.get("fixed_transfers", []):
+        if not ft["applied"] or account not in (ft["from"], ft["to"]):
+            continue
+        frm, to = names[ft["from"]], names[ft["to"]]
+        amount = _m(ft["amount"])
+        if ft["when"] == "always":
+            why_en, why_zh = "Under the agreement", "按协议"
+        else:
+            op = "<=" if ft["when"] == "p_le_1" else ">"
+            why_en = f"Because P = {_p(info['P'])} {op} 1"
+            why_zh = f"因 P = {_p(info['P'])} {'≤' if op == '<=' else '>'} 1"
+        en.append(f"{why_en}, {frm[0]} pays {to[0]} {amount} ({CLAUSE_EN[ft['clause']]}, "
+                  "an amount fixed by the agreement).")
+        zh.append(f"{why_zh}，{frm[1]}向{to[1]}支付{CLAUSE_ZH[ft['clause']]} {amount} 元（协议约定的固定金额）。")
+    return en, zh
+
+
+def narrative(out_dir: str | Path) -> dict[str, dict[int, dict[str, str]]]:
+    """``party_id -> year -> {"en": str, "zh": str}``: each account's statement in words.
+
+    Every account of the agreement gets an entry for every settled year, also when it has no
+    transfers that year. Amounts are the ones in statement.csv (positive = receives).
+    """
+    out_dir = Path(out_dir)
+    summary, lines = _read(out_dir)
+    result: dict[str, dict[int, dict[str, str]]] = {}
+    names = {a["id"]: (a["name"] or a["id"], a["name_zh"] or a["name"] or a["id"])
+             for a in summary["accounts"]}
+    for acc in summary["accounts"]:
+        name_en = acc["name"] or acc["id"]
+        name_zh = acc["name_zh"] or name_en
+        role_zh = ROLE_ZH[acc["role"]]
+        role_zh = "" if role_zh == name_zh else f"（{role_zh}）"
+        per_year: dict[int, dict[str, str]] = {}
+        for year in summary["years"]:
+            info = summary["by_year"][str(year)]
+            clauses = lines.get((year, acc["id"]), {})
+            net = sum(clauses.values(), Decimal(0))
+            if net > 0:
+                head_en = f"In {year} {name_en} ({acc['role']}) received a net {_m(net)} CNY."
+                head_zh = f"{year}年，{name_zh}{role_zh}净收入 {_m(net)} 元。"
+            elif net < 0:
+                head_en = f"In {year} {name_en} ({acc['role']}) paid a net {_m(-net)} CNY."
+                head_zh = f"{year}年，{name_zh}{role_zh}净支出 {_m(-net)} 元。"
+            else:
+                head_en = f"In {year} {name_en} ({acc['role']}) had a net balance of 0.00 CNY."
+                head_zh = f"{year}年，{name_zh}{role_zh}收支相抵为 0.00 元。"
+            en, zh = [head_en], [head_zh]
+            if clauses:
+                en.append("By clause: " + "; ".join(
+                    f"{CLAUSE_EN[c]} {'+' if v > 0 else '-'}{_m(abs(v))}"
+                    for c, v in clauses.items()) + ".")
+                zh.append("分项：" + "；".join(
+                    f"{CLAUSE_ZH[c]} {'+' if v > 0 else '-'}{_m(abs(v))} 元"
+                    for c, v in clauses.items()) + "。")
+            else:
+                en.append("It had no transfers this year.")
+                zh.append("本年无资金往来。")
+            if acc["role"] == "upstream":
+                d_en, d_zh = _upstream_detail(year, acc, info, summary)
+                en += d_en
+                zh += d_zh
+            elif acc["role"] in ("central", "downstream") and summary["rules"]["funding"]:
+                funding = summary["rules"]["funding"]
+                if acc["role"] == "central":
+                    share_en = f"a share {funding['central']} of every payment to upstream"
+                    share_zh = f"承担每笔上游补偿的 {funding['central']}"
+                else:
+                    downs = [a for a in summary["accounts"] if a["role"] == "downstream"]
+                    bsum = sum((Decimal(a["benefit_weight"] or 0) for a in downs), Decimal(0))
+                    share_en = (f"the downstream share {funding['downstream']} of every "
+                                f"payment to upstream, split by benefit weight "
+                                f"({acc['benefit_weight']} of {bsum})")
+                    share_zh = (f"按受益权重 {acc['benefit_weight']}/{bsum} 分担下游份额 "
+                                f"{funding['downstream']}")
+                en.append(f"It funds {share_en}; clawbacks return to it in the same "
+                          "proportions.")
+                zh.append(f"该方{share_zh}；扣回资金按同一比例退还。")
+            elif acc["role"] == "fund" and "penalty" in clauses:
+                mult = summary["rules"]["punitive_multiplier"]
+                en.append(f"It receives punitive damages of {mult} times the assessed "
+                          "ecological damage.")
+                zh.append(f"该基金收取生态损害额 {mult} 倍的惩罚性赔偿。")
+            f_en, f_zh = _fixed_detail(acc["id"], info, names)
+            en += f_en
+            zh += f_zh
+            if acc["role"] != "fund" and "penalty" in clauses:
+                mult = summary["rules"]["punitive_multiplier"]
+                en.append(f"Punitive damages are {mult} times the assessed ecological damage "
+                          "of its incidents, paid to the basin fund.")
+                zh.append(f"惩罚性赔偿为其生态损害事件损害额的 {mult} 倍，缴入流域基金。")
+            per_year[year] = {"en": " ".join(en), "zh": "".join(zh)}
+        result[acc["id"]] = per_year
+    return result
