@@ -1,0 +1,73 @@
+"""Time the annual GEP batch at two basin sizes, beside the bare InVEST calls.
+
+    .venv/bin/python benchmarks/bench_batch.py [--sizes 200 1000] [--years 2020 2021]
+
+For each size: generate the demo basin in a scratch folder, run the Snakemake DAG up to the
+GEP tables (acquire, InVEST, zonal, valuation) with 2 cores, and read back how long each InVEST
+``execute`` took (recorded by gep in ``gep_run.json``). Orchestration overhead = wall time of
+the batch minus the InVEST time (spread over the cores the jobs ran on).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(size: int, years: list[int], cores: int) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix=f"gep-bench-{size}-"))
+    try:
+        shutil.copytree(REPO / "config", tmp / "config")
+        cfg = tmp / "config" / "config.yaml"
+        data = yaml.safe_load(cfg.read_text())
+        data.update(demo={**data["demo"], "rows": size, "cols": size}, years=years,
+                    results_dir="../results")
+        cfg.write_text(yaml.safe_dump(data, allow_unicode=True))
+        out = tmp / "results" / "demo"
+        targets = [str(out / "gep" / "gep_by_party.csv")]
+        sm = str(Path(sys.executable).parent / "snakemake")
+        t0 = time.perf_counter()
+        subprocess.run([sm, "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp),
+                        "--configfile", str(cfg), "--cores", str(cores), "--quiet",
+                        *targets], check=True, capture_output=True)
+        wall = time.perf_counter() - t0
+        invest = {}
+        for f in out.glob("invest/*/*/gep_run.json"):
+            r = json.loads(f.read_text())
+            invest[(r["year"], r["model"])] = r["execute_seconds"]
+        return dict(size=size, wall=wall, invest=invest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
+    ap.add_argument("--years", type=int, nargs="+", default=[2020, 2021])
+    ap.add_argument("--cores", type=int, default=2)
+    a = ap.parse_args()
+    print(f"{'size':>6} {'pixels':>10} {'batch s':>8} {'InVEST s (sum)':>15} "
+          f"{'InVEST s / cores':>17} {'overhead s':>11}  per model")
+    for size in a.sizes:
+        r = run(size, a.years, a.cores)
+        total = sum(r["invest"].values())
+        per_model = {}
+        for (_, m), s in r["invest"].items():
+            per_model[m] = per_model.get(m, 0.0) + s
+        overhead = r["wall"] - total / a.cores
+        detail = ", ".join(f"{m} {s:.1f}" for m, s in sorted(per_model.items()))
+        print(f"{size:>6} {size * size:>10,} {r['wall']:>8.1f} {total:>15.1f} "
+              f"{total / a.cores:>17.1f} {overhead:>11.1f}  {detail}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
