@@ -138,9 +138,15 @@ class ClassificationConfig(_Model):
 
 
 class CompensationConfig(_Model):
-    agreement: Path | None = Path("agreement.yaml")
-    incidents: Path | None = None
-    performance: Path | None = None
+    agreement: Path | None = Field(Path("agreement.yaml"),
+                                   description="The agreement; null skips compensation.")
+    quality: Path | None = Field(None, description="Annual section quality "
+                                 "(year,section,indicator,concentration_mg_l) used when "
+                                 "monitoring is disabled; monitoring computes it otherwise.")
+    performance: Path | None = Field(None, description="Responsibility-list results "
+                                     "(year,party_id,target,met) when monitoring is disabled.")
+    incidents: Path | None = Field(None, description="Punitive-damage incidents "
+                                   "(date,party_id,damage_cny,description).")
 
 
 class MonitoringConfig(_Model):

@@ -33,9 +33,38 @@ if not EFFECTIVE.exists() or EFFECTIVE.read_text(encoding="utf-8") != _resolved:
     write_text(EFFECTIVE, _resolved)
 
 
+COMPENSATION = CFG.compensation.agreement is not None
+MONITORING = CFG.monitoring.enabled and COMPENSATION
+
+
 def final_outputs():
     out = [P.gep_csv, P.increments_csv, P.report / "index.html"]
+    if COMPENSATION:
+        out.append(P.compensation / "statement.csv")
     return [str(x) for x in out]
+
+
+def allocate_inputs(wildcards):
+    c = CFG.compensation
+    inputs = {
+        "agreement": str(CFG.path(c.agreement)),
+        "increments": str(P.gep_csv.parent / "increments.csv"),
+    }
+    if MONITORING:
+        inputs["quality"] = str(P.monitoring / "section_quality.csv")
+        inputs["performance"] = str(P.monitoring / "performance.csv")
+    else:
+        if c.quality is None:
+            raise ValueError(
+                "compensation.quality: needed when monitoring is disabled. Fix: point it at "
+                "a section_quality.csv (year,section,indicator,concentration_mg_l)"
+            )
+        inputs["quality"] = str(CFG.path(c.quality))
+        if c.performance is not None:
+            inputs["performance"] = str(CFG.path(c.performance))
+    if c.incidents is not None:
+        inputs["incidents"] = str(CFG.path(c.incidents))
+    return inputs
 
 
 def invest_inputs(wc):
@@ -52,4 +81,7 @@ def report_inputs(wildcards):
 
 def report_extra_inputs():
     """Outputs of later stages shown in the report (compensation, monitoring, ledger)."""
-    return []
+    files = []
+    if COMPENSATION:
+        files += [str(P.compensation / f) for f in ("statement.csv", "summary.json")]
+    return files

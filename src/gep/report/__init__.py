@@ -46,7 +46,7 @@ def _money(x) -> str:
 def build_report(cfg: Config, paths: Paths | None = None) -> Path:
     p = paths or Paths(cfg)
     gep = pd.read_csv(p.gep_csv)
-    inc = pd.read_csv(p.increments_csv)
+    inc = pd.read_csv(p.increments_csv, dtype={"delta_value_cny_constant": str})
     parties = gpd.read_file(p.party_file("parties.gpkg"))
     years = sorted(gep["year"].unique())
     first, last = int(years[0]), int(years[-1])
@@ -100,7 +100,9 @@ def build_report(cfg: Config, paths: Paths | None = None) -> Path:
     totals = [dict(year=int(y), **{k: _money(total.loc[y, k]) for k in total.columns},
                    basin=_money(total.loc[y].sum())) for y in total.index]
     inc_tab = inc.pivot_table(index=["year", "party_id"], columns="service",
-                              values="delta_value_cny_constant", aggfunc="sum").reset_index()
+                              values="delta_value_cny_constant", aggfunc="first").reset_index()
+    for c in inc_tab.columns[2:]:
+        inc_tab[c] = [f"{float(v):,.2f}" if isinstance(v, str) else "—" for v in inc_tab[c]]
     runs = []
     for y in years:
         for m in cfg.models.enabled():

@@ -30,8 +30,57 @@ def extra_sections(cfg, p: Paths, data_uri) -> list[dict]:
     return out
 
 
+def _fmt(x) -> str:
+    try:
+        return f"{float(x):,.2f}"
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def _bi(zh: str, en: str) -> str:
+    return f"<span class='zh'>{escape(zh)}</span> <span class='en'>{escape(en)}</span>"
+
+
 def compensation_section(cfg, p: Paths, data_uri) -> dict | None:
-    return None
+    """Per-year settlement, each party's net statement, and its derivation in words."""
+    import json
+
+    summary_path = p.compensation / "summary.json"
+    if not summary_path.exists():
+        return None
+    from gep.compensation import narrative
+
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    stmt = pd.read_csv(p.compensation / "statement.csv", dtype={"amount_cny": str})
+    rows = []
+    for y, d in summary["by_year"].items():
+        t = d["totals"]
+        rows.append({"year": y, "P": d["P"], "met / 达标": "yes 是" if d["target_met"] else
+                     "no 否", "clawback rate / 扣回比例": d["clawback_rate"],
+                     "base B_t / 基础补偿": _fmt(d["base"]),
+                     "reward pool R_t / 奖励资金池": _fmt(d["reward_pool"]),
+                     "paid to upstream / 支付上游": _fmt(t["paid_to_upstream"]),
+                     "clawback / 扣回": _fmt(t["clawback"]), "penalty / 罚没": _fmt(t["penalty"])})
+    html = [f"<h3>{_bi('年度结算', 'Annual settlement')}</h3>", _table(pd.DataFrame(rows))]
+    net = stmt.assign(amount=stmt["amount_cny"].astype(float)).pivot_table(
+        index="party_id", columns="year", values="amount", aggfunc="sum").fillna(0.0)
+    net = net.map(_fmt).reset_index()
+    html += [f"<h3>{_bi('各方净收支（正数为收入，元）', 'Net per account (positive = receives, CNY)')}"
+             "</h3>", _table(net)]
+    html.append(f"<h3>{_bi('各方结算说明', 'Statements with their derivation')}</h3>")
+    words = narrative(p.compensation)
+    names = {a["id"]: (a.get("name_zh") or a["id"], a.get("name") or a["id"])
+             for a in summary["accounts"]}
+    for pid, by_year in words.items():
+        zh, en = names.get(pid, (pid, pid))
+        items = "".join(f"<li><b>{y}</b> <span class='zh'>{escape(t['zh'])}</span> "
+                        f"<span class='en'>{escape(t['en'])}</span></li>"
+                        for y, t in sorted(by_year.items()))
+        html.append(f"<details><summary>{escape(zh)} {escape(en)} ({escape(pid)})</summary>"
+                    f"<ul>{items}</ul></details>")
+    html.append(f"<p>{_bi('全部转账及其计算过程见 compensation/transfers.csv。', 'Every transfer with its explanation: compensation/transfers.csv.')}</p>")
+    return dict(id="compensation", zh="生态补偿结算", en="Ecological compensation",
+                html="\n".join(html))
 
 
 def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
