@@ -148,10 +148,40 @@ def acquire_year(cfg: Config, year: int, out_dir: Path | None = None,
     src = source_module(cfg)
     grid = src.grid_for(cfg)
     paths = dict(src.acquire_year(cfg, grid, year, out_dir))
+    if cfg.classification.enabled:
+        paths["landcover"] = classify_year(cfg, grid, year, out_dir)
     for name in STATIC_LAYERS:
         paths[name] = link(static_dir / f"{name}.tif", out_dir / f"{name}.tif")
     paths.update(derive_layers(out_dir, static_dir / "roads.tif", cfg))
     return paths
+
+
+def classify_year(cfg: Config, grid: Grid, year: int, out_dir: Path) -> Path:
+    """Land cover of ``year`` classified from imagery (random forest, see gep.landcover).
+
+    With ``classification.demo_imagery`` the demo's own land cover only serves to synthesise
+    the imagery and the training points; the models then read the *classified* map, exactly
+    as they would for a real basin. Model, metrics and confusion matrix are kept in
+    ``results/<basin>/landcover/<year>/``.
+    """
+    from gep import landcover
+
+    c = cfg.classification
+    work = cfg.out / "landcover" / str(year)
+    if c.demo_imagery:
+        truth = Path(out_dir) / "landcover.tif"
+        imagery, training = work / "imagery.tif", work / "training.gpkg"
+        work.mkdir(parents=True, exist_ok=True)
+        landcover.demo_imagery(truth, imagery, training, seed=cfg.demo.seed + year)
+        os.replace(truth, work / "reference_landcover.tif")
+    else:
+        imagery, training = cfg.path(c.imagery[year]), cfg.path(c.training)
+    out = landcover.classify(imagery, training, work,
+                             landcover_out=Path(out_dir) / "landcover.tif",
+                             label_field="class" if c.demo_imagery else c.label_field,
+                             n_estimators=c.n_estimators, test_fraction=c.test_fraction,
+                             seed=c.seed, grid=grid, n_jobs=c.n_jobs)
+    return Path(out["landcover"])
 
 
 def link(src: Path, dst: Path) -> Path:

@@ -129,8 +129,12 @@ class EarthEngineConfig(_Model):
 
 class ClassificationConfig(_Model):
     enabled: bool = False
-    imagery: dict[int, Path] = Field(default_factory=dict)
-    training: Path | None = None
+    demo_imagery: bool = Field(False, description="Synthesise imagery and training points from "
+                               "the demo land cover (offline classification of the demo).")
+    imagery: dict[int, Path] = Field(default_factory=dict,
+                                     description="Multi-band imagery GeoTIFF per year.")
+    training: Path | None = Field(None, description="Labelled points or polygons (vector).")
+    n_jobs: int = Field(1, description="Random-forest worker threads (-1: all cores).")
     label_field: str = "class"
     n_estimators: int = Field(200, gt=0)
     test_fraction: float = Field(0.3, gt=0, lt=1)
@@ -205,6 +209,16 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _source_needs(self) -> "Config":
+        c = self.classification
+        if c.enabled and not c.demo_imagery:
+            if c.training is None:
+                raise ValueError("classification.enabled needs classification.training "
+                                 "(labelled points or polygons)")
+            missing = [y for y in self.years if y not in c.imagery]
+            if missing:
+                raise ValueError(f"classification.imagery has no image for {missing[0]}")
+        if c.demo_imagery and self.source != "demo":
+            raise ValueError("classification.demo_imagery works with source 'demo' only")
         if self.source in ("local", "earthengine") and self.parties is None:
             raise ValueError(f"source '{self.source}' needs 'parties: {{path, id_field}}'")
         if self.source == "local":

@@ -51,7 +51,7 @@ rule acquire_year:
         source=CFG.source,
         settings=lambda wc: CFG.model_dump(
             mode="json",
-            include={"demo", "grid", "layers", "landcover_legend", "earthengine"},
+            include={"demo", "grid", "layers", "landcover_legend", "earthengine", "classification"},
         ),
     wildcard_constraints:
         year=r"\d{4}",

@@ -23,7 +23,8 @@ def _table(df: pd.DataFrame) -> str:
 
 def extra_sections(cfg, p: Paths, data_uri) -> list[dict]:
     out = []
-    for fn in (compensation_section, monitoring_section, ledger_section):
+    for fn in (classification_section, compensation_section, monitoring_section,
+               ledger_section):
         s = fn(cfg, p, data_uri)
         if s:
             out.append(s)
@@ -39,6 +40,36 @@ def _fmt(x) -> str:
 
 def _bi(zh: str, en: str) -> str:
     return f"<span class='zh'>{escape(zh)}</span> <span class='en'>{escape(en)}</span>"
+
+
+def classification_section(cfg, p: Paths, data_uri) -> dict | None:
+    """Accuracy assessment of the land-cover classification, per year (held-out split)."""
+    import json
+
+    years = [y for y in cfg.years if (p.root / "landcover" / str(y) / "metrics.json").exists()]
+    if not years:
+        return None
+    rows, html = [], []
+    for y in years:
+        m = json.loads((p.root / "landcover" / str(y) / "metrics.json").read_text())
+        rows.append({"year": y, "overall accuracy / 总体精度": f"{m['overall_accuracy']:.3f}",
+                     "kappa": f"{m['kappa']:.3f}", "n train": m["n_train"],
+                     "n test": m["n_test"], "split": m["split"]})
+    html += [_table(pd.DataFrame(rows))]
+    last = p.root / "landcover" / str(years[-1])
+    m = json.loads((last / "metrics.json").read_text())
+    per = pd.DataFrame([{"class": f"{k} {v['name']}", "precision": f"{v['precision']:.3f}",
+                         "recall": f"{v['recall']:.3f}", "f1": f"{v['f1']:.3f}",
+                         "support": v["support"]} for k, v in m["per_class"].items()])
+    html += [f"<h3>{_bi(f'{years[-1]} 年分类精度（按类别）', f'Per-class accuracy, {years[-1]}')}"
+             "</h3>", _table(per)]
+    png = last / "confusion_matrix.png"
+    if png.exists():
+        html.append(f"<figure><img src='{data_uri(png.read_bytes())}' alt='confusion matrix'>"
+                    f"<figcaption>{_bi('混淆矩阵（留出样本）', 'Confusion matrix (held-out samples)')}"
+                    "</figcaption></figure>")
+    return dict(id="classification", zh="土地覆被分类精度评价", en="Land-cover classification "
+                "accuracy", html="\n".join(html))
 
 
 def compensation_section(cfg, p: Paths, data_uri) -> dict | None:
