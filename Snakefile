@@ -18,6 +18,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/acquire.smk"
 include: "workflow/rules/invest.smk"
 include: "workflow/rules/gep.smk"
+include: "workflow/rules/compensation.smk"
 include: "workflow/rules/report.smk"
 
 
