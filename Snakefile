@@ -19,6 +19,8 @@ include: "workflow/rules/acquire.smk"
 include: "workflow/rules/invest.smk"
 include: "workflow/rules/gep.smk"
 include: "workflow/rules/compensation.smk"
+include: "workflow/rules/monitoring.smk"
+include: "workflow/rules/ledger.smk"
 include: "workflow/rules/report.smk"
 
 

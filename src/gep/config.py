@@ -163,8 +163,9 @@ class MonitoringConfig(_Model):
 class LedgerConfig(_Model):
     enabled: bool = True
     origin: str = Field("gep.example/demo", description="Checkpoint origin line.")
-    key_dir: Path | None = Field(None, description="Where the Ed25519 signing key lives; "
-                                                    "generated there if absent.")
+    key_dir: Path = Field(Path("../keys"), description="Folder of the Ed25519 signing keys "
+                          "(<key_dir>/<basin>/signer.key, generated if absent). Keep it out of "
+                          "results/ and back it up: a new key cannot extend old checkpoints.")
 
 
 class ReportConfig(_Model):

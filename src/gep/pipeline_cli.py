@@ -60,6 +60,11 @@ def register(sub) -> None:
     _add_config(p)
     p.set_defaults(func=cmd_value)
 
+    p = sub.add_parser("publish", help="append the run to the sunshine ledger, sign a "
+                                       "checkpoint, build the public site")
+    _add_config(p)
+    p.set_defaults(func=cmd_publish)
+
     p = sub.add_parser("report", help="the committee report (HTML)")
     _add_config(p)
     p.set_defaults(func=cmd_report)
@@ -156,4 +161,12 @@ def cmd_report(args) -> int:
 
     cfg = _cfg(args)
     print(build_report(cfg))
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from gep.publish import publish
+
+    out = publish(_cfg(args))
+    print(json.dumps({k: str(v) for k, v in out.items()}, indent=1))
     return 0

@@ -11,6 +11,7 @@ from gep.config import validate as gep_validate
 from gep.invest import model_params, table_inputs
 from gep.paths import Paths, PARTY_FILES, STATIC_FILES, YEAR_FILES
 from gep.io import write_text
+from gep.publish import dispatch_years
 import yaml
 
 
@@ -35,13 +36,53 @@ if not EFFECTIVE.exists() or EFFECTIVE.read_text(encoding="utf-8") != _resolved:
 
 COMPENSATION = CFG.compensation.agreement is not None
 MONITORING = CFG.monitoring.enabled and COMPENSATION
+LEDGER = CFG.ledger.enabled
+DISPATCH_YEARS = [str(y) for y in dispatch_years(CFG)] if MONITORING else []
 
 
 def final_outputs():
     out = [P.gep_csv, P.increments_csv, P.report / "index.html"]
     if COMPENSATION:
         out.append(P.compensation / "statement.csv")
+    out += [P.dispatch(y) / "disbursements.csv" for y in DISPATCH_YEARS]
+    if LEDGER:
+        out += [P.ledger / "checkpoint", P.ledger / "site" / "index.html"]
     return [str(x) for x in out]
+
+
+def monitor_inputs(wildcards):
+    m = CFG.monitoring
+    if m.readings is not None:
+        readings, stations = str(CFG.path(m.readings)), str(CFG.path(m.stations))
+    elif CFG.source == "demo":
+        readings = str(P.monitoring / "demo" / "readings.parquet")
+        stations = str(P.monitoring / "demo" / "stations.csv")
+    else:
+        raise ValueError(
+            "monitoring.readings: no readings for a non-demo basin. Fix: set "
+            "monitoring.readings and monitoring.stations, or monitoring.enabled: false"
+        )
+    return {
+        "readings": readings,
+        "stations": stations,
+        "config": str(CFG.path(m.config)),
+        "parties": str(P.party_file("parties.tif")),
+        "parties_csv": str(P.party_file("parties.csv")),
+        "redline": str(P.party_file("redline.tif")),
+        "landcover": [str(P.year_file(y, "landcover")) for y in YEARS],
+    }
+
+
+def publish_inputs(wildcards):
+    files = [str(P.gep_csv), str(P.increments_csv), str(P.report / "index.html")]
+    files.append(str(P.party_file("parties.csv")))
+    if COMPENSATION:
+        files.append(str(P.compensation / "transfers.csv"))
+    if MONITORING:
+        files += [str(P.monitoring / f) for f in ("readings_qc.parquet", "daily_index.csv")]
+    for y in DISPATCH_YEARS:
+        files += [str(P.dispatch(y) / f) for f in ("ledger_transfers.csv", "alerts.csv")]
+    return files
 
 
 def allocate_inputs(wildcards):
@@ -84,4 +125,8 @@ def report_extra_inputs():
     files = []
     if COMPENSATION:
         files += [str(P.compensation / f) for f in ("statement.csv", "summary.json")]
+    if MONITORING:
+        files += [str(P.monitoring / f) for f in ("daily_index.csv", "performance.csv")]
+    files += [str(P.dispatch(y) / f) for y in DISPATCH_YEARS
+              for f in ("disbursements.csv", "alerts.csv")]
     return files

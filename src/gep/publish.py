@@ -1,0 +1,63 @@
+"""Publish a run to the sunshine ledger: transfers, disbursements, alerts and data digests,
+then a signed checkpoint and the public site.
+
+Appends are idempotent (transfer ids, content-keyed digests and alerts), so re-running the
+pipeline adds only what is new; the log only ever grows.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from gep.config import Config
+from gep.paths import Paths
+
+
+def dispatch_years(cfg: Config) -> list[int]:
+    """Years the compensation engine settles (after the agreement's base year)."""
+    if cfg.compensation.agreement is None:
+        return []
+    from gep.compensation import load_agreement
+
+    base = load_agreement(cfg.path(cfg.compensation.agreement)).base_year
+    return [y for y in cfg.years if y > base]
+
+
+def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
+    from gep import ledger
+
+    p = paths or Paths(cfg)
+    out = p.ledger
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "ledger.db"
+    key_dir = cfg.path(cfg.ledger.key_dir) / cfg.basin
+    signer = key_dir / "signer.key"
+    if not signer.exists():
+        ledger.keygen(cfg.ledger.origin, key_dir)
+    years = f"{cfg.years[0]}-{cfg.years[-1]}"
+    ledger.append_digests(db, [p.gep_csv, p.increments_csv], "gep_table",
+                          f"GEP by party and its increments, basin {cfg.basin}, {years}")
+    if (p.compensation / "transfers.csv").exists():
+        ledger.append_digests(db, [cfg.path(cfg.compensation.agreement)], "data_batch",
+                              f"compensation agreement of basin {cfg.basin}")
+        ledger.append_transfers_csv(db, p.compensation / "transfers.csv", kind="settlement")
+    mon = p.monitoring
+    if (mon / "readings_qc.parquet").exists():
+        ledger.append_digests(db, sorted(mon.glob("*.csv")) + [mon / "readings_qc.parquet"],
+                              "data_batch", f"water-quality monitoring of basin {cfg.basin}, "
+                              f"{years}: QC'd readings, daily index, annual products")
+    for y in dispatch_years(cfg):
+        d = p.dispatch(y)
+        if (d / "ledger_transfers.csv").exists():
+            ledger.append_transfers_csv(db, d / "ledger_transfers.csv", kind="disbursement")
+        if (d / "alerts.csv").exists():
+            ledger.append_alerts_csv(db, d / "alerts.csv")
+    report = p.report / "index.html"
+    if report.exists():
+        ledger.append_digest(db, report, "report", f"committee report of basin {cfg.basin}, "
+                             f"{years}")
+    checkpoint, vkey = out / "checkpoint", out / "verifier.vkey"
+    ledger.write_checkpoint(db, signer, cfg.ledger.origin, checkpoint, vkey_out=vkey)
+    site = ledger.build_site(db, checkpoint, vkey, out / "site",
+                             parties=p.party_file("parties.csv"),
+                             title=f"{cfg.basin} sunshine ledger 阳光账本")
+    return {"db": db, "checkpoint": checkpoint, "vkey": vkey, "site": site}

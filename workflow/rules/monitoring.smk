@@ -1,0 +1,74 @@
+# Monitoring: sensor readings -> QA/QC -> daily index and annual products -> the engine;
+# then the daily dispatch of each settled year's entitlements.
+
+
+rule monitor_demo_data:
+    output:
+        readings=str(P.monitoring / "demo" / "readings.parquet"),
+        stations=str(P.monitoring / "demo" / "stations.csv"),
+    params:
+        gep=GEP,
+        years=" ".join(YEARS),
+        seed=CFG.demo.seed,
+    log:
+        str(P.logs / "monitor_demo_data.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} monitor-demo --years {params.years} --readings {output.readings}"
+        " --stations {output.stations} --seed {params.seed} > {log} 2>&1"
+
+
+rule monitor:
+    input:
+        unpack(monitor_inputs),
+    output:
+        qc=str(P.monitoring / "readings_qc.parquet"),
+        daily=report(
+            str(P.monitoring / "daily_index.csv"),
+            caption="../report/daily_index.rst",
+            category="Monitoring",
+        ),
+        quality=str(P.monitoring / "section_quality.csv"),
+        performance=report(
+            str(P.monitoring / "performance.csv"),
+            caption="../report/performance.rst",
+            category="Monitoring",
+        ),
+    params:
+        gep=GEP,
+        out=lambda wc, output: os.path.dirname(output.qc),
+        inputs=lambda wc, input: os.path.dirname(input.parties),
+    log:
+        str(P.logs / "monitor.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} monitor --readings {input.readings} --stations {input.stations}"
+        " --config {input.config} --inputs {params.inputs} --out {params.out} > {log} 2>&1"
+
+
+rule dispatch:
+    input:
+        transfers=str(P.compensation / "transfers.csv"),
+        daily=str(P.monitoring / "daily_index.csv"),
+        quality=str(P.monitoring / "section_quality.csv"),
+        agreement=str(CFG.path(CFG.compensation.agreement)) if COMPENSATION else [],
+        config=str(CFG.path(CFG.monitoring.config)),
+    output:
+        disbursements=str(P.dispatch("{year}") / "disbursements.csv"),
+        alerts=str(P.dispatch("{year}") / "alerts.csv"),
+        ledger=str(P.dispatch("{year}") / "ledger_transfers.csv"),
+    params:
+        gep=GEP,
+        out=lambda wc, output: os.path.dirname(output.disbursements),
+    wildcard_constraints:
+        year=r"\d{4}",
+    log:
+        str(P.logs / "dispatch" / "{year}.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} dispatch --transfers {input.transfers} --daily-index {input.daily}"
+        " --agreement {input.agreement} --quality {input.quality} --year {wildcards.year}"
+        " --config {input.config} --out {params.out} > {log} 2>&1"
