@@ -115,8 +115,69 @@ def compensation_section(cfg, p: Paths, data_uri) -> dict | None:
 
 
 def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
-    return None
+    """Responsibility lists (table and map), the daily index with alerts, dispatch totals."""
+    import tempfile
+
+    perf_csv = p.monitoring / "performance.csv"
+    daily_csv = p.monitoring / "daily_index.csv"
+    if not perf_csv.exists() or not daily_csv.exists():
+        return None
+    from gep.monitoring import plots
+
+    perf = pd.read_csv(perf_csv)
+    last = int(perf["year"].max())
+    html = [f"<h3>{_bi(f'{last} 年上游责任清单', f'Responsibility list of the upstream parties, {last}')}"
+            "</h3>"]
+    tab = perf[perf["year"] == last][["party_id", "target", "value", "threshold", "unit", "met"]]
+    html.append(_table(tab))
+    years_dir = sorted(d for d in (p.root / "dispatch").glob("*") if d.is_dir())
+    alerts = [d / "alerts.csv" for d in years_dir if (d / "alerts.csv").exists()]
+    with tempfile.TemporaryDirectory() as tmp:
+        m = plots.responsibility_map(perf_csv, p.party_file("parties.gpkg"), last,
+                                     f"{tmp}/map.png")
+        c = plots.daily_index_chart(daily_csv, alerts, f"{tmp}/daily.png")
+        html.append("<div class='figs'>"
+                    f"<figure><img src='{data_uri(Path(m).read_bytes())}' alt='map'>"
+                    f"<figcaption>{_bi('责任地图', 'Responsibility map')}</figcaption></figure>"
+                    f"<figure class='wide'><img src='{data_uri(Path(c).read_bytes())}' "
+                    "alt='daily index'><figcaption>"
+                    f"{_bi('每日生态绩效指数（红点为告警）', 'Daily ecological performance index (alerts marked)')}"
+                    "</figcaption></figure></div>")
+    settle = [pd.read_csv(d / "settlement.csv", dtype=str) for d in years_dir
+              if (d / "settlement.csv").exists()]
+    if settle:
+        df = pd.concat(settle)
+        cols = ["entitlement_cny", "paid_cny", "withheld_cny", "released_cny", "forfeited_cny"]
+        tot = df.assign(**{c: df[c].astype(float) for c in cols}).groupby("year")[cols].sum()
+        tot = tot.map(_fmt).reset_index()
+        html += [f"<h3>{_bi('逐日拨付与托管资金', 'Daily disbursement and escrow')}</h3>",
+                 _table(tot)]
+    n_alerts = sum(len(pd.read_csv(a)) for a in alerts)
+    html.append(f"<p>{_bi(f'共 {n_alerts} 条告警，详见 dispatch/<年>/alerts.csv。', f'{n_alerts} alerts in all: dispatch/<year>/alerts.csv.')}</p>")
+    return dict(id="monitoring", zh="水质监测、责任清单与逐日拨付",
+                en="Monitoring, responsibility lists and daily dispatch", html="\n".join(html))
 
 
 def ledger_section(cfg, p: Paths, data_uri) -> dict | None:
-    return None
+    """The audit trail: SHA-256 of every input and output the figures rest on.
+
+    The ledger (built after this report) records these same digests, the report's own digest
+    and every transfer, under a signed checkpoint anyone can verify."""
+    import hashlib
+
+    files = [p.gep_csv, p.increments_csv, p.compensation / "transfers.csv",
+             p.compensation / "statement.csv", p.monitoring / "section_quality.csv",
+             p.monitoring / "performance.csv", p.party_file("parties.gpkg")]
+    files += [p.year_file(y, n) for y in cfg.years for n in ("landcover", "precipitation")]
+    rows = []
+    for f in files:
+        if f.exists():
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            rows.append({"file": str(f.relative_to(p.root)), "bytes": f.stat().st_size,
+                         "sha256": h.hexdigest()})
+    html = [_table(pd.DataFrame(rows)),
+            f"<p>{_bi('以上文件摘要、全部转账与本报告的摘要均写入阳光账本（ledger/site/index.html），由签名检查点保护，任何人可验证。', 'These digests, every transfer and this report digest are appended to the sunshine ledger (ledger/site/index.html) under a signed checkpoint that anyone can verify (gep ledger verify).')}</p>"]
+    return dict(id="audit", zh="审计追踪", en="Audit trail", html="\n".join(html))
