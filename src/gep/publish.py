@@ -12,7 +12,7 @@ from gep.config import Config
 from gep.paths import Paths
 
 
-def dispatch_years(cfg: Config) -> list[int]:
+def settled_years(cfg: Config) -> list[int]:
     """Years the compensation engine settles (after the agreement's base year)."""
     if cfg.compensation.agreement is None:
         return []
@@ -20,6 +20,18 @@ def dispatch_years(cfg: Config) -> list[int]:
 
     base = load_agreement(cfg.path(cfg.compensation.agreement)).base_year
     return [y for y in cfg.years if y > base]
+
+
+def dispatch_years(cfg: Config) -> list[int]:
+    """Years whose days pay out the previous year's settlement.
+
+    Year t is settled once its P index is known, at the end of t; its entitlements are then
+    paid day by day during t + 1, paced by that year's daily index, and the escrow of t + 1
+    is released or forfeited on P of t + 1 (see docs/monitoring.md). So dispatch needs
+    sensor data for t + 1.
+    """
+    settled = set(settled_years(cfg))
+    return [y for y in cfg.years if y - 1 in settled]
 
 
 def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:

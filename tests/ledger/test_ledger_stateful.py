@@ -76,8 +76,9 @@ class LedgerMachine(RuleBasedStateMachine):
             self.entries.append(canonical(rec))
             self.records[rec["transfer_id"]] = rec
             amt = Decimal(rec["amount_cny"])
-            self.balance.setdefault(rec["from_account"], [Decimal(0), Decimal(0)])[0] += amt
-            self.balance.setdefault(rec["to_account"], [Decimal(0), Decimal(0)])[1] += amt
+            frm, to = f"{rec['kind']}:{rec['from_account']}", f"{rec['kind']}:{rec['to_account']}"
+            self.balance.setdefault(frm, [Decimal(0), Decimal(0)])[0] += amt
+            self.balance.setdefault(to, [Decimal(0), Decimal(0)])[1] += amt
         return recs[0]["transfer_id"]
 
     @rule(tid=transfers)

@@ -144,15 +144,31 @@ def test_balances_are_double_entry(tmp_path):
             transfer_row("C", "0.01", frm="xiahe", to="shanyuan")]
     api.append_transfers_csv(db, write_transfers(tmp_path / "t.csv", rows))
     want: dict[str, list[Decimal]] = {}
-    for r in rows:
-        want.setdefault(r["from_account"], [Decimal(0), Decimal(0)])[0] += Decimal(
-            r["amount_cny"])
-        want.setdefault(r["to_account"], [Decimal(0), Decimal(0)])[1] += Decimal(
-            r["amount_cny"])
+    for r in rows:  # appended as settlements: the settlement book
+        want.setdefault("settlement:" + r["from_account"], [Decimal(0), Decimal(0)])[0] += \
+            Decimal(r["amount_cny"])
+        want.setdefault("settlement:" + r["to_account"], [Decimal(0), Decimal(0)])[1] += \
+            Decimal(r["amount_cny"])
     with Ledger(db, create=False) as lg:
         got = {a: [Decimal(d) / 100, Decimal(c) / 100] for a, (d, c) in lg.balances().items()}
     assert got == want
     assert sum(d for d, _ in got.values()) == sum(c for _, c in got.values())
+
+
+def test_settlement_and_disbursement_are_separate_books(tmp_path):
+    """The daily cash flows that pay an annual obligation must not count it twice."""
+    db = tmp_path / "l.db"
+    api.append_transfers_csv(db, write_transfers(
+        tmp_path / "s.csv", [transfer_row("S", "100.00", frm="central", to="shanyuan")]))
+    api.append_transfers_csv(db, write_transfers(
+        tmp_path / "d.csv", [transfer_row("D1", "60.00", frm="central", to="shanyuan"),
+                             transfer_row("D2", "40.00", frm="central", to="shanyuan")]),
+        kind="disbursement")
+    with Ledger(db, create=False) as lg:
+        b = lg.balances()
+    assert b["settlement:shanyuan"] == (0, 10000)
+    assert b["disbursement:shanyuan"] == (0, 10000)
+    assert "shanyuan" not in b
 
 
 def test_digests_keyed_by_content(tmp_path):

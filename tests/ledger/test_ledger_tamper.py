@@ -205,9 +205,9 @@ def test_consistent_rewrite_is_caught_by_the_signed_checkpoint(ledger, tmp_path)
 
 def test_tampered_balances_are_named(ledger):
     db, cp, vkey, _ = ledger
-    _sql(db, ("UPDATE accounts SET credits_fen=credits_fen+1 WHERE account_id='anhui'", ()))
+    _sql(db, ("UPDATE accounts SET credits_fen=credits_fen+1 WHERE account_id='settlement:anhui'", ()))
     rep = _report(db, cp, vkey)
-    assert not rep.ok and "account 'anhui'" in rep.summary()
+    assert not rep.ok and "account 'settlement:anhui'" in rep.summary()
 
 
 def test_checkpoint_signed_by_unknown_key_is_rejected(ledger, tmp_path):
@@ -254,7 +254,7 @@ def test_parallel_scan_agrees_with_single_process(ledger):
     assert one.ok and three.ok and one.root == three.root and one.size == three.size
     _sql(db, ("DELETE FROM entries WHERE idx=4", ()),  # a gap at a chunk boundary
          ("UPDATE entries SET entry=replace(entry, 'T8', 'T9') WHERE idx=8", ()),
-         ("UPDATE accounts SET debits_fen=0 WHERE account_id='xiahe'", ()))
+         ("UPDATE accounts SET debits_fen=0 WHERE account_id='settlement:xiahe'", ()))
     with Ledger(db, create=False) as lg:
         one = verify_ledger(lg, note, verifiers, workers=1)
         three = verify_ledger(lg, note, verifiers, workers=3)

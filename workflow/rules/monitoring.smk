@@ -1,5 +1,5 @@
 # Monitoring: sensor readings -> QA/QC -> daily index and annual products -> the engine;
-# then the daily dispatch of each settled year's entitlements.
+# then the daily dispatch: year t's settlement is paid out day by day during t + 1.
 
 
 rule monitor_demo_data:
@@ -30,6 +30,8 @@ rule monitor:
             category="Monitoring",
         ),
         quality=str(P.monitoring / "section_quality.csv"),
+        anomalies=str(P.monitoring / "anomalies.csv"),
+        compliance=str(P.monitoring / "daily_compliance.csv"),
         performance=report(
             str(P.monitoring / "performance.csv"),
             caption="../report/performance.rst",
@@ -39,19 +41,22 @@ rule monitor:
         gep=GEP,
         out=lambda wc, output: os.path.dirname(output.qc),
         inputs=lambda wc, input: os.path.dirname(input.parties),
+    threads: 2
     log:
         str(P.logs / "monitor.log"),
     conda:
         ENV
     shell:
         "{params.gep} monitor --readings {input.readings} --stations {input.stations}"
-        " --config {input.config} --inputs {params.inputs} --out {params.out} > {log} 2>&1"
+        " --config {input.config} --inputs {params.inputs} --workers {threads}"
+        " --out {params.out} > {log} 2>&1"
 
 
 rule dispatch:
     input:
         transfers=str(P.compensation / "transfers.csv"),
         daily=str(P.monitoring / "daily_index.csv"),
+        anomalies=str(P.monitoring / "anomalies.csv"),
         quality=str(P.monitoring / "section_quality.csv"),
         agreement=str(CFG.path(CFG.compensation.agreement)) if COMPENSATION else [],
         config=str(CFG.path(CFG.monitoring.config)),
@@ -59,9 +64,11 @@ rule dispatch:
         disbursements=str(P.dispatch("{year}") / "disbursements.csv"),
         alerts=str(P.dispatch("{year}") / "alerts.csv"),
         ledger=str(P.dispatch("{year}") / "ledger_transfers.csv"),
+        settlement=str(P.dispatch("{year}") / "settlement.csv"),
     params:
         gep=GEP,
         out=lambda wc, output: os.path.dirname(output.disbursements),
+        entitlement_year=lambda wc: int(wc.year) - 1,
     wildcard_constraints:
         year=r"\d{4}",
     log:
@@ -70,5 +77,7 @@ rule dispatch:
         ENV
     shell:
         "{params.gep} dispatch --transfers {input.transfers} --daily-index {input.daily}"
-        " --agreement {input.agreement} --quality {input.quality} --year {wildcards.year}"
-        " --config {input.config} --out {params.out} > {log} 2>&1"
+        " --anomalies {input.anomalies} --agreement {input.agreement}"
+        " --quality {input.quality} --year {wildcards.year}"
+        " --entitlement-year {params.entitlement_year} --config {input.config}"
+        " --out {params.out} > {log} 2>&1"

@@ -31,6 +31,7 @@ from gep.ledger import merkle
 from gep.ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from gep.ledger.records import (
     amount_to_fen,
+    book_account,
     canonical_bytes,
     check_record,
     fen_to_text,
@@ -165,14 +166,12 @@ def _scan_rows(rows, start: int, end: int | None, limit: int):
         if rt == "transfer":
             want_key = "transfer:" + record["transfer_id"]
             fen = amount_to_fen(record["amount_cny"])
-            acct = totals.get(record["from_account"])
-            if acct is None:
-                acct = totals[record["from_account"]] = [0, 0]
-            acct[0] += fen
-            acct = totals.get(record["to_account"])
-            if acct is None:
-                acct = totals[record["to_account"]] = [0, 0]
-            acct[1] += fen
+            for side, col in (("from_account", 0), ("to_account", 1)):
+                name = book_account(record, side)
+                acct = totals.get(name)
+                if acct is None:
+                    acct = totals[name] = [0, 0]
+                acct[col] += fen
         else:
             want_key = f"{rt}:{sha256(entry).hexdigest()}"
         if key != want_key or rtype != rt:

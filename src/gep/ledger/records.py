@@ -29,6 +29,16 @@ from gep.money import FEN
 TRANSFER_FIELDS = ("transfer_id", "year", "clause", "from_account", "to_account", "amount_cny",
                    "explanation")
 TRANSFER_KINDS = ("settlement", "disbursement")
+
+
+def book_account(record, side: str) -> str:
+    """The balance account a transfer moves: ``<kind>:<account>``.
+
+    Settlements (the annual obligations the engine computes) and disbursements (the daily cash
+    flows that pay them out) are two books: booking both into one account would count the same
+    yuan twice.
+    """
+    return f"{record['kind']}:{record[side]}"
 DIGEST_KINDS = ("data_batch", "gep_table", "report")
 # Field order used when naming the first differing field of a conflicting retry.
 TRANSFER_COMPARE_ORDER = ("kind", "year", "clause", "from_account", "to_account", "amount_cny",

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from gep.errors import InputDataError
 from gep.io import atomic_dir
+from gep.ledger.records import book_account
 from gep.ledger import merkle
 from gep.ledger.note import NoteError, load_verifiers, open_checkpoint
 from gep.ledger.store import Ledger
@@ -155,8 +156,8 @@ def build_site(db: str | os.PathLike, checkpoint: str | os.PathLike, vkey: str |
         if rec["type"] == "transfer":
             fen = _fen(rec["amount_cny"])
             total_fen += fen
-            flows_fen[(rec["year"], rec["from_account"])][0] += fen
-            flows_fen[(rec["year"], rec["to_account"])][1] += fen
+            flows_fen[(rec["year"], book_account(rec, "from_account"))][0] += fen
+            flows_fen[(rec["year"], book_account(rec, "to_account"))][1] += fen
             transfers.append([i, rec["transfer_id"], rec["year"], rec["kind"],
                               rec["from_account"], rec["to_account"], _money(fen),
                               rec["clause"], rec["explanation"], proven])

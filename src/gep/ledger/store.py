@@ -29,7 +29,13 @@ from typing import Any, Self
 
 from gep.errors import InputDataError
 from gep.ledger import merkle
-from gep.ledger.records import amount_to_fen, canonical_bytes, first_difference, record_key
+from gep.ledger.records import (
+    amount_to_fen,
+    book_account,
+    canonical_bytes,
+    first_difference,
+    record_key,
+)
 
 APPLICATION_ID = 0x47455031  # "GEP1"
 SCHEMA_VERSION = 1
@@ -347,8 +353,8 @@ class Ledger:
                 frontier[level] = h
                 if record["type"] == "transfer":
                     fen = amount_to_fen(record["amount_cny"])
-                    deltas.setdefault(record["from_account"], [0, 0])[0] += fen
-                    deltas.setdefault(record["to_account"], [0, 0])[1] += fen
+                    deltas.setdefault(book_account(record, "from_account"), [0, 0])[0] += fen
+                    deltas.setdefault(book_account(record, "to_account"), [0, 0])[1] += fen
                 results.append(AppendResult("appended", idx, key))
             c.executemany("INSERT INTO entries(idx, key, type, entry) VALUES (?,?,?,?)",
                           entry_rows)
