@@ -1,6 +1,8 @@
 """The whole DAG on a tiny demo basin, its contract, and what re-runs when something changes."""
 from __future__ import annotations
 
+import io
+import json
 import re
 import subprocess
 import sys
@@ -67,6 +69,13 @@ def test_contract_outputs_exist(tiny_run):
     inc = pd.read_csv(out / "gep" / "increments.csv")
     assert list(inc.columns) == ["year", "party_id", "service", "delta_value_cny_constant"]
     assert set(inc.year) == {2021}
+    for f in ("transfers.csv", "statement.csv", "summary.json"):
+        assert (out / "compensation" / f).exists()
+    for f in ("readings_qc.parquet", "daily_index.csv", "section_quality.csv",
+              "performance.csv"):
+        assert (out / "monitoring" / f).exists()
+    for f in ("ledger.db", "checkpoint", "verifier.vkey", "site/index.html"):
+        assert (out / "ledger" / f).exists()
     html = (out / "report" / "index.html").read_text()
     assert "生态系统生产总值" in html and "Gross Ecosystem Product" in html
     assert "src=\"data:image/png;base64," in html  # self-contained: images embedded
@@ -95,6 +104,22 @@ def test_party_water_yield_is_sum_of_invest_pixels(tiny_run):
         basin = pd.read_csv(ws / "output" / "watershed_results_wyield.csv")["wyield_vol"].sum()
         total = gep[(gep.year == year) & (gep.service == "water_yield")].quantity.sum()
         assert total == pytest.approx(basin, rel=1e-5)
+
+
+def test_ledger_of_the_run_verifies(tiny_run):
+    """The published checkpoint verifies and the settlement transfers are all in the log."""
+    from gep import ledger
+
+    _, _, out = tiny_run
+    rep = ledger.verify(out / "ledger" / "ledger.db", out / "ledger" / "checkpoint",
+                        [out / "ledger" / "verifier.vkey"])
+    assert rep.ok, rep.summary()
+    ids = set(pd.read_csv(out / "compensation" / "transfers.csv", dtype=str)["transfer_id"])
+    buf = io.StringIO()
+    ledger.export_jsonl(out / "ledger" / "ledger.db", buf)
+    logged = {json.loads(line)["record"].get("transfer_id")
+              for line in buf.getvalue().splitlines()}
+    assert ids and ids <= logged
 
 
 def test_price_change_reruns_no_invest(tiny_run, repo):
