@@ -45,7 +45,10 @@ lint: install
 	$(VENV)/bin/snakemake --lint --configfile config/config.yaml
 
 bench: install
-	$(PY) benchmarks/bench_batch.py
+	$(PY) benchmarks/bench_batch.py --sizes 200 1000
+	$(PY) benchmarks/bench_monitoring.py
+	$(PY) benchmarks/bench_ledger.py
+	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
 
 clean-results:
 	rm -rf results/

@@ -157,3 +157,14 @@ def test_lint_is_clean(repo):
                         str(repo / "config" / "config.yaml")], capture_output=True, text=True)
     assert r.returncode == 0
     assert "Lints for" not in r.stdout + r.stderr
+
+
+def test_snakemake_report_bundles_annotated_outputs(tiny_run, repo, tmp_path):
+    import zipfile
+
+    tmp, cfg_path, _ = tiny_run
+    z = tmp_path / "report.zip"
+    snakemake(repo, tmp, cfg_path, "--report", str(z))
+    names = zipfile.ZipFile(z).namelist()
+    for f in ("gep_by_party.csv", "increments.csv", "transfers.csv", "index.html"):
+        assert any(n.endswith(f) for n in names), f
