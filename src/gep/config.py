@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gep.errors import ConfigError
+from gep.io import read_yaml
 
 WORLDCOVER_CLASSES = {
     10: "tree cover", 20: "shrubland", 30: "grassland", 40: "cropland", 50: "built-up",
@@ -276,14 +276,8 @@ def validate(data: dict, file: str | None = None, config_dir: Path | None = None
 def load_config(path: str | Path, overrides: dict | None = None) -> Config:
     """Load and validate a basin config file. ``overrides`` are merged (deeply) on top."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError("(file)", f"config file {path} does not exist",
-                          "pass --config with an existing file, e.g. config/config.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError("(syntax)", f"not valid YAML ({exc})", "fix the YAML syntax",
-                          file=str(path)) from None
+    data = read_yaml(path, "config file",
+                     "pass --config with an existing file, e.g. config/config.yaml") or {}
     if overrides:
         data = deep_merge(data, overrides)
     return validate(data, file=str(path), config_dir=path.resolve().parent)

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
+from gep.errors import ConfigError, InputDataError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -84,3 +86,41 @@ def write_csv(path: str | os.PathLike, header: Sequence[str],
                     row = [row[h] for h in header]
                 w.writerow(row)
     return Path(path)
+
+
+def read_yaml(path: str | os.PathLike, what: str, fix: str):
+    """Parse a YAML file; a missing file or bad syntax is a ConfigError naming the file."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("(file)", f"{what} {path} does not exist", fix)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError("(syntax)", f"not valid YAML ({exc})", "fix the YAML syntax",
+                          file=str(path)) from None
+
+
+def read_csv_rows(path: str | os.PathLike, columns: Sequence[str],
+                  what: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield ``(line_number, row)`` of a CSV after checking it exists and has ``columns``.
+
+    Header names and values are stripped; blank lines are skipped (line numbers stay true).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(str(path), f"{what} file does not exist",
+                             "check the path passed on the command line")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise InputDataError(str(path), f"missing column(s) {', '.join(missing)}",
+                                 f"the header must include {','.join(columns)}", line=1)
+        reader.fieldnames = header
+        for row in reader:
+            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                continue  # blank line
+            yield reader.line_num, {k: (row.get(k) or "").strip() for k in header}

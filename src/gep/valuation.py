@@ -179,7 +179,8 @@ def value_year(zonal: pd.DataFrame, prices: Prices, runoff: dict[int, Decimal],
                 val = (n("soil_retention", "siltation_fraction") * a
                        / n("soil_retention", "soil_bulk_density")
                        * n("soil_retention", "dredging_cost")
-                       + a * (n("soil_retention", "soil_n_fraction") * n("soil_retention", "n_price")
+                       + a * (n("soil_retention", "soil_n_fraction")
+                              * n("soil_retention", "n_price")
                               + n("soil_retention", "soil_p_fraction")
                               * n("soil_retention", "p_price")))
                 add(party, "soil_retention", a, "t", val)

@@ -205,7 +205,8 @@ def test_consistent_rewrite_is_caught_by_the_signed_checkpoint(ledger, tmp_path)
 
 def test_tampered_balances_are_named(ledger):
     db, cp, vkey, _ = ledger
-    _sql(db, ("UPDATE accounts SET credits_fen=credits_fen+1 WHERE account_id='settlement:anhui'", ()))
+    _sql(db, ("UPDATE accounts SET credits_fen=credits_fen+1 "
+              "WHERE account_id='settlement:anhui'", ()))
     rep = _report(db, cp, vkey)
     assert not rep.ok and "account 'settlement:anhui'" in rep.summary()
 

@@ -62,6 +62,8 @@ def test_schema_accepts_default_and_rejects_typo(repo):
 
 def test_config_is_immutable(repo):
     cfg = load_config(repo / "config" / "config.yaml")
-    with pytest.raises(Exception):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="frozen"):
         cfg.basin = "other"
     assert isinstance(cfg, Config)

@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -26,6 +25,7 @@ from pydantic import (
 )
 
 from gep.errors import ConfigError
+from gep.io import read_yaml
 from gep.money import D
 
 ROLES = ("central", "fund", "upstream", "downstream")
@@ -177,7 +177,8 @@ class Agreement(_Model):
         if self.funding.central > 0:
             out.append((central[0].id, self.funding.central))
         if self.funding.downstream > 0:
-            down = [(a.id, a.benefit_weight or Decimal(0)) for a in self.accounts_with("downstream")]
+            down = [(a.id, a.benefit_weight or Decimal(0))
+                    for a in self.accounts_with("downstream")]
             total = sum((w for _, w in down), Decimal(0))
             out += [(i, self.funding.downstream * w / total) for i, w in down if w > 0]
         return out
@@ -247,14 +248,8 @@ def validate_agreement(data: Any, file: str | None = None) -> Agreement:
 def load_agreement(path: str | Path) -> Agreement:
     """Load and validate an agreement YAML file (errors: :class:`gep.errors.ConfigError`)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError("(file)", f"agreement file {path} does not exist",
-                          "pass --agreement with an existing file, e.g. config/agreement.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError("(syntax)", f"not valid YAML ({exc})", "fix the YAML syntax",
-                          file=str(path)) from None
+    data = read_yaml(path, "agreement file",
+                     "pass --agreement with an existing file, e.g. config/agreement.yaml")
     return validate_agreement(data, file=str(path))
 
 

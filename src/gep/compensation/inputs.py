@@ -15,7 +15,6 @@ Decisions on parties (documented in docs/compensation.md):
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from gep.compensation.agreement import Agreement
 from gep.errors import ConfigError, InputDataError
+from gep.io import read_csv_rows
 
 INCREMENTS_COLUMNS = ("year", "party_id", "service", "delta_value_cny_constant")
 QUALITY_COLUMNS = ("year", "section", "indicator", "concentration_mg_l")
@@ -61,21 +61,7 @@ class EngineInputs:
 # -- generic CSV helpers ------------------------------------------------------------------------
 def _rows(path: Path, columns: tuple[str, ...], what: str) -> Iterator[tuple[int, dict]]:
     """Yield ``(line_number, row)`` after checking the file exists and has the columns."""
-    if not path.is_file():
-        raise InputDataError(str(path), f"{what} file does not exist",
-                             "check the path passed on the command line")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise InputDataError(str(path), f"missing column(s) {', '.join(missing)}",
-                                 f"the header must include {','.join(columns)}", line=1)
-        reader.fieldnames = header
-        for row in reader:
-            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-                continue  # blank line
-            yield reader.line_num, {k: (row.get(k) or "").strip() for k in header}
+    return read_csv_rows(path, columns, what)
 
 
 def _year(path: Path, line: int, value: str) -> int:

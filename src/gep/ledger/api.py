@@ -150,6 +150,7 @@ def write_checkpoint(db: str | os.PathLike, key_file: str | os.PathLike, origin:
     Refuses to sign when verification fails, or when the log no longer extends the newest
     checkpoint already issued (a signed fork would be evidence against the operator).
     """
+    from gep.ledger.audit import verify_ledger
     from gep.ledger.note import (
         Checkpoint,
         Verifier,
@@ -157,7 +158,6 @@ def write_checkpoint(db: str | os.PathLike, key_file: str | os.PathLike, origin:
         open_checkpoint,
         sign_checkpoint,
     )
-    from gep.ledger.audit import verify_ledger
 
     if not origin or "\n" in origin or origin != origin.strip():
         raise InputDataError("<command line>", f"origin {origin!r} is empty or spans lines",
@@ -258,8 +258,8 @@ def prove_consistency(db: str | os.PathLike, first: int, second: int | None = No
 def verify(db: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
            vkeys: Sequence[str | os.PathLike] = ()):
     """Run every check; returns a ``VerifyReport`` (``.ok``, ``.summary()``)."""
-    from gep.ledger.note import load_verifiers
     from gep.ledger.audit import verify_ledger
+    from gep.ledger.note import load_verifiers
 
     verifiers = load_verifiers(vkeys) if vkeys else None
     note = None

@@ -30,9 +30,9 @@ from pathlib import Path
 
 from gep.errors import InputDataError
 from gep.io import atomic_dir
-from gep.ledger.records import book_account
 from gep.ledger import merkle
 from gep.ledger.note import NoteError, load_verifiers, open_checkpoint
+from gep.ledger.records import book_account
 from gep.ledger.store import Ledger
 
 ASSETS = Path(__file__).with_name("site_assets")

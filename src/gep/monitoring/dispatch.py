@@ -24,7 +24,6 @@ Balances, to the fen: for every party, ``paid + withheld = scheduled = F_i`` and
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import itertools
 from collections import defaultdict
@@ -34,7 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from gep.errors import InputDataError
-from gep.io import write_csv
+from gep.io import read_csv_rows, write_csv
 from gep.money import D, fmt, split, to_fen
 
 TRANSFER_HEADER = ("transfer_id", "year", "clause", "from_account", "to_account", "amount_cny",
@@ -239,20 +238,7 @@ def _alerts(party: str, d: dt.date, day: _Day, details: dict, withheld: Decimal)
 
 # -- readers ------------------------------------------------------------------------------------
 def _rows(path: Path, columns: tuple[str, ...], what: str):
-    if not path.is_file():
-        raise InputDataError(str(path), f"{what} file does not exist",
-                             "check the path given on the command line")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in reader.fieldnames or []]
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise InputDataError(str(path), f"missing column(s) {', '.join(missing)}",
-                                 f"the header must include {','.join(columns)}", line=1)
-        reader.fieldnames = header
-        for row in reader:
-            yield reader.line_num, {k: (v or "").strip() for k, v in row.items()
-                                    if isinstance(k, str)}
+    return read_csv_rows(path, columns, what)
 
 
 def _int(path: Path, line: int, field: str, text: str) -> int:

@@ -10,7 +10,6 @@ import itertools
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,6 +21,7 @@ from pydantic import (
 )
 
 from gep.errors import ConfigError
+from gep.io import read_yaml
 
 CLASSES = ("I", "II", "III", "IV", "V")
 NATURAL_COVER_DEFAULT = (10, 20, 30, 80, 90)
@@ -274,14 +274,8 @@ def _loc(err: dict) -> str:
 def load_settings(path: str | Path) -> MonitoringSettings:
     """Read and validate ``monitoring.yaml``; :class:`ConfigError` names the key and a fix."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError("(file)", f"monitoring configuration {path} does not exist",
-                          "pass --config config/monitoring.yaml (or a copy of it)")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError("(syntax)", f"not valid YAML ({exc})", "fix the YAML syntax",
-                          file=str(path)) from None
+    data = read_yaml(path, "monitoring configuration",
+                     "pass --config config/monitoring.yaml (or a copy of it)")
     if not isinstance(data, dict):
         raise ConfigError("(top level)", "expected a mapping of keys",
                           "start from config/monitoring.yaml", file=str(path))

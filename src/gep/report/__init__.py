@@ -122,7 +122,8 @@ def build_report(cfg: Config, paths: Paths | None = None) -> Path:
     env = Environment(loader=PackageLoader("gep.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(
-        cfg=cfg, base_year=base_year, years=[int(y) for y in years], first=first, last=last, figures=figures,
+        cfg=cfg, base_year=base_year, years=[int(y) for y in years], first=first, last=last,
+        figures=figures,
         parties=party_rows, party_ids=list(total.columns), totals=totals,
         increments=inc_tab.to_dict("records"), inc_columns=list(inc_tab.columns), runs=runs,
         prices_text=prices_text, settings_text=json.dumps(settings, indent=2,

@@ -3,7 +3,7 @@
 A *source* (``demo``, ``local``, ``earthengine``) provides three functions::
 
     acquire_parties(cfg, out_dir) -> Path        # writes out_dir/parties.gpkg (field party_id)
-    acquire_static(cfg, grid, out_dir) -> dict   # dem, root_restricting_depth, plant_available_water
+    acquire_static(cfg, grid, out_dir) -> dict   # dem, root depth, plant-available water
     acquire_year(cfg, grid, year, out_dir) -> dict  # landcover, precipitation, reference_et
 
 and the grid itself comes from :func:`grid_for` (demo: from ``demo`` settings; others: the

@@ -123,7 +123,7 @@ class _Basin:
 
     # -- land cover --------------------------------------------------------------------------
     def landcover(self, year: int) -> np.ndarray:
-        v, rd, n, f = self.v, self.river_d, self.n_lc, self.n_fine
+        rd, n, f = self.river_d, self.n_lc, self.n_fine
         elev = (self.dem - self.dem.min()) / (np.ptp(self.dem) + 1e-9)
         lc = np.full(self.shape, 10, np.uint8)  # tree
         score = 0.9 * n + 1.2 * elev  # low where valleys and noise favour open land
