@@ -33,12 +33,14 @@ def run(size: int, years: list[int], cores: int) -> dict:
                     results_dir="../results")
         cfg.write_text(yaml.safe_dump(data, allow_unicode=True))
         out = tmp / "results" / "demo"
-        targets = [str(out / "gep" / "gep_by_party.csv")]
+        targets = ["results/demo/gep/gep_by_party.csv"]  # relative to --directory
         sm = str(Path(sys.executable).parent / "snakemake")
         t0 = time.perf_counter()
-        subprocess.run([sm, "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp),
-                        "--configfile", str(cfg), "--cores", str(cores), "--quiet",
-                        *targets], check=True, capture_output=True)
+        r = subprocess.run([sm, *targets, "--snakefile", str(REPO / "Snakefile"),
+                            "--directory", str(tmp), "--configfile", str(cfg),
+                            "--cores", str(cores)], capture_output=True, text=True)
+        if r.returncode:
+            raise SystemExit(r.stdout[-2000:] + r.stderr[-2000:])
         wall = time.perf_counter() - t0
         invest = {}
         for f in out.glob("invest/*/*/gep_run.json"):
