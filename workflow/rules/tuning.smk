@@ -1,0 +1,19 @@
+# Scientists' tools, run on demand (not part of `all`):
+#   snakemake --cores 2 calibrate     # fit Z to observed runoff (config/tuning.yaml)
+# Sweeps and sensitivity studies: `gep sweep` and `gep sensitivity` (docs/tuning.md).
+
+
+rule calibrate:
+    input:
+        config=str(CONFIG_FILE),
+        inputs=expand(str(P.year_file("{year}", "landcover")), year=YEARS),
+    output:
+        directory(str(P.root / "tuning" / "calibration")),
+    params:
+        gep=GEP,
+    log:
+        str(P.logs / "calibrate.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} calibrate --config {input.config} --quiet > {log} 2>&1"
