@@ -6,7 +6,7 @@ Layout written under ``results/<basin>/inputs/``::
     static/{dem,root_restricting_depth,plant_available_water,roads}.tif (acquire_static)
     <year>/landcover.tif precipitation.tif reference_et.tif             (acquire_year, source)
     <year>/threat_{built,crop,road}.tif erosivity.tif erodibility.tif   (derived, every source)
-    <year>/{dem,root_restricting_depth,plant_available_water}.tif       (links to static/)
+    <year>/{dem,root_restricting_depth,plant_available_water}.tif       (copies of static/)
 
 Every year folder thus holds all the GeoTIFFs the InVEST models read for that year.
 """
@@ -151,7 +151,7 @@ def acquire_year(cfg: Config, year: int, out_dir: Path | None = None,
     if cfg.classification.enabled:
         paths["landcover"] = classify_year(cfg, grid, year, out_dir)
     for name in STATIC_LAYERS:
-        paths[name] = link(static_dir / f"{name}.tif", out_dir / f"{name}.tif")
+        paths[name] = copy_static(static_dir / f"{name}.tif", out_dir / f"{name}.tif")
     paths.update(derive_layers(out_dir, static_dir / "roads.tif", cfg))
     return paths
 
@@ -184,15 +184,14 @@ def classify_year(cfg: Config, grid: Grid, year: int, out_dir: Path) -> Path:
     return Path(out["landcover"])
 
 
-def link(src: Path, dst: Path) -> Path:
-    """Hard-link (or copy across devices) a static layer into a year folder."""
-    tmp = dst.with_name(f".{dst.name}.link")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
+def copy_static(src: Path, dst: Path) -> Path:
+    """Copy a static layer into a year folder (atomically, with a fresh mtime).
+
+    Not a hard link: the year's copy is a Snakemake output while the static file is an input,
+    and one inode for both lets a touch of either reorder their modification times.
+    """
+    with atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
     return dst
 
 
