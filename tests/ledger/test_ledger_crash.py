@@ -27,8 +27,8 @@ import time
 
 import pytest
 
-from gep.ledger.store import Ledger
 from gep.ledger.audit import verify_ledger
+from gep.ledger.store import Ledger
 
 RUNS = int(os.environ.get("GEP_LEDGER_CRASH_RUNS", "200"))
 RUNS_PER_DB = 20

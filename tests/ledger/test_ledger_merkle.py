@@ -25,6 +25,8 @@ from hypothesis import strategies as st
 from gep.ledger import merkle
 from gep.ledger.merkle import MerkleTree, ProofError
 
+from .ledger_helpers import mth  # the recursive RFC 6962 oracle
+
 
 def dh(h: str) -> bytes:
     return bytes.fromhex(h)
@@ -81,18 +83,6 @@ CONSISTENCY = [
 
 
 # --- an independent oracle: the RFC 6962 section 2.1 definitions, recursively -------------
-def mth(entries: list[bytes]) -> bytes:
-    n = len(entries)
-    if n == 0:
-        return hashlib.sha256(b"").digest()
-    if n == 1:
-        return hashlib.sha256(b"\x00" + entries[0]).digest()
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return hashlib.sha256(b"\x01" + mth(entries[:k]) + mth(entries[k:])).digest()
-
-
 def rfc_path(m: int, entries: list[bytes]) -> list[bytes]:
     n = len(entries)
     if n <= 1:

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from gep.ledger import api, merkle
+from gep.ledger.audit import verify_ledger
 from gep.ledger.note import Checkpoint, load_verifiers, open_checkpoint
 from gep.ledger.records import digest_record, transfer_record
 from gep.ledger.store import Item, Ledger, TransferConflictError
-from gep.ledger.audit import verify_ledger
 
 from .ledger_helpers import canonical, mth
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from gep.cli import main as gep_main
 from gep.errors import InputDataError
 from gep.ledger import api, merkle
+from gep.ledger.audit import verify_ledger
 from gep.ledger.records import transfer_canonical_bytes, transfer_record
 from gep.ledger.store import Item, Ledger, TransferConflictError
-from gep.ledger.audit import verify_ledger
 
 from .ledger_helpers import canonical, mth, transfer_row, write_transfers
 

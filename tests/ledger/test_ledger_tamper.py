@@ -15,10 +15,10 @@ import pytest
 
 from gep.cli import main as gep_main
 from gep.ledger import api
+from gep.ledger.audit import verify_ledger
 from gep.ledger.note import Checkpoint, Signer, load_verifiers, sign_checkpoint
 from gep.ledger.records import record_key
 from gep.ledger.store import Item, Ledger
-from gep.ledger.audit import verify_ledger
 
 from .ledger_helpers import mth, transfer_row, write_transfers
 
