@@ -31,6 +31,13 @@ def make_config(tmp: Path, **overrides) -> Path:
     return cdir / "config.yaml"
 
 
+@pytest.fixture(scope="session")
+def config_copy():
+    """``config_copy(root, **overrides)`` -> a copy of config/ under ``root`` (results in
+    ``root/results``); for session-scoped fixtures that choose their own folder."""
+    return make_config
+
+
 @pytest.fixture
 def config_factory(tmp_path):
     """``config_factory(**overrides)`` -> path of a config copy with those overrides."""

@@ -35,18 +35,9 @@ def planned_jobs(out: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(repo, tmp_path_factory):
+def tiny_run(repo, tmp_path_factory, config_copy):
     tmp = tmp_path_factory.mktemp("tiny")
-    from gep.config import deep_merge
-
-    import shutil
-
-    shutil.copytree(repo / "config", tmp / "config")
-    cfg_path = tmp / "config" / "config.yaml"
-    data = yaml.safe_load(cfg_path.read_text())
-    data = deep_merge(data, {"demo": {"rows": 64, "cols": 64}, "years": [2020, 2021],
-                             "results_dir": "../results"})
-    cfg_path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    cfg_path = config_copy(tmp, demo={"rows": 64, "cols": 64}, years=[2020, 2021])
     snakemake(repo, tmp, cfg_path)
     return tmp, cfg_path, tmp / "results" / "demo"
 
