@@ -67,6 +67,9 @@ VARIABLES = [
 ]
 
 
+BY_NAME = {v.name: v for v in VARIABLES}
+
+
 def lattice_offset(sub: Grid, grid: Grid, path) -> tuple[int, int]:
     """(row, col) offset of ``sub`` inside ``grid``; both must share CRS, pixel size and
     lattice (InVEST clips some outputs to the watershed's bounding box, on the same lattice)."""
@@ -160,7 +163,7 @@ def zonal_year(year: int, inputs_dir: Path, parties_tif: Path, parties_csv: Path
                     val = val - read_aligned(ds2, grid, w)
                 vals[name] = val
             for name, val in vals.items():
-                var = next(v for v in VARIABLES if v.name == name)
+                var = BY_NAME[name]
                 if var.same_pixels_as in vals:
                     val = np.ma.masked_where(np.ma.getmaskarray(vals[var.same_pixels_as]), val)
                 bad = np.ma.getmaskarray(val) | ~np.isfinite(val.filled(0))
