@@ -30,6 +30,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     The temporary name keeps the file's extension (GDAL drivers pick formats from it).
     """
     path = Path(path)
+    check_out_file(path, "the output path")
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = suffix if suffix is not None else "".join(path.suffixes) or ".tmp"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
@@ -49,6 +50,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary directory beside ``path``; move it onto ``path`` on success."""
     path = Path(path)
+    check_out_dir(path, "the output folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())
@@ -104,23 +106,39 @@ def read_yaml(path: str | os.PathLike, what: str, fix: str):
 
 def read_csv_rows(path: str | os.PathLike, columns: Sequence[str],
                   what: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield ``(line_number, row)`` of a CSV after checking it exists and has ``columns``.
+    """Yield ``(line_number, row)`` of a CSV checked by :func:`gep.tables.read_table`.
 
-    Header names and values are stripped; blank lines are skipped (line numbers stay true).
+    UTF-8 only (BOM accepted), the header must have ``columns``, every line as many fields as
+    the header. Header names and values are stripped; blank lines are skipped (line numbers
+    stay true).
+    """
+    from gep.tables import read_table
+
+    table = read_table(path, columns, what)
+    for row in table:
+        yield row.line, row.values
+
+
+def check_out_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Refuse an output folder that is an existing file (or lies under one), before any work.
+
+    Raises :class:`InputDataError` naming the path and the flag; returns the path.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputDataError(str(path), f"{what} file does not exist",
-                             "check the path passed on the command line")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise InputDataError(str(path), f"missing column(s) {', '.join(missing)}",
-                                 f"the header must include {','.join(columns)}", line=1)
-        reader.fieldnames = header
-        for row in reader:
-            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
-                continue  # blank line
-            yield reader.line_num, {k: (row.get(k) or "").strip() for k in header}
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir():
+            what = "is an existing file" if p == path else f"lies under the file {p}"
+            raise InputDataError(str(path), f"the output folder {what}, not a folder",
+                                 f"pass a folder to {flag} (it is created if missing)",
+                                 field=flag)
+    return path
+
+
+def check_out_file(path: str | os.PathLike, flag: str) -> Path:
+    """Refuse an output file path that is an existing folder or lies under a file."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputDataError(str(path), "the output file is an existing folder",
+                             f"pass a file name to {flag}", field=flag)
+    check_out_dir(path.parent, flag)
+    return path

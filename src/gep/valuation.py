@@ -30,12 +30,11 @@ import yaml
 from gep.errors import ConfigError, InputDataError
 from gep.io import write_csv
 from gep.money import D, fmt, to_fen
+from gep.services import VALUED_SERVICES  # noqa: F401  (defined there, re-exported here)
 
 GEP_HEADER = ("year", "party_id", "service", "quantity", "unit", "value_cny_constant",
               "value_cny_current")
 INCREMENT_HEADER = ("year", "party_id", "service", "delta_value_cny_constant")
-VALUED_SERVICES = ("water_conservation", "biodiversity", "soil_retention",
-                   "water_purification", "carbon_sequestration")
 
 
 @dataclass(frozen=True)

@@ -76,10 +76,10 @@ CASES = {
         case(quality=quality_rows({2021: "0.9", 2022: "1.1"}, section="jiekou")),
         InputDataError, r"no rows for section 'boundary' \(sections found: jiekou\)"),
     "amount not a number": (
-        case(increments=good_increments() + [[2021, "up_a", "carbon", "12,5"]]),
-        InputDataError, r"line 10, field 'delta_value_cny_constant': '12,5' is not a number"),
+        case(increments=good_increments() + [[2021, "up_a", "carbon_sequestration", "12,5"]]),
+        InputDataError, r"line 10, field 'delta_value_cny_constant': '12,5' has a decimal comma"),
     "NaN amount": (
-        case(increments=good_increments() + [[2021, "up_a", "carbon", "nan"]]),
+        case(increments=good_increments() + [[2021, "up_a", "carbon_sequestration", "nan"]]),
         InputDataError, r"'nan' is not a finite number"),
     "duplicate increment": (
         case(increments=good_increments() + [[2021, "up_a", "biodiversity", "1"]]),

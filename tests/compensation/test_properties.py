@@ -193,6 +193,10 @@ def test_more_gep_increment_never_lowers_a_reward(case, draw):
 
 
 def _write_inputs(directory: Path, data: dict, inputs: EngineInputs) -> dict:
+    # drawn concentrations go down to 0 mg/L: a true 0 must be allowed explicitly in a file
+    bet = data["water_quality_bet"]
+    data = {**data, "water_quality_bet": {**bet, "plausible_mg_l": {
+        k: ["0", "100"] for k in bet["indicators"]}}}
     inc = [[y, p, s, str(v)] for y, per in inputs.increments.items() for p, sv in per.items()
            for s, v in sv.items()]
     q = [[y, "s", k, str(v)] for y, per in inputs.quality.items() for k, v in per.items()]

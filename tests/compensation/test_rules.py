@@ -5,7 +5,7 @@ from fractions import Fraction as F
 
 import pytest
 
-from gep.errors import ConfigError
+from gep.errors import ConfigError, InputDataError
 
 from .helpers import agreement_dict, amounts, fen, hamilton, quality_rows, run_case
 
@@ -43,7 +43,7 @@ def test_base_is_cpi_indexed_and_shared_by_base_weight(tmp_path):
 
 def test_reward_is_rate_times_positive_increment_over_listed_services(tmp_path):
     rows = incr(2021, up_a=("100000", "-20000"), up_b=("-50000", "10000"))
-    rows.append([2021, "up_a", "carbon", "1000000"])  # not a reward service: ignored
+    rows.append([2021, "up_a", "carbon_sequestration", "1000000"])  # not a reward service: ignored
     transfers, _, summary = run_case(tmp_path, agreement_dict(base_payment=0), rows,
                                      quality_rows({2021: "0.8"}))
     # d_a = 80,000; d_b = max(0, -40,000) = 0; R = 0.15 * 80,000 = 12,000, all to up_a
@@ -205,14 +205,27 @@ def test_fixed_transfers_follow_the_bet_and_can_be_cpi_indexed(tmp_path):
     ]
 
 
-def test_parties_outside_the_reward_in_increments_are_ignored(tmp_path):
+def test_downstream_parties_in_increments_are_ignored(tmp_path):
     base_rows = incr(2021, up_a=("1000", "0"), up_b=("500", "0"))
-    extra = incr(2021, down_x=("999999", "0"), elsewhere=("5", "5"))
+    extra = incr(2021, down_x=("999999", "0"))
     q = quality_rows({2021: "0.9"})
     plain = run_case(tmp_path / "plain", agreement_dict(), base_rows, q)
     mixed = run_case(tmp_path / "mixed", agreement_dict(), base_rows + extra, q)
     assert [t["amount_cny"] for t in plain[0]] == [t["amount_cny"] for t in mixed[0]]
     assert plain[1] == mixed[1]
+
+
+def test_parties_unknown_to_the_agreement_in_increments_are_errors(tmp_path):
+    # issue 14: rows of a party the agreement does not name used to vanish silently
+    base_rows = incr(2021, up_a=("1000", "0"), up_b=("500", "0"))
+    q = quality_rows({2021: "0.9"})
+    with pytest.raises(InputDataError, match=r"field 'party_id': party 'elsewhere' is not an "
+                       r"account of the agreement"):
+        run_case(tmp_path / "x", agreement_dict(), base_rows + incr(2021, elsewhere=("5", "5")),
+                 q)
+    with pytest.raises(InputDataError, match=r"party 'Up_B' .*did you mean 'up_b'\?"):
+        run_case(tmp_path / "y", agreement_dict(), incr(2021, up_a=("1000", "0"),
+                                                        Up_B=("500", "0")), q)
 
 
 def test_transfer_ids_are_stable_unique_and_tied_to_the_agreement(tmp_path):

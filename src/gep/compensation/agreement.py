@@ -27,6 +27,8 @@ from pydantic import (
 from gep.errors import ConfigError
 from gep.io import read_yaml
 from gep.money import D
+from gep.services import VALUED_SERVICES
+from gep.tables import MAX_MONEY_CNY, PLAUSIBLE_MG_L, suggest
 
 ROLES = ("central", "fund", "upstream", "downstream")
 #: Clause names used in transfers.csv and statement.csv, in the order they are settled.
@@ -103,6 +105,9 @@ class WaterQualityBet(_Model):
     k0: Dec = Field(..., gt=0)
     indicators: dict[str, Indicator] = Field(..., min_length=1)
     clawback: Clawback | None = None
+    plausible_mg_l: dict[str, tuple[Dec, Dec]] = Field(
+        default_factory=dict, description="Plausible annual means [low, high] (mg/L) by "
+        "indicator, widening gep.tables.PLAUSIBLE_MG_L (e.g. tn: [0, 100] allows a true 0).")
 
 
 class FixedTransfer(_Model):
@@ -116,7 +121,8 @@ class FixedTransfer(_Model):
     when: Literal["always", "p_le_1", "p_gt_1"] = "always"
     from_account: str = Field(..., alias="from")
     to_account: str = Field(..., alias="to")
-    amount: Dec = Field(..., gt=0, description="CNY per year (base_year prices if indexed).")
+    amount: Dec = Field(..., gt=0, le=MAX_MONEY_CNY,
+                        description="CNY per year (base_year prices if indexed).")
     cpi_indexed: bool = False
     note: str | None = None
 
@@ -131,7 +137,8 @@ class Agreement(_Model):
     cpi: dict[int, Dec] = Field(default_factory=dict, description="Annual CPI change by year.")
     accounts: list[Account] = Field(..., min_length=1)
     funding: Funding | None = None
-    base_payment: Dec = Field(Decimal(0), ge=0, description="Per year, in base_year prices.")
+    base_payment: Dec = Field(Decimal(0), ge=0, le=MAX_MONEY_CNY,
+                              description="Per year, in base_year prices.")
     reward: Reward | None = None
     tiers: Tiers | None = None
     excess_margin: Dec | None = Field(None, gt=0)
@@ -353,11 +360,28 @@ def _check(a: Agreement, file: str | None) -> None:
     if a.reward is not None and len(set(a.reward.services)) != len(a.reward.services):
         raise ConfigError("reward.services", "a service is listed twice",
                           "list each service once", file=file)
+    if a.reward is not None:
+        for i, svc in enumerate(a.reward.services):
+            if svc not in VALUED_SERVICES:
+                guess = suggest(svc, VALUED_SERVICES)
+                raise ConfigError(f"reward.services[{i}]", f"'{svc}' is not a service gep "
+                                  "values", f"did you mean '{guess}'? Ids are matched exactly"
+                                  " (case too)" if guess else
+                                  f"use some of {', '.join(VALUED_SERVICES)}", file=file)
 
     bet = a.water_quality_bet
     _share_sum_error("water_quality_bet.indicators",
                      {k: v.weight for k, v in bet.indicators.items()},
                      "weight: 0.25 for each of four indicators", file)
+    for ind, (low, high) in bet.plausible_mg_l.items():
+        key = f"water_quality_bet.plausible_mg_l.{ind}"
+        if ind not in bet.indicators and ind not in PLAUSIBLE_MG_L:
+            raise ConfigError(key, f"'{ind}' is neither an indicator of the bet nor a known "
+                              "GB 3838 indicator", "use an indicator id of "
+                              "water_quality_bet.indicators", file=file)
+        if not (0 <= low <= high):
+            raise ConfigError(key, f"[{low}, {high}] is not a range 0 <= low <= high",
+                              "write [low, high] in mg/L, e.g. [0, 100]", file=file)
     if bet.clawback is not None and bet.clawback.min_rate > bet.clawback.max_rate:
         raise ConfigError("water_quality_bet.clawback", f"min_rate {bet.clawback.min_rate} "
                           f"is above max_rate {bet.clawback.max_rate}",

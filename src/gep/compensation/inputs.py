@@ -7,11 +7,16 @@ Decimals (never through float), every error must name the line and field, and im
 Decisions on parties (documented in docs/compensation.md):
 
 - ``increments.csv`` comes from the GEP stage, which values every party of the basin. Rows for
-  downstream accounts or for parties that the agreement does not name are ignored: they are not
-  in the reward. But every *upstream* account must have rows for every settled year when the
-  agreement has a reward; a misspelt id therefore surfaces as an upstream account without rows.
+  downstream accounts are ignored: they are not in the reward. A party id the agreement does not
+  name, or a service gep does not value, is an error (with "did you mean" for another case or a
+  near miss): ignoring it once turned ``Shanyuan`` into a silent loss of its reward. Every
+  *upstream* account must have rows for every settled year when the agreement has a reward.
 - ``performance.csv`` and ``incidents.csv`` are written for the agreement: a row naming an
   account the agreement does not have is an error.
+- Every file is read by :func:`gep.tables.read_table` (UTF-8, no thousands separators, as many
+  fields as the header); concentrations must be plausible (:data:`gep.tables.PLAUSIBLE_MG_L`,
+  widened per indicator by ``water_quality_bet.plausible_mg_l``); money is at most
+  :data:`gep.tables.MAX_MONEY_CNY`.
 """
 from __future__ import annotations
 
@@ -23,7 +28,8 @@ from pathlib import Path
 
 from gep.compensation.agreement import Agreement
 from gep.errors import ConfigError, InputDataError
-from gep.io import read_csv_rows
+from gep.services import VALUED_SERVICES
+from gep.tables import check_concentration, parse_decimal, read_table, suggest
 
 INCREMENTS_COLUMNS = ("year", "party_id", "service", "delta_value_cny_constant")
 QUALITY_COLUMNS = ("year", "section", "indicator", "concentration_mg_l")
@@ -60,16 +66,16 @@ class EngineInputs:
 
 # -- generic CSV helpers ------------------------------------------------------------------------
 def _rows(path: Path, columns: tuple[str, ...], what: str) -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, row)`` after checking the file exists and has the columns."""
-    return read_csv_rows(path, columns, what)
+    """Yield ``(line_number, row)`` after the checks of :func:`gep.tables.read_table`."""
+    for row in read_table(path, columns, what):
+        yield row.line, row.values
 
 
 def _year(path: Path, line: int, value: str) -> int:
-    try:
-        year = int(value)
-    except ValueError:
+    if not value.isdigit():
         raise InputDataError(str(path), f"'{value}' is not a year", "write a four-digit year",
-                             line=line, field="year") from None
+                             line=line, field="year")
+    year = int(value)
     if not 1900 <= year <= 2200:
         raise InputDataError(str(path), f"year {year} is out of range",
                              "write a four-digit year", line=line, field="year")
@@ -77,30 +83,22 @@ def _year(path: Path, line: int, value: str) -> int:
 
 
 def _decimal(path: Path, line: int, name: str, value: str, *, min_value: Decimal | None = None,
-             positive: bool = False) -> Decimal:
-    try:
-        dec = Decimal(value)
-    except InvalidOperation:
-        raise InputDataError(str(path), f"'{value}' is not a number",
-                             "write a plain decimal number", line=line, field=name) from None
-    if not dec.is_finite():
-        raise InputDataError(str(path), f"'{value}' is not a finite number",
-                             "replace it with a measured or computed value", line=line,
-                             field=name)
-    if positive and dec <= 0:
-        raise InputDataError(str(path), f"{value} must be positive", "check the value",
-                             line=line, field=name)
-    if min_value is not None and dec < min_value:
-        raise InputDataError(str(path), f"{value} is below {min_value}",
-                             "concentrations and amounts cannot be negative", line=line,
-                             field=name)
-    return dec
+             positive: bool = False, money: bool = False) -> Decimal:
+    return parse_decimal(value, file=str(path), field=name, line=line, min_value=min_value,
+                         positive=positive, money=money)
 
 
 def _unknown_account(path: Path, line: int, party: str, allowed: list[str], what: str):
+    guess = suggest(party, allowed)
+    fix = (f"did you mean '{guess}'? Ids are matched exactly (case too)" if guess else
+           f"use one of {', '.join(allowed)}, or add it to the agreement's accounts")
     return InputDataError(str(path), f"party '{party}' is not an account of the agreement"
-                          f" ({what})", f"use one of {', '.join(allowed)}, or add it to the "
-                          "agreement's accounts", line=line, field="party_id")
+                          f" ({what})", fix, line=line, field="party_id")
+
+
+def plausible_overrides(agreement: Agreement) -> dict[str, tuple[Decimal, Decimal]]:
+    """``water_quality_bet.plausible_mg_l`` as indicator -> (low, high)."""
+    return {k: (v[0], v[1]) for k, v in agreement.water_quality_bet.plausible_mg_l.items()}
 
 
 # -- readers ------------------------------------------------------------------------------------
@@ -110,14 +108,27 @@ def read_quality(path: str | Path, agreement: Agreement) -> dict[int, dict[str, 
     section = agreement.water_quality_bet.section
     out: dict[int, dict[str, Decimal]] = {}
     sections: set[str] = set()
+    bet = list(agreement.water_quality_bet.indicators)
+    overrides = plausible_overrides(agreement)
     for line, row in _rows(path, QUALITY_COLUMNS, "section quality"):
         sections.add(row["section"])
         if row["section"] != section:
+            if suggest(row["section"], [section]) == section:
+                raise InputDataError(str(path), f"section '{row['section']}' is not the "
+                                     f"bet's section", f"did you mean '{section}'? Ids are "
+                                     "matched exactly (case too)", line=line, field="section")
             continue
         year = _year(path, line, row["year"])
         ind = row["indicator"]
+        if ind not in bet and suggest(ind, bet) is not None:
+            raise InputDataError(str(path), f"indicator '{ind}' is not an indicator of the "
+                                 f"bet ({', '.join(bet)})", f"did you mean "
+                                 f"'{suggest(ind, bet)}'? Ids are matched exactly (case too)",
+                                 line=line, field="indicator")
         conc = _decimal(path, line, "concentration_mg_l", row["concentration_mg_l"],
                         min_value=Decimal(0))
+        check_concentration(conc, ind, file=str(path), line=line, field="concentration_mg_l",
+                            overrides=overrides)
         per_year = out.setdefault(year, {})
         if ind in per_year:
             raise InputDataError(str(path), f"indicator '{ind}' appears twice for {year} at "
@@ -175,14 +186,24 @@ def read_increments(path: str | Path | None, agreement: Agreement,
         return {}
     path = Path(path)
     out: dict[int, dict[str, dict[str, Decimal]]] = {}
+    ids = agreement.account_ids
     for line, row in _rows(path, INCREMENTS_COLUMNS, "GEP increments"):
         year = _year(path, line, row["year"])
         party, service = row["party_id"], row["service"]
         if not party:
             raise InputDataError(str(path), "empty party_id", "fill in the party id",
                                  line=line, field="party_id")
+        if party not in ids:
+            raise _unknown_account(path, line, party, ids, "GEP increments")
+        if service not in VALUED_SERVICES:
+            guess = suggest(service, VALUED_SERVICES)
+            raise InputDataError(str(path), f"service '{service}' is not a service gep "
+                                 "values", f"did you mean '{guess}'? Ids are matched exactly "
+                                 "(case too)" if guess else
+                                 f"use one of {', '.join(VALUED_SERVICES)}", line=line,
+                                 field="service")
         value = _decimal(path, line, "delta_value_cny_constant",
-                         row["delta_value_cny_constant"])
+                         row["delta_value_cny_constant"], money=True)
         per = out.setdefault(year, {}).setdefault(party, {})
         if service in per:
             raise InputDataError(str(path), f"service '{service}' appears twice for party "
@@ -267,7 +288,8 @@ def read_incidents(path: str | Path | None, agreement: Agreement,
                                  f"years {years[0]}-{years[-1]}", "settle it in a run whose "
                                  "water-quality data cover its year, or correct the date",
                                  line=line, field="date")
-        damage = _decimal(path, line, "damage_cny", row["damage_cny"], positive=True)
+        damage = _decimal(path, line, "damage_cny", row["damage_cny"], positive=True,
+                          money=True)
         out.append(Incident(line, date, party, damage, row["description"]))
     if out and agreement.punitive_multiplier is None:
         raise ConfigError("punitive_multiplier", f"{path} lists incidents but the agreement "

@@ -15,12 +15,12 @@ responsibility lists (责任清单) in ``performance.csv``.
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from gep.errors import ConfigError, InputDataError
+from gep.tables import read_table
 from gep.monitoring.daily import DailyResults, _num
 
 PARTIES_COLUMNS = ("index", "party_id", "name", "name_zh", "role", "province")
@@ -60,23 +60,9 @@ def read_parties_csv(path: str | Path) -> list[dict]:
         raise InputDataError(src, "parties table does not exist",
                              "pass the parties.csv written beside parties.tif")
     out = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in reader.fieldnames or []]
-        missing = [c for c in ("index", "party_id", "role") if c not in header]
-        if missing:
-            raise InputDataError(src, f"missing column(s) {', '.join(missing)}",
-                                 f"the header must be {','.join(PARTIES_COLUMNS)}", line=1)
-        reader.fieldnames = header
-        for row in reader:
-            try:
-                idx = int(row["index"])
-            except (TypeError, ValueError):
-                raise InputDataError(src, f"index '{row['index']}' is not an integer",
-                                     "write the party's value in parties.tif",
-                                     line=reader.line_num, field="index") from None
-            out.append({"index": idx, "party_id": (row["party_id"] or "").strip(),
-                        "role": (row["role"] or "").strip()})
+    for row in read_table(path, ("index", "party_id", "role"), "parties table"):
+        idx = row.integer("index", "an integer (the party's value in parties.tif)")
+        out.append({"index": idx, "party_id": row["party_id"], "role": row["role"]})
     return out
 
 

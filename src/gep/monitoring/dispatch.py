@@ -28,13 +28,14 @@ import datetime as dt
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
 
 from gep.errors import InputDataError
-from gep.io import read_csv_rows, write_csv
+from gep.io import check_out_dir, read_csv_rows, write_csv
 from gep.money import D, fmt, split, to_fen
+from gep.tables import check_concentration, parse_decimal, suggest, unknown_id_fix
 
 TRANSFER_HEADER = ("transfer_id", "year", "clause", "from_account", "to_account", "amount_cny",
                    "explanation")
@@ -113,13 +114,14 @@ def dispatch(transfers_csv: str | Path, daily_index_csv: str | Path,
                              "clashes with the escrow account", "rename dispatch."
                              "escrow_account in the monitoring configuration",
                              field="accounts")
-    funding = _entitlements(Path(transfers_csv), ent_year, upstream)
-    days = _read_daily_index(Path(daily_index_csv), year, upstream)
+    check_out_dir(out_dir)
+    funding = _entitlements(Path(transfers_csv), ent_year, upstream, agreement.account_ids)
+    days = _read_daily_index(Path(daily_index_csv), year, upstream, agreement.account_ids)
     if anomalies_csv is None:
         sibling = Path(daily_index_csv).with_name("anomalies.csv")
         anomalies_csv = sibling if sibling.is_file() else None
     details = _read_anomalies(Path(anomalies_csv), year) if anomalies_csv else {}
-    conc = _read_quality(Path(quality_csv), year, agreement.water_quality_bet.section)
+    conc = _read_quality(Path(quality_csv), year, agreement)
     p = p_index(agreement, conc, source=str(quality_csv))
     p_met = p <= 1
 
@@ -249,16 +251,8 @@ def _int(path: Path, line: int, field: str, text: str) -> int:
                              line=line, field=field) from None
 
 
-def _dec(path: Path, line: int, field: str, text: str) -> Decimal:
-    try:
-        v = Decimal(text)
-    except InvalidOperation:
-        raise InputDataError(str(path), f"'{text}' is not a number", "write a plain decimal",
-                             line=line, field=field) from None
-    if not v.is_finite():
-        raise InputDataError(str(path), f"'{text}' is not finite", "write a plain decimal",
-                             line=line, field=field)
-    return v
+def _dec(path: Path, line: int, field: str, text: str, money: bool = False) -> Decimal:
+    return parse_decimal(text, file=str(path), field=field, line=line, money=money)
 
 
 def _date(path: Path, line: int, text: str) -> dt.date:
@@ -269,24 +263,40 @@ def _date(path: Path, line: int, text: str) -> dt.date:
                              line=line, field="date") from None
 
 
-def _entitlements(path: Path, year: int, upstream: list[str]) -> dict[str, dict[str, Decimal]]:
+def _entitlements(path: Path, year: int, upstream: list[str],
+                  accounts: list[str]) -> dict[str, dict[str, Decimal]]:
     out: dict[str, dict[str, Decimal]] = {}
+    years: set[int] = set()
     for line, row in _rows(path, TRANSFER_HEADER, "compensation transfers"):
-        if _int(path, line, "year", row["year"]) != year:
+        for side in ("from_account", "to_account"):
+            if row[side] not in accounts:
+                raise InputDataError(str(path), f"'{row[side]}' is not an account of the "
+                                     "agreement", unknown_id_fix(row[side], accounts,
+                                                                 "the agreement"),
+                                     line=line, field=side)
+        row_year = _int(path, line, "year", row["year"])
+        years.add(row_year)
+        if row_year != year:
             continue
         if row["clause"] not in ENTITLEMENT_CLAUSES or row["to_account"] not in upstream:
             continue
-        amount = _dec(path, line, "amount_cny", row["amount_cny"])
+        amount = _dec(path, line, "amount_cny", row["amount_cny"], money=True)
         if amount < 0 or to_fen(amount) != amount:
             raise InputDataError(str(path), f"amount {row['amount_cny']} is not a positive "
                                  "amount in fen", "amounts have two decimals and are "
                                  "positive", line=line, field="amount_cny")
         per = out.setdefault(row["to_account"], {})
         per[row["from_account"]] = per.get(row["from_account"], ZERO) + amount
+    if year not in years:
+        found = ", ".join(str(y) for y in sorted(years)) or "none"
+        raise InputDataError(str(path), f"no settlement for {year} (years settled: {found})",
+                             "pass --entitlement-year with a settled year, or run gep "
+                             f"allocate with water-quality data for {year}", field="year")
     return out
 
 
-def _read_daily_index(path: Path, year: int, upstream: list[str]) -> dict:
+def _read_daily_index(path: Path, year: int, upstream: list[str],
+                      agreement_ids: list[str]) -> dict:
     cols = ("date", "section", "index", "anomaly", "reason", "party_id")
     out: dict[tuple[str, dt.date], _Day] = {}
     seen_parties: set[str] = set()
@@ -298,6 +308,11 @@ def _read_daily_index(path: Path, year: int, upstream: list[str]) -> dict:
         any_year = True
         party = row["party_id"]
         if party not in upstream:
+            if party and party not in agreement_ids and suggest(party, agreement_ids):
+                raise InputDataError(str(path), f"party '{party}' is not an account of the "
+                                     "agreement", unknown_id_fix(party, agreement_ids,
+                                                                 "the agreement"),
+                                     line=line, field="party_id")
             continue
         seen_parties.add(party)
         if row["anomaly"] not in ("true", "false"):
@@ -341,14 +356,20 @@ def _read_anomalies(path: Path, year: int) -> dict:
     return out
 
 
-def _read_quality(path: Path, year: int, section: str) -> dict[str, Decimal]:
+def _read_quality(path: Path, year: int, agreement) -> dict[str, Decimal]:
+    from gep.compensation.inputs import plausible_overrides
+
+    section = agreement.water_quality_bet.section
+    overrides = plausible_overrides(agreement)
     out: dict[str, Decimal] = {}
     cols = ("year", "section", "indicator", "concentration_mg_l")
     for line, row in _rows(path, cols, "section quality"):
         if row["section"] != section or _int(path, line, "year", row["year"]) != year:
             continue
-        out[row["indicator"]] = _dec(path, line, "concentration_mg_l",
-                                     row["concentration_mg_l"])
+        conc = _dec(path, line, "concentration_mg_l", row["concentration_mg_l"])
+        check_concentration(conc, row["indicator"], file=str(path), line=line,
+                            field="concentration_mg_l", overrides=overrides)
+        out[row["indicator"]] = conc
     if not out:
         raise InputDataError(str(path), f"no annual means for section '{section}' in {year}",
                              "run gep monitor on that year's readings (the escrow is settled "

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gep.errors import InputDataError
+from gep.tables import check_utf8_file, read_table, unknown_id_fix
 
 READING_COLUMNS = ("timestamp", "station", "indicator", "value", "unit")
 STATION_COLUMNS = ("station", "party_id", "section", "role", "lon", "lat")
@@ -65,54 +66,42 @@ def read_stations(path: str | Path, party_ids: list[str] | None = None) -> pd.Da
                              "pass --stations with the stations CSV "
                              "(station,party_id,section,role,lon,lat)")
     rows = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip() for h in next(reader, [])]
-        _check_columns(src, header, STATION_COLUMNS, line=1)
-        pos = {c: header.index(c) for c in STATION_COLUMNS}
-        seen: dict[str, int] = {}
-        for fields in reader:
-            line = reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
-            if len(fields) != len(header):
-                raise InputDataError(src, f"{len(fields)} fields, the header has "
-                                     f"{len(header)}", "one value per column", line=line)
-            rec = {c: fields[pos[c]].strip() for c in STATION_COLUMNS}
-            if not rec["station"]:
-                raise InputDataError(src, "empty station id", "name the station", line=line,
-                                     field="station")
-            if rec["station"] in seen:
-                raise InputDataError(src, f"station '{rec['station']}' is listed twice (first "
-                                     f"on line {seen[rec['station']]})", "keep one row per "
-                                     "station", line=line, field="station")
-            seen[rec["station"]] = line
-            if rec["role"] not in STATION_ROLES:
-                raise InputDataError(src, f"role '{rec['role']}' is not one of "
-                                     f"{', '.join(STATION_ROLES)}", "write section (an "
-                                     "assessment section, e.g. the boundary) or outlet (a "
-                                     "county's outlet)", line=line, field="role")
-            if not rec["section"]:
-                raise InputDataError(src, "empty section", "name the monitoring section the "
-                                     "station belongs to", line=line, field="section")
-            if rec["role"] == "outlet" and not rec["party_id"]:
-                raise InputDataError(src, "an outlet station needs the party it drains",
-                                     "fill in party_id", line=line, field="party_id")
-            if party_ids is not None and rec["party_id"] and rec["party_id"] not in party_ids:
-                raise InputDataError(src, f"party '{rec['party_id']}' is not in parties.csv",
-                                     f"use one of {', '.join(party_ids)}", line=line,
-                                     field="party_id")
-            for c, lim in (("lon", 180.0), ("lat", 90.0)):
-                try:
-                    v = float(rec[c])
-                except ValueError:
-                    raise InputDataError(src, f"'{rec[c]}' is not a number", "write decimal "
-                                         "degrees (WGS 84)", line=line, field=c) from None
-                if not (math.isfinite(v) and -lim <= v <= lim):
-                    raise InputDataError(src, f"{v} is outside [-{lim:g}, {lim:g}]",
-                                         "write decimal degrees (WGS 84)", line=line, field=c)
-                rec[c] = v
-            rows.append(rec)
+    table = read_table(path, STATION_COLUMNS, "stations", exact=True)
+    seen: dict[str, int] = {}
+    for row in table:
+        line = row.line
+        rec = {c: row[c] for c in STATION_COLUMNS}
+        if not rec["station"]:
+            raise InputDataError(src, "empty station id", "name the station", line=line,
+                                 field="station")
+        if rec["station"] in seen:
+            raise InputDataError(src, f"station '{rec['station']}' is listed twice (first "
+                                 f"on line {seen[rec['station']]})", "keep one row per "
+                                 "station", line=line, field="station")
+        seen[rec["station"]] = line
+        if rec["role"] not in STATION_ROLES:
+            raise InputDataError(src, f"role '{rec['role']}' is not one of "
+                                 f"{', '.join(STATION_ROLES)}", "write section (an "
+                                 "assessment section, e.g. the boundary) or outlet (a "
+                                 "county's outlet)", line=line, field="role")
+        if not rec["section"]:
+            raise InputDataError(src, "empty section", "name the monitoring section the "
+                                 "station belongs to", line=line, field="section")
+        if rec["role"] == "outlet" and not rec["party_id"]:
+            raise InputDataError(src, "an outlet station needs the party it drains",
+                                 "fill in party_id", line=line, field="party_id")
+        if party_ids is not None and rec["party_id"] and rec["party_id"] not in party_ids:
+            raise InputDataError(src, f"party '{rec['party_id']}' is not in parties.csv",
+                                 unknown_id_fix(rec["party_id"], list(party_ids),
+                                                "parties.csv"), line=line,
+                                 field="party_id")
+        for c, lim in (("lon", 180.0), ("lat", 90.0)):
+            v = float(row.decimal(c))
+            if not (math.isfinite(v) and -lim <= v <= lim):
+                raise InputDataError(src, f"{v} is outside [-{lim:g}, {lim:g}]",
+                                     "write decimal degrees (WGS 84)", line=line, field=c)
+            rec[c] = v
+        rows.append(rec)
     if not rows:
         raise InputDataError(src, "no stations", "add one row per station")
     table = pd.DataFrame(rows, columns=list(STATION_COLUMNS))
@@ -164,18 +153,20 @@ def read_readings(path: str | Path, stations: pd.DataFrame, settings) -> Reading
     unknown = np.flatnonzero(st_code == -1)
     if unknown.size:
         i = unknown[0]
-        raise err(i, f"unknown station '{_raw(table, 'station', i)}'",
-                  f"add it to the stations file or fix the id (known: "
-                  f"{_short_list(station_ids)})", "station")
+        raw = _raw(table, 'station', i)
+        raise err(i, f"unknown station '{raw}'",
+                  unknown_id_fix(raw.strip(), station_ids, "the stations file") +
+                  "; or add it to the stations file", "station")
     ind_names = list(settings.indicators)
     ind_code, _ = _codes(table.column("indicator"), {s: i for i, s in enumerate(ind_names)})
     _no_null(ind_code, err, "indicator", "empty indicator", "fill in the indicator id")
     unknown = np.flatnonzero(ind_code == -1)
     if unknown.size:
         i = unknown[0]
-        raise err(i, f"unknown indicator '{_raw(table, 'indicator', i)}'",
-                  f"use one of {', '.join(ind_names)}, or add it to the monitoring "
-                  "configuration", "indicator")
+        raw = _raw(table, 'indicator', i)
+        raise err(i, f"unknown indicator '{raw}'",
+                  unknown_id_fix(raw.strip(), ind_names, "the monitoring configuration") +
+                  "; or add it to the monitoring configuration", "indicator")
     n_ind = len(ind_names)
 
     # units: each (indicator, unit) pair must be known; each series must use one unit
@@ -314,8 +305,12 @@ def _read_csv(path: Path):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        header = [h.strip() for h in next(csv.reader(fh), [])]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header = [h.strip() for h in next(csv.reader(fh), [])]
+    except UnicodeDecodeError:
+        check_utf8_file(path)
+        raise
     _check_columns(str(path), header, READING_COLUMNS, line=1)
     try:
         return pacsv.read_csv(
@@ -327,6 +322,8 @@ def _read_csv(path: Path):
                 strings_can_be_null=False, quoted_strings_can_be_null=False),
         ).rename_columns(header)
     except pa.ArrowInvalid as exc:
+        if "utf8" in str(exc).lower() or "utf-8" in str(exc).lower():
+            check_utf8_file(path)
         raise InputDataError(str(path), f"malformed CSV ({exc})",
                              "every line needs the five fields "
                              "timestamp,station,indicator,value,unit") from None

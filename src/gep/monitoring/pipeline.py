@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gep.errors import ConfigError, InputDataError
-from gep.io import atomic_path, write_csv
+from gep.io import atomic_path, check_out_dir, write_csv
 from gep.monitoring import annual
 from gep.monitoring.daily import (
     ANOMALY_COLUMNS,
@@ -45,6 +45,7 @@ def monitor(readings: str | Path, stations: str | Path, config_path: str | Path,
     ``parties_csv`` and ``redline_raster``; without them it is left out of performance.csv.
     """
     settings = load_settings(config_path)
+    check_out_dir(out_dir)
     parties_table = annual.read_parties_csv(parties_csv) if parties_csv else None
     party_ids = [p["party_id"] for p in parties_table] if parties_table else None
     st = read_stations(stations, party_ids)

@@ -537,6 +537,11 @@ def _float(text: str, key: str, what: str, file: str | None) -> float:
     return v
 
 
+#: Most values one ``min:max:n`` range may expand to (the sweep's size is checked again, against
+#: ``sweep.max_combinations`` of tuning.yaml, once every parameter is parsed).
+MAX_RANGE_VALUES = 10000
+
+
 def parse_values(spec: str, key: str, file: str | None = None) -> list[float]:
     """Values of one ``name=SPEC`` (see the module docstring)."""
     spec = spec.strip()
@@ -561,6 +566,9 @@ def parse_values(spec: str, key: str, file: str | None = None) -> list[float]:
         if n < 2:
             raise ConfigError(key, f"a range needs at least 2 values, got {n}",
                               "use name=value for a single value", file=file)
+        if n > MAX_RANGE_VALUES:
+            raise ConfigError(key, f"a range of {n} values is more than the {MAX_RANGE_VALUES} "
+                              "allowed", "use fewer values, e.g. 1:30:15", file=file)
         if lo == hi:
             raise ConfigError(key, f"min equals max ({_num(lo)}): the range is empty",
                               f"use name={_num(lo)} for a single value", file=file)

@@ -70,6 +70,11 @@ class SensitivitySettings(_Model):
     parameters: dict[str, Range] = Field(default_factory=dict)
 
 
+class SweepSettings(_Model):
+    max_combinations: int = Field(2000, ge=1, description="Refuse a sweep with more parameter "
+                                  "combinations than this (checked before anything runs).")
+
+
 class KcSettings(_Model):
     fit: bool = False
     min: float = Field(0.7, gt=0)
@@ -106,6 +111,7 @@ class TuningConfig(_Model):
     surrogate: SurrogateSettings = SurrogateSettings()
     compensation: CompensationInputs = CompensationInputs()
     sensitivity: SensitivitySettings = SensitivitySettings()
+    sweep: SweepSettings = SweepSettings()
     calibration: CalibrationSettings = CalibrationSettings()
     file: str | None = None
     folder: str | None = None

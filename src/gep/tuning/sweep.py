@@ -17,6 +17,7 @@ optional surrogates, a process pool) and writes, under ``results/<basin>/tuning/
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,17 @@ class SweepResult:
 def plan_sweep(study: Study, params: Sequence[str]) -> tuple[list[SweepSpec], list]:
     """Parse and validate ``params`` and build every combination's scenario (no work)."""
     specs = parse_sweep(study.space, list(params))
+    n = math.prod(len(s.values) for s in specs)
+    limit = study.tuning.sweep.max_combinations
+    if n > limit:
+        from gep.errors import ConfigError
+
+        sizes = " x ".join(f"{len(s.values)} ({s.label})" for s in specs)
+        raise ConfigError("sweep.max_combinations", f"the sweep has {n:,} combinations "
+                          f"({sizes}), more than the {limit:,} allowed",
+                          "use fewer values per --param (e.g. 1:30:15), or raise "
+                          "sweep.max_combinations in tuning.yaml",
+                          file=study.tuning.file)
     labels = {s.param: s.label for s in specs}
     combos = list(itertools.product(*[s.values for s in specs]))
     scenarios = [study.space.scenario({s.param: v for s, v in zip(specs, c)}, labels)
@@ -66,6 +78,10 @@ def run_sweep(config: str | Path, params: Sequence[str], *, tuning: str | Path |
               plots: bool = True, quality: str | Path | None = None,
               log: Callable[[str], None] | None = None) -> SweepResult:
     """Sweep ``params`` (``name=SPEC`` strings); return the tidy table (see module doc)."""
+    if out_dir:
+        from gep.io import check_out_dir
+
+        check_out_dir(out_dir)
     study = Study(config, tuning, surrogate=surrogate, jobs=jobs, log=log, quality=quality)
     specs, scenarios = plan_sweep(study, params)        # everything is validated here
     if study.quality is None and any(s.param.target == "agreement" for s in specs):
@@ -120,6 +136,23 @@ def complete_payouts(table: pd.DataFrame, param_cols: list[str]) -> pd.DataFrame
                            kind="stable").reset_index(drop=True)
 
 
+def csv_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as written to sweep.csv: money (unit CNY) as exact two-decimal strings.
+
+    Values are floats in memory (for the analysis); every CNY value comes from a Decimal
+    amount to the fen with at most 15 significant digits, so its shortest ``repr`` gives that
+    Decimal back exactly and :func:`gep.money.fmt` writes it to the fen. Payouts therefore sum
+    to exactly zero per year in the file, as in the settlement. Other values keep 10
+    significant digits.
+    """
+    from gep.money import fmt
+
+    out = table.copy()
+    money = out["unit"].eq("CNY").to_numpy()
+    out["value"] = [fmt(v) if m else f"{v:.10g}" for v, m in zip(out["value"].tolist(), money)]
+    return out
+
+
 def write_outputs(out: Path, table: pd.DataFrame, meta: dict,
                   specs: list[SweepSpec]) -> dict[str, Path]:
     """Write the sweep folder atomically (a failed sweep leaves the previous one intact)."""
@@ -128,7 +161,7 @@ def write_outputs(out: Path, table: pd.DataFrame, meta: dict,
     from gep.io import atomic_dir
 
     with atomic_dir(out) as tmp:
-        table.to_csv(tmp / "sweep.csv", index=False, float_format="%.10g")
+        csv_table(table).to_csv(tmp / "sweep.csv", index=False)
         (tmp / "sweep.json").write_text(json.dumps(meta, indent=2, default=str,
                                                    ensure_ascii=False) + "\n", encoding="utf-8")
         plot_paths = plot_main_effects(table, specs, tmp / "plots")
