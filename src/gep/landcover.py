@@ -162,7 +162,15 @@ def read_training(training: str | Path, label_field: str, crs) -> object:
         have = ", ".join(c for c in gdf.columns if c != "geometry")
         raise InputDataError(str(path), f"label field '{label_field}' not found (fields: "
                              f"{have})", "set classification.label_field", field=label_field)
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty & gdf[label_field].notna()]
+    unusable = ~(gdf.geometry.notna() & ~gdf.geometry.is_empty & gdf[label_field].notna())
+    if unusable.any() and not unusable.all():
+        # issue 14: features were dropped silently; a missing label is a clerk's slip
+        first = int(np.flatnonzero(unusable.to_numpy())[0])
+        raise InputDataError(str(path), f"{int(unusable.sum())} of {len(gdf)} features have no "
+                             f"geometry or no label (the first is feature {first})",
+                             "fill in their labels and geometries, or delete them",
+                             field=label_field)
+    gdf = gdf[~unusable]
     if len(gdf) == 0:
         raise InputDataError(str(path), "the training set is empty (no feature has both a "
                              "geometry and a label)", "fill in the labels", field=label_field)
@@ -206,6 +214,16 @@ def extract_samples(imagery: str | Path, training: str | Path,
             rows, cols = rasterio.transform.rowcol(ds.transform, xs, ys_)
             rows, cols = np.asarray(rows), np.asarray(cols)
             inside = (rows >= 0) & (rows < ds.height) & (cols >= 0) & (cols < ds.width)
+            if not inside.all():
+                # issue 14: dropping them silently trained on half the samples without a word
+                out = np.flatnonzero(~inside)
+                first = int(gdf["feature"].iloc[int(out[0])])
+                raise InputDataError(str(training), f"{out.size} of {len(gdf)} training points "
+                                     f"lie outside the imagery {imagery.name} (the first is "
+                                     f"feature {first} at x={xs[out[0]]:.6g}, "
+                                     f"y={ys_[out[0]]:.6g})", "drop or move those points, or "
+                                     "use imagery covering every training point (check both "
+                                     "are in the same area and CRS)", field="geometry")
             if inside.any():
                 # ds.sample reads block by block: memory stays small however large the image
                 idx = np.flatnonzero(inside)
@@ -223,8 +241,10 @@ def extract_samples(imagery: str | Path, training: str | Path,
                 try:
                     win = geometry_window(ds, [geom]).intersection(full)
                 except WindowError:
-                    log.debug("training polygon %s misses the imagery", feat)
-                    continue
+                    raise InputDataError(str(training), f"training polygon (feature {feat}) "
+                                         f"lies outside the imagery {imagery.name}",
+                                         "drop or move it, or use imagery covering every "
+                                         "training polygon", field="geometry") from None
                 win = win.round_offsets().round_lengths()
                 if win.width < 1 or win.height < 1:
                     continue
@@ -501,9 +521,13 @@ def classify(imagery: str | Path, training: str | Path, out_dir: str | Path,
     Returns the paths ``model, metrics, confusion_matrix, samples, landcover`` (+ ``png``).
     ``landcover_out`` defaults to ``out_dir/landcover.tif``.
     """
+    from gep.io import check_out_dir, check_out_file
+
+    check_out_dir(out_dir, "--out-dir")
+    lc = Path(landcover_out) if landcover_out else Path(out_dir) / "landcover.tif"
+    check_out_file(lc, "--landcover-out")
     paths = train(imagery, training, out_dir, label_field, n_estimators, test_fraction, seed,
                   n_jobs)
-    lc = Path(landcover_out) if landcover_out else Path(out_dir) / "landcover.tif"
     paths["landcover"] = predict_raster(paths["model"], imagery, lc, grid, block_size)
     if png:
         paths["png"] = plot_confusion_matrix(paths["metrics"],

@@ -299,7 +299,7 @@ class Row:
                 return v
             raise self.error(column, f"empty {column}", f"fill in the {column}")
         if v not in known:
-            raise self.error(column, f"'{v}' is not known to {where}",
+            raise self.error(column, f"{column} '{v}' is not in {where}",
                              unknown_id_fix(v, list(known), where))
         return v
 
@@ -356,18 +356,20 @@ def read_table(path: str | Path, columns: Sequence[str], what: str, *,
         raise InputDataError(src, f"repeated column(s) {', '.join(dupes)}",
                              "keep each column once", line=1)
     missing = [c for c in columns if c not in header]
-    if missing:
-        guess = {c: suggest(c, [h for h in header if h]) for c in missing}
-        hint = "; ".join(f"'{g}' should read '{c}'" for c, g in guess.items() if g)
-        raise InputDataError(src, f"missing column(s) {', '.join(missing)}",
-                             (f"{hint}; " if hint else "") +
-                             f"the header must include {','.join(columns)}", line=1)
-    if exact:
-        extra = [h for h in header if h not in columns and h not in optional]
+    extra = [h for h in header if h not in columns and h not in optional] if exact else []
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {', '.join(missing)}")
         if extra:
-            raise InputDataError(src, f"unexpected column(s) {', '.join(extra)}",
-                                 f"the header must be {','.join([*columns, *optional])}",
-                                 line=1)
+            parts.append(f"unexpected column(s) {', '.join(extra)}")
+        guess = {c: suggest(c, [h for h in header if h and h not in columns])
+                 for c in missing}
+        hint = "; ".join(f"'{g}' should read '{c}'" for c, g in guess.items() if g)
+        must = (f"the header must be exactly {','.join([*columns, *optional])}" if exact
+                else f"the header must include {','.join(columns)}")
+        raise InputDataError(src, "; ".join(parts), (f"{hint}; " if hint else "") + must,
+                             line=1)
     table = Table(path, header)
     n = len(header)
     try:

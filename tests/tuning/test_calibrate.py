@@ -89,7 +89,7 @@ def test_nse_and_pbias_formulas():
 
 
 @pytest.mark.parametrize("content, fragment", [
-    ("year,station\n2020,outlet\n", "column 'runoff_m3' is missing"),
+    ("year,station\n2020,outlet\n", "missing column(s) runoff_m3"),
     ("year,station,runoff_m3\n2020,nowhere,5\n2021,outlet,6\n", "station 'nowhere'"),
     ("year,station,runoff_m3\n2019,outlet,5\n2021,outlet,6\n", "year 2019 is not a year"),
     ("year,station,runoff_m3\n2020,outlet,-5\n2021,outlet,6\n", "must be a positive volume"),

@@ -110,6 +110,7 @@ def allocate(agreement_path: str | Path, increments_path: str | Path | None,
     anything when an input is wrong. Returns ``{"transfers": ..., "statement": ...,
     "summary": ...}``.
     """
+    io.check_out_dir(out_dir)
     agreement = load_agreement(agreement_path)
     inputs = read_inputs(agreement, increments_path, quality_path, performance_path,
                          incidents_path)

@@ -76,41 +76,28 @@ def read_observed(path: str | Path, years: list[int], stations: list[str]) -> pd
     if not path.is_file():
         raise InputDataError(path, "does not exist", "pass --observed with a CSV "
                              "year,station,runoff_m3 (or set calibration.observed)")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    for c in OBS_COLUMNS:
-        if c not in df.columns:
-            raise InputDataError(path, f"column '{c}' is missing", "header must be "
-                                 "year,station,runoff_m3", field=c)
-    rows = []
-    for i, r in enumerate(df.itertuples(index=False), start=2):
-        try:
-            y = int(r.year)
-        except ValueError:
-            raise InputDataError(path, f"year '{r.year}' is not a whole number", "fix it",
-                                 line=i, field="year") from None
+    from gep.tables import read_table
+
+    rows, lines = [], []
+    for r in read_table(path, OBS_COLUMNS, "observed runoff"):
+        y = r.year("year")
         if y not in years:
-            raise InputDataError(path, f"year {y} is not a year of the config {years}",
-                                 "drop the row or add the year to the config", line=i,
-                                 field="year")
-        if r.station not in stations:
-            raise InputDataError(path, f"station '{r.station}' is not declared",
-                                 f"declare it under calibration.stations (known: {stations})",
-                                 line=i, field="station")
-        try:
-            q = float(r.runoff_m3)
-        except ValueError:
-            raise InputDataError(path, f"runoff '{r.runoff_m3}' is not a number",
-                                 "give m3 per year", line=i, field="runoff_m3") from None
+            raise r.error("year", f"year {y} is not a year of the config {years}",
+                          "drop the row or add the year to the config")
+        station = r.id("station", stations, "calibration.stations")
+        q = r.number("runoff_m3")
         if not np.isfinite(q) or q <= 0:
-            raise InputDataError(path, f"runoff {r.runoff_m3} must be a positive volume",
-                                 "give m3 per year", line=i, field="runoff_m3")
-        rows.append((y, r.station, q))
+            raise r.error("runoff_m3", f"runoff {r['runoff_m3']} must be a positive volume",
+                          "give m3 per year")
+        rows.append((y, station, q))
+        lines.append(r.line)
     out = pd.DataFrame(rows, columns=list(OBS_COLUMNS))
     dup = out.duplicated(["year", "station"])
     if dup.any():
-        i = int(np.flatnonzero(dup)[0]) + 2
-        raise InputDataError(path, f"{out.year[i - 2]} / {out.station[i - 2]} appears twice",
-                             "keep one observation per year and station", line=i)
+        i = int(np.flatnonzero(dup)[0])
+        raise InputDataError(path, f"{out.year[i]} / {out.station[i]} appears twice",
+                             "keep one observation per year and station", line=lines[i],
+                             field="station")
     if len(out) < 2:
         raise InputDataError(path, "fewer than 2 observations", "add observations")
     return out
