@@ -378,17 +378,30 @@ def read_table(path: str | Path, columns: Sequence[str], what: str, *,
             if not any(f.strip() for f in fields):
                 continue
             if len(fields) != n:
-                if len(fields) > n:
-                    problem = (f"{len(fields)} fields but the header has {n}: a comma inside "
-                               "a value, such as a thousands separator (15,071,498.10)?")
-                    fix = ("remove thousands separators from numbers and put text that "
-                           "contains commas in double quotes")
-                else:
-                    problem = f"{len(fields)} fields but the header has {n}"
-                    fix = f"give every line the {n} fields {','.join(header)}"
-                raise InputDataError(src, problem, fix, line=line)
+                raise _field_count_error(src, line, header, fields)
             table.rows.append(Row(table, line, {h: f.strip() for h, f in zip(header, fields)}))
     except csv.Error as exc:
         raise InputDataError(src, f"malformed CSV ({exc})", "check the quoting of that line",
                              line=reader.line_num) from None
     return table
+
+
+def _field_count_error(src: str, line: int, header: list[str],
+                       fields: list[str]) -> InputDataError:
+    """A line with too many or too few fields; names the field an unquoted thousands
+    separator split, when that is what happened."""
+    n, extra = len(header), len(fields) - len(header)
+    if extra > 0:
+        for k in range(n):
+            joined = ",".join(f.strip() for f in fields[k:k + extra + 1])
+            if _SEPARATED_RE.match(joined):
+                bad = number_problem(joined)
+                return InputDataError(src, f"{bad[0]} (unquoted, it splits the line into "
+                                      f"{len(fields)} fields; the header has {n})", bad[1],
+                                      line=line, field=header[k])
+        return InputDataError(src, f"{len(fields)} fields but the header has {n}: a comma "
+                              "inside a value, such as a thousands separator (15,071,498.10)?",
+                              "remove thousands separators from numbers and put text that "
+                              "contains commas in double quotes", line=line)
+    return InputDataError(src, f"{len(fields)} fields but the header has {n}",
+                          f"give every line the {n} fields {','.join(header)}", line=line)

@@ -100,18 +100,43 @@ def load_prices(path: Path) -> Prices:
 
 
 def load_runoff(path: Path) -> dict[int, Decimal]:
-    df = pd.read_csv(path)
-    for col in ("lucode", "runoff_coefficient"):
-        if col not in df.columns:
-            raise InputDataError(path, f"column '{col}' is missing", "add it", field=col)
-    out = {}
-    for i, r in df.iterrows():
-        a = D(str(r["runoff_coefficient"]))
+    from gep.tables import read_table
+
+    out: dict[int, Decimal] = {}
+    for r in read_table(path, ("lucode", "runoff_coefficient"), "runoff coefficients"):
+        code = r.integer("lucode", "a land-cover code (a whole number)")
+        a = r.decimal("runoff_coefficient")
         if not (0 <= a <= 1):
-            raise InputDataError(path, f"runoff coefficient {a} outside [0, 1]",
-                                 "use a fraction", line=i + 2, field="runoff_coefficient")
-        out[int(r["lucode"])] = a
+            raise r.error("runoff_coefficient", f"runoff coefficient {a} outside [0, 1]",
+                          "use a fraction")
+        if code in out:
+            raise r.error("lucode", f"lucode {code} is listed twice", "keep one row per code")
+        out[code] = a
     return out
+
+
+ZONAL_COLUMNS = ("year", "party_id", "lucode", "variable", "quantity", "unit")
+
+
+def read_zonal(path: str | Path) -> pd.DataFrame:
+    """One year's zonal table (``gep zonal``), checked: one year, integer codes, finite
+    quantities, no thousands separators."""
+    from gep.tables import read_table
+
+    rows = []
+    t = read_table(path, ZONAL_COLUMNS, "zonal table",
+                   missing_fix="run gep zonal for every year of the config first")
+    for r in t:
+        rows.append((r.year("year"), r.text("party_id", "party id"),
+                     r.integer("lucode", "a land-cover code (a whole number)"),
+                     r.text("variable"), r.number("quantity"), r["unit"]))
+    if not rows:
+        raise t.error("no rows", "re-run gep zonal for this year")
+    years = {y for y, *_ in rows}
+    if len(years) > 1:
+        raise t.error(f"several years ({', '.join(map(str, sorted(years)))}) in one table",
+                      "keep one year per zonal table", field="year")
+    return pd.DataFrame(rows, columns=list(ZONAL_COLUMNS))
 
 
 def _q(x) -> Decimal:
@@ -204,7 +229,7 @@ def value(zonal_csvs: list[Path], prices_path: Path, runoff_path: Path, out_gep:
     """Write ``gep_by_party.csv`` and ``increments.csv`` from the years' zonal tables."""
     prices = load_prices(prices_path)
     runoff = load_runoff(runoff_path)
-    frames = sorted((pd.read_csv(p) for p in zonal_csvs), key=lambda d: int(d["year"].iloc[0]))
+    frames = sorted((read_zonal(p) for p in zonal_csvs), key=lambda d: int(d["year"].iloc[0]))
     rows: list[dict] = []
     prev = None
     for z in frames:

@@ -107,11 +107,33 @@ def read_aligned(ds, grid: Grid, w) -> np.ma.MaskedArray:
     return out
 
 
+def read_parties_table(path: str | Path) -> pd.DataFrame:
+    """``parties.csv`` (index,party_id,...) checked: unique positive indexes and ids."""
+    from gep.tables import read_table
+
+    rows, seen_idx, seen_id = [], {}, {}
+    for r in read_table(path, ("index", "party_id"), "parties table"):
+        idx = r.integer("index", "a positive whole number (the party's value in parties.tif)")
+        if not 1 <= idx <= 255:
+            raise r.error("index", f"index {idx} is outside 1-255", "number the parties 1, 2, "
+                          "... as in parties.tif")
+        pid = r.text("party_id", "party id")
+        for key, seen, field in ((idx, seen_idx, "index"), (pid, seen_id, "party_id")):
+            if key in seen:
+                raise r.error(field, f"{field} {key} is used twice (first on line "
+                              f"{seen[key]})", f"give every party its own {field}")
+            seen[key] = r.line
+        rows.append((idx, pid))
+    if not rows:
+        raise InputDataError(str(path), "no parties", "add one row per party")
+    return pd.DataFrame(rows, columns=["index", "party_id"])
+
+
 def zonal_year(year: int, inputs_dir: Path, parties_tif: Path, parties_csv: Path,
                workspaces: dict[str, Path], out_csv: Path) -> Path:
     """Write ``year,party_id,lucode,variable,quantity,unit,nodata_pixels`` for one year."""
     inputs_dir = Path(inputs_dir)
-    parties = pd.read_csv(parties_csv)
+    parties = read_parties_table(parties_csv)
     n_party = int(parties["index"].max()) + 1
     grid = Grid.from_raster(parties_tif)
     area = grid.pixel_area_m2

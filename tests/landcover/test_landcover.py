@@ -226,10 +226,33 @@ def test_empty_training_set_is_an_error(tmp_path):
         L.train(tmp_path / "img.tif", tmp_path / "empty.gpkg", tmp_path / "out")
     far = gpd.GeoDataFrame({"class": [10, 40]}, geometry=[Point(0, 0), Point(1, 1)], crs=UTM)
     far.to_file(tmp_path / "far.gpkg")
-    with pytest.raises(InputDataError, match="far.gpkg: the training set is empty: no "
-                                             "training point or polygon falls on a valid pixel"):
+    with pytest.raises(InputDataError, match="far.gpkg, field 'geometry': 2 of 2 training "
+                                             "points lie outside the imagery img.tif"):
         L.train(tmp_path / "img.tif", tmp_path / "far.gpkg", tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_training_points_outside_the_imagery_are_an_error_not_dropped(tmp_path):
+    # issue 14: half the points lay outside the image and were dropped without a word
+    make_landcover(tmp_path / "lc.tif", size=64)
+    L.demo_imagery(tmp_path / "lc.tif", tmp_path / "img.tif", tmp_path / "t.gpkg")
+    pts = gpd.read_file(tmp_path / "t.gpkg")
+    half = len(pts) // 2
+    moved = pts.copy()
+    moved.loc[moved.index[:half], "geometry"] = [Point(g.x - 1e6, g.y)
+                                                 for g in pts.geometry[:half]]
+    moved.to_file(tmp_path / "half.gpkg")
+    with pytest.raises(InputDataError, match=rf"half.gpkg, field 'geometry': {half} of "
+                                             rf"{len(pts)} training points lie outside"):
+        L.train(tmp_path / "img.tif", tmp_path / "half.gpkg", tmp_path / "out")
+    unlabelled = pts.copy()
+    unlabelled["class"] = unlabelled["class"].astype(float)
+    unlabelled.loc[unlabelled.index[3], "class"] = np.nan
+    unlabelled.to_file(tmp_path / "nolabel.gpkg")
+    with pytest.raises(InputDataError, match=r"field 'class': 1 of \d+ features have no "
+                                             r"geometry or no label \(the first is feature 3\)"):
+        L.train(tmp_path / "img.tif", tmp_path / "nolabel.gpkg", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_labels_and_single_class(tmp_path):

@@ -176,3 +176,40 @@ def test_without_water_quality_data_gep_is_swept_and_payouts_are_skipped(price_s
     assert not res.table.service_or_clause.isin(["payout_net", "base", "reward"]).any()
     with pytest.raises(ConfigError, match="no payout can be computed"):
         run_sweep(cfg_path, ["reward.rate=0.1,0.2"], tuning=tuning, jobs=1)
+
+
+def test_sweep_csv_writes_money_to_the_fen_and_payouts_sum_to_exactly_zero(price_sweep):
+    # issue 14: money as %.10g floats made a year's payouts sum to -0.03 CNY in sweep.csv
+    import csv
+    import re
+
+    _, res = price_sweep
+    with open(res.paths["table"], newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    money = [r for r in rows if r["unit"] == "CNY"]
+    assert money and all(re.fullmatch(r"-?\d+\.\d\d", r["value"]) for r in money)
+    net: dict[tuple, Decimal] = {}
+    clause: dict[tuple, Decimal] = {}
+    for r in money:
+        key = (r["prices.water_conservation.unit_price"], r["year"])
+        if r["service_or_clause"] == "payout_net":
+            net[key] = net.get(key, Decimal(0)) + Decimal(r["value"])
+        elif r["service_or_clause"] in ("base", "reward", "bet", "grant", "clawback", "penalty"):
+            clause[key] = clause.get(key, Decimal(0)) + Decimal(r["value"])
+    assert net and all(v == 0 for v in net.values()), net
+    assert clause and all(v == 0 for v in clause.values()), clause
+    # the file's amounts are the in-memory amounts to the fen
+    t = res.table[res.table.unit == "CNY"]
+    assert len(t) == len(money)
+    for r, v in zip(money, t["value"]):
+        assert Decimal(r["value"]) == Decimal(repr(float(v))).quantize(Decimal("0.01"))
+
+
+def test_sweep_refuses_a_design_beyond_max_combinations_before_running(fresh_basin):
+    from gep.errors import ConfigError
+
+    cfg = fresh_basin()
+    with pytest.raises(ConfigError, match=r"sweep.max_combinations: the sweep has 100,000 "
+                                          r"combinations"):
+        run_sweep(cfg, ["seasonality_constant=1:30:10000", "reward.rate=0.1:0.2:10"])
+    assert not (load_config(cfg).out / "tuning" / "cache" / "invest").exists()

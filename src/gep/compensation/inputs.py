@@ -29,7 +29,13 @@ from pathlib import Path
 from gep.compensation.agreement import Agreement
 from gep.errors import ConfigError, InputDataError
 from gep.services import VALUED_SERVICES
-from gep.tables import check_concentration, parse_decimal, read_table, suggest
+from gep.tables import (
+    PLAUSIBLE_MG_L,
+    check_concentration,
+    parse_decimal,
+    read_table,
+    suggest,
+)
 
 INCREMENTS_COLUMNS = ("year", "party_id", "service", "delta_value_cny_constant")
 QUALITY_COLUMNS = ("year", "section", "indicator", "concentration_mg_l")
@@ -127,8 +133,9 @@ def read_quality(path: str | Path, agreement: Agreement) -> dict[int, dict[str, 
                                  line=line, field="indicator")
         conc = _decimal(path, line, "concentration_mg_l", row["concentration_mg_l"],
                         min_value=Decimal(0))
-        check_concentration(conc, ind, file=str(path), line=line, field="concentration_mg_l",
-                            overrides=overrides)
+        if ind in bet or ind in PLAUSIBLE_MG_L:
+            check_concentration(conc, ind, file=str(path), line=line,
+                                field="concentration_mg_l", overrides=overrides)
         per_year = out.setdefault(year, {})
         if ind in per_year:
             raise InputDataError(str(path), f"indicator '{ind}' appears twice for {year} at "

@@ -35,7 +35,13 @@ from pathlib import Path
 from gep.errors import InputDataError
 from gep.io import check_out_dir, read_csv_rows, write_csv
 from gep.money import D, fmt, split, to_fen
-from gep.tables import check_concentration, parse_decimal, suggest, unknown_id_fix
+from gep.tables import (
+    PLAUSIBLE_MG_L,
+    check_concentration,
+    parse_decimal,
+    suggest,
+    unknown_id_fix,
+)
 
 TRANSFER_HEADER = ("transfer_id", "year", "clause", "from_account", "to_account", "amount_cny",
                    "explanation")
@@ -361,14 +367,16 @@ def _read_quality(path: Path, year: int, agreement) -> dict[str, Decimal]:
 
     section = agreement.water_quality_bet.section
     overrides = plausible_overrides(agreement)
+    bet = agreement.water_quality_bet.indicators
     out: dict[str, Decimal] = {}
     cols = ("year", "section", "indicator", "concentration_mg_l")
     for line, row in _rows(path, cols, "section quality"):
         if row["section"] != section or _int(path, line, "year", row["year"]) != year:
             continue
         conc = _dec(path, line, "concentration_mg_l", row["concentration_mg_l"])
-        check_concentration(conc, row["indicator"], file=str(path), line=line,
-                            field="concentration_mg_l", overrides=overrides)
+        if row["indicator"] in bet or row["indicator"] in PLAUSIBLE_MG_L:
+            check_concentration(conc, row["indicator"], file=str(path), line=line,
+                                field="concentration_mg_l", overrides=overrides)
         out[row["indicator"]] = conc
     if not out:
         raise InputDataError(str(path), f"no annual means for section '{section}' in {year}",

@@ -327,6 +327,10 @@ def run_calibration(config: str | Path, *, tuning: str | Path | None = None,
                     out_dir: str | Path | None = None, jobs: int | None = None,
                     log: Callable[[str], None] | None = None) -> CalibrationResult:
     """Calibrate Z (and optionally kc_scale) for a basin; write ``tuning/calibration/``."""
+    if out_dir:
+        from gep.io import check_out_dir
+
+        check_out_dir(out_dir)
     study = Study(config, tuning, surrogate=surrogate, jobs=jobs, log=log)
     cal = study.tuning.calibration
     obs_path = Path(observed) if observed else study.tuning.path(cal.observed)

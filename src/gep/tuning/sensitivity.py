@@ -108,6 +108,10 @@ def run_sensitivity(config: str | Path, *, tuning: str | Path | None = None,
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
+    if out_dir:
+        from gep.io import check_out_dir
+
+        check_out_dir(out_dir)
     study = Study(config, tuning, jobs=jobs, log=log, quality=quality)
     sens = study.tuning.sensitivity
     use_sur = sens.surrogate if surrogate is None else surrogate
