@@ -72,7 +72,7 @@ def decode_utf8(path: str | Path, data: bytes) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InputDataError(str(path), f"not UTF-8 (byte 0x{data[exc.start]:02x} at line "
                              f"{line})", "save the file as UTF-8 (a spreadsheet's 'CSV UTF-8' "
-                             "format); a byte-order mark is fine", line=line) from None
+                             "format); a byte-order mark is fine") from None
     return text.removeprefix("\ufeff")
 
 
@@ -98,8 +98,7 @@ def check_utf8_file(path: str | Path, chunk: int = 1 << 24) -> None:
                 bad = block[pos] if pos < len(block) else exc.object[exc.start]
                 raise InputDataError(str(path), f"not UTF-8 (byte 0x{bad:02x} at line "
                                      f"{line})", "save the file as UTF-8 (a spreadsheet's "
-                                     "'CSV UTF-8' format); a byte-order mark is fine",
-                                     line=line) from None
+                                     "'CSV UTF-8' format); a byte-order mark is fine") from None
             if not block:
                 return
             lines += block.count(b"\n")
@@ -118,7 +117,10 @@ def suggest(value: str, known: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(low, [k.lower() for k in known], n=1, cutoff=0.75)
     if close:
         return next(k for k in known if k.lower() == close[0])
-    return None
+    # a known id with something added or cut off (xiahe_city, shanyuan_county, water_cons)
+    stems = [k for k in known if len(k) >= 4 and len(low) >= 4
+             and (low.startswith(k.lower()) or k.lower().startswith(low))]
+    return stems[0] if len(stems) == 1 else None
 
 
 def unknown_id_fix(value: str, known: Sequence[str], where: str) -> str:

@@ -61,8 +61,11 @@ def station_parties(stations: dict, parties_csv: Path, file: str | None = None
             continue
         bad = [m for m in members if m not in label]
         if bad:
+            from gep.tables import unknown_id_fix
+
             raise ConfigError(f"calibration.stations.{st}", f"unknown party '{bad[0]}'",
-                              f"use party ids from {parties_csv}: {sorted(label)}", file=file)
+                              unknown_id_fix(bad[0], sorted(label), str(parties_csv)),
+                              file=file)
         if not members:
             raise ConfigError(f"calibration.stations.{st}", "no parties listed",
                               "list the parties draining to it, or 'all'", file=file)
@@ -331,13 +334,21 @@ def run_calibration(config: str | Path, *, tuning: str | Path | None = None,
         from gep.io import check_out_dir
 
         check_out_dir(out_dir)
-    study = Study(config, tuning, surrogate=surrogate, jobs=jobs, log=log)
-    cal = study.tuning.calibration
-    obs_path = Path(observed) if observed else study.tuning.path(cal.observed)
+    # the observations are checked first, with the config and tuning settings alone (cheap):
+    # a bad file then costs no model introspection and no acquisition
+    from gep.config import Config, load_config
+    from gep.tuning.settings import load_tuning
+
+    cfg = config if isinstance(config, Config) else load_config(config)
+    settings = load_tuning(tuning, Path(cfg.config_dir))
+    obs_path = Path(observed) if observed else settings.path(settings.calibration.observed)
     if obs_path is None:
         raise ConfigError("calibration.observed", "no observed runoff given",
                           "pass --observed FILE or set calibration.observed in "
-                          "config/tuning.yaml", file=study.tuning.file)
+                          "config/tuning.yaml", file=settings.file)
+    obs = read_observed(obs_path, cfg.years, list(settings.calibration.stations))
+    study = Study(config, tuning, surrogate=surrogate, jobs=jobs, log=log)
+    cal = study.tuning.calibration
     fit_kc = cal.kc_scale.fit if fit_kc is None else fit_kc
     check = cal.check if check is None else check
     zb = (cal.seasonality_constant.min, cal.seasonality_constant.max)
@@ -352,7 +363,6 @@ def run_calibration(config: str | Path, *, tuning: str | Path | None = None,
     study.ensure_inputs()
     stations = station_parties(cal.stations, study.paths.party_file("parties.csv"),
                                study.tuning.file)
-    obs = read_observed(obs_path, study.cfg.years, list(stations))
     model = RunoffModel(study, stations, surrogate=surrogate)
     summary, fit_df, prof_df = fit(model, obs, fit_kc=fit_kc, z_bounds=zb, kc_bounds=kb,
                                    grid_points=cal.grid_points, confidence=cal.confidence,
