@@ -67,6 +67,19 @@ def test_morris_effects_of_a_parameter_that_does_not_enter_are_exactly_zero(basi
     assert (tor[tor.parameter == "prices.carbon.co2_price"].swing == 0).all()
     assert res.paths["tornado_png"].exists()
     assert len(res.samples) == 6 * (4 + 1)
+    # issue 14: money in the CSVs is exact to the fen, so each evaluation's net payouts over
+    # the accounts sum to exactly zero in the file (as in the settlement)
+    import csv
+    import re
+    from decimal import Decimal
+
+    with open(res.paths["samples"], newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    net_cols = [c for c in rows[0] if c.startswith("payout_net:")]
+    money_cols = net_cols + [c for c in rows[0] if c.startswith("gep_total:")]
+    assert net_cols and all(re.fullmatch(r"-?\d+\.\d\d", r[c]) for r in rows
+                            for c in money_cols)
+    assert all(sum(Decimal(r[c]) for c in net_cols) == 0 for r in rows)
 
 
 def test_design_needing_too_many_invest_runs_stops_before_any_run(basin, tmp_path):

@@ -238,15 +238,30 @@ def tornado_table(decl, Yo: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def money_text(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``df`` with the money ``columns`` (GEP and payouts, CNY) as exact two-decimal text.
+
+    The floats are sums of amounts to the fen, far from half a fen off, so rounding their
+    shortest repr to the fen gives the exact amounts (see gep.tuning.sweep.csv_table)."""
+    from gep.money import fmt
+
+    out = df.copy()
+    for c in columns:
+        out[c] = [fmt(v) if v == v else "" for v in out[c].tolist()]  # NaN: empty
+    return out
+
+
 def write_outputs(out: Path, indices, ranked, tor, samples, meta) -> dict[str, Path]:
     from gep.io import atomic_dir
 
     with atomic_dir(out) as tmp:
         indices.to_csv(tmp / "indices.csv", index=False, float_format="%.8g")
         ranked.to_csv(tmp / "ranked.csv", index=False, float_format="%.8g")
-        samples.to_csv(tmp / "samples.csv", index=False, float_format="%.10g")
+        money_text(samples, [c for c in samples.columns if ":" in str(c)]).to_csv(
+            tmp / "samples.csv", index=False, float_format="%.10g")
         if not tor.empty:
-            tor.to_csv(tmp / "tornado.csv", index=False, float_format="%.10g")
+            money_text(tor, ["y_base", "y_low", "y_high", "swing"]).to_csv(
+                tmp / "tornado.csv", index=False, float_format="%.10g")
             plot_tornado(tor, tmp / "tornado.png")
         (tmp / "sensitivity.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
     names = {"indices": "indices.csv", "ranked": "ranked.csv", "samples": "samples.csv",

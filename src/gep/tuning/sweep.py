@@ -149,7 +149,8 @@ def csv_table(table: pd.DataFrame) -> pd.DataFrame:
 
     out = table.copy()
     money = out["unit"].eq("CNY").to_numpy()
-    out["value"] = [fmt(v) if m else f"{v:.10g}" for v, m in zip(out["value"].tolist(), money)]
+    out["value"] = [fmt(v) if m and v == v else f"{v:.10g}"
+                    for v, m in zip(out["value"].tolist(), money)]
     return out
 
 
