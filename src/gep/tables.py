@@ -105,7 +105,7 @@ def check_utf8_file(path: str | Path, chunk: int = 1 << 24) -> None:
             offset += len(block)
 
 
-# -- ids --------------------------------------------------------------------------------------------
+# -- ids ------------------------------------------------------------------------------------------
 def suggest(value: str, known: Iterable[str]) -> str | None:
     """The known id ``value`` was probably meant to be: same id in another case, else the
     closest near miss (difflib), else None."""
@@ -133,7 +133,7 @@ def unknown_id_fix(value: str, known: Sequence[str], where: str) -> str:
     return f"use one of {listed} ({where})"
 
 
-# -- numbers ----------------------------------------------------------------------------------------
+# -- numbers --------------------------------------------------------------------------------------
 def number_problem(text: str) -> tuple[str, str] | None:
     """Why ``text`` is not a plain decimal number, as (problem, fix); None when it is one."""
     if _NUMBER_RE.match(text):
@@ -225,7 +225,7 @@ def check_concentration(value: Decimal, indicator: str, *, file: str, line: int 
                              f"{value}] in the agreement", line=line, field=field)
 
 
-# -- the reader ---------------------------------------------------------------------------------------
+# -- the reader -----------------------------------------------------------------------------------
 class Row:
     """One data line of a table: ``row[column]`` is its stripped text; typed getters check."""
 

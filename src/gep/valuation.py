@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from gep.errors import ConfigError, InputDataError
+from gep.errors import ConfigError
 from gep.io import write_csv
 from gep.money import D, fmt, to_fen
 from gep.services import VALUED_SERVICES  # noqa: F401  (defined there, re-exported here)

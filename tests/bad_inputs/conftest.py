@@ -12,7 +12,7 @@ import pytest
 
 from .harness import REPO, gep
 
-# -- allocate --------------------------------------------------------------------------------------
+# -- allocate -------------------------------------------------------------------------------------
 UPSTREAM = ("shanyuan", "linxi", "yunling")
 DOWNSTREAM = ("xiahe", "nanzhou")
 YEARS = (2021, 2022, 2023, 2024)
@@ -57,7 +57,7 @@ def allocate_argv(inputs: Path, out: Path) -> list[str]:
             "--out", out]
 
 
-# -- monitor and dispatch --------------------------------------------------------------------------
+# -- monitor and dispatch -------------------------------------------------------------------------
 STATIONS = ("station,party_id,section,role,lon,lat\n"
             "bnd,,boundary,section,118.9,29.8\n"
             "up_out,up_a,up_a_outlet,outlet,118.7,29.9\n")
@@ -145,7 +145,7 @@ def dispatch_argv(inputs: Path, out: Path, *extra: str) -> list[str]:
             "--out", out, *extra]
 
 
-# -- classify ---------------------------------------------------------------------------------------
+# -- classify -------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def lc_world(tmp_path_factory) -> Path:
     """``img.tif`` and ``train.gpkg`` (demo imagery of a 48 x 48 map) and ``lc_out``, a real
@@ -169,7 +169,7 @@ def lc_world(tmp_path_factory) -> Path:
     return w
 
 
-# -- basin config: sweep, sensitivity, calibrate, zonal, value ---------------------------------------
+# -- basin config: sweep, sensitivity, calibrate, zonal, value ------------------------------------
 @pytest.fixture(scope="session")
 def basin_world(tmp_path_factory, config_copy) -> Path:
     """A tiny demo-basin config with its parties acquired: the config path."""

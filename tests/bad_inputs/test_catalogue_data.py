@@ -34,7 +34,7 @@ def reencode(path: Path, encoding: str, old: str | None = None, new: str | None 
     path.write_bytes(text.encode(encoding))
 
 
-# -- allocate ---------------------------------------------------------------------------------------
+# -- allocate -------------------------------------------------------------------------------------
 def _alloc(w: Path, tmp: Path, file: str, old: str | None, new: str | None,
            encoding: str = "utf-8", out: Path | None = None) -> tuple[Path, list]:
     inp = copy_dir(w / "alloc", tmp / "in")
@@ -174,7 +174,7 @@ def test_allocate_refuses(name, world, tmp_path):
     assert_refused(ALLOCATE[name](world, tmp_path))
 
 
-# -- monitor ----------------------------------------------------------------------------------------
+# -- monitor --------------------------------------------------------------------------------------
 def mon_case(file: str, old, new, names: list[str], extra=(), encoding="utf-8",
              out_file: bool = False):
     def build(w, tmp):
@@ -226,7 +226,7 @@ def test_monitor_refuses(name, mon_world, tmp_path):
     assert_refused(MONITOR[name](mon_world, tmp_path))
 
 
-# -- dispatch ---------------------------------------------------------------------------------------
+# -- dispatch -------------------------------------------------------------------------------------
 def disp_case(file: str | None, old, new, names: list[str], extra=(), encoding="utf-8",
               argv_extra=(), out_file: bool = False):
     def build(w, tmp):
@@ -311,7 +311,7 @@ def test_dispatch_refuses(name, mon_world, tmp_path):
     assert_refused(case)
 
 
-# -- classify ---------------------------------------------------------------------------------------
+# -- classify -------------------------------------------------------------------------------------
 def _classify_argv(w: Path, training: Path, out: Path, *extra) -> list:
     return ["classify", "--imagery", w / "img.tif", "--training", training, "--out-dir", out,
             "--n-estimators", "10", *extra]
@@ -367,7 +367,7 @@ def test_classify_refuses(name, lc_world, tmp_path):
     assert_refused(CLASSIFY[name](lc_world, tmp_path))
 
 
-# -- sweep, sensitivity, calibrate ------------------------------------------------------------------
+# -- sweep, sensitivity, calibrate ----------------------------------------------------------------
 def _observed(tmp: Path, text: str, encoding="utf-8") -> Path:
     return write(tmp / "observed.csv", text, encoding)
 
@@ -439,7 +439,7 @@ def test_tuning_refuses(name, basin_world, tmp_path):
     assert_refused(TUNING[name](basin_world, tmp_path))
 
 
-# -- zonal and value --------------------------------------------------------------------------------
+# -- zonal and value ------------------------------------------------------------------------------
 def _basin_copy(basin: Path, tmp: Path) -> tuple[Path, Path]:
     """A copy of the tiny basin (config and inputs) whose results_dir is inside ``tmp``."""
     cdir = copy_dir(basin.parent, tmp / "config")
