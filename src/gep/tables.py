@@ -76,6 +76,19 @@ def decode_utf8(path: str | Path, data: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
+def check_utf8_config(path: str | Path) -> None:
+    """A settings file (YAML) that exists must be UTF-8: else a ConfigError naming the byte."""
+    from gep.errors import ConfigError
+
+    path = Path(path)
+    if not path.is_file():
+        return  # the loader reports a missing file in its own words
+    try:
+        decode_utf8(path, path.read_bytes())
+    except InputDataError as exc:
+        raise ConfigError("(encoding)", exc.problem, exc.fix, file=str(path)) from None
+
+
 def check_utf8_file(path: str | Path, chunk: int = 1 << 24) -> None:
     """Stream ``path`` and raise like :func:`decode_utf8` at the first byte that is not UTF-8.
 

@@ -138,6 +138,9 @@ ALLOCATE = {
     "agreement reward service in another case": alloc_case(
         "agreement.yaml", "services: [water_conservation,", "services: [Water_Conservation,",
         ["reward.services[0]"], ["did you mean 'water_conservation'?"]),
+    "agreement saved as GB18030": alloc_case(
+        "agreement.yaml", "name: Central government,", "name: Central government,",
+        ["(encoding)"], ["not UTF-8"], encoding="gb18030"),
     "agreement plausible range upside down": alloc_case(
         "agreement.yaml", "  section: boundary\n", "  section: boundary\n"
         "  plausible_mg_l: {tn: [5, 1]}\n", ["water_quality_bet.plausible_mg_l.tn"],
@@ -216,6 +219,11 @@ MONITOR = {
     "readings quoted thousands separator": mon_case(
         "readings.csv", "flow,49.0000,m3/s", 'flow,"1,049.0000",m3/s', ["field 'value'"],
         ["not a number"]),
+    "readings unquoted thousands separator": mon_case(
+        "readings.csv", "flow,49.0000,m3/s", "flow,1,049.0000,m3/s", [], ["malformed CSV"]),
+    "configuration saved as GB18030": mon_case(
+        "monitoring.yaml", "name_zh: 氨氮", "name_zh: 氨氮", ["(encoding)"], ["not UTF-8"],
+        encoding="gb18030"),
     "--out is a file": mon_case("readings.csv", None, None, [], ["existing file"],
                                 out_file=True),
 }
@@ -410,7 +418,15 @@ def _sensitivity_out_is_a_file(cfg: Path, tmp: Path):
                 [str(out), "field '--out'"], extra=["existing file"])
 
 
+def _calibrate_out_is_a_file(cfg: Path, tmp: Path):
+    obs = _observed(tmp, OBS_OK)
+    out = write(tmp / "calibration.json", "{}\n")
+    return Case(["calibrate", "--config", cfg, "--observed", obs, "--out", out, "--quiet"],
+                out, [str(out), "field '--out'"], extra=["existing file"])
+
+
 TUNING = {
+    "calibrate --out is a file": _calibrate_out_is_a_file,
     "sweep range of 100000 values": _sweep(
         ["seasonality_constant=1:30:100000"], ["--param seasonality_constant"],
         ["100000 values"]),

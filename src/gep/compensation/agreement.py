@@ -28,7 +28,7 @@ from gep.errors import ConfigError
 from gep.io import read_yaml
 from gep.money import D
 from gep.services import VALUED_SERVICES
-from gep.tables import MAX_MONEY_CNY, PLAUSIBLE_MG_L, suggest
+from gep.tables import MAX_MONEY_CNY, PLAUSIBLE_MG_L, check_utf8_config, suggest
 
 ROLES = ("central", "fund", "upstream", "downstream")
 #: Clause names used in transfers.csv and statement.csv, in the order they are settled.
@@ -255,6 +255,7 @@ def validate_agreement(data: Any, file: str | None = None) -> Agreement:
 def load_agreement(path: str | Path) -> Agreement:
     """Load and validate an agreement YAML file (errors: :class:`gep.errors.ConfigError`)."""
     path = Path(path)
+    check_utf8_config(path)
     data = read_yaml(path, "agreement file",
                      "pass --agreement with an existing file, e.g. config/agreement.yaml")
     return validate_agreement(data, file=str(path))

@@ -324,7 +324,7 @@ def _read_csv(path: Path):
     except pa.ArrowInvalid as exc:
         if "utf8" in str(exc).lower() or "utf-8" in str(exc).lower():
             check_utf8_file(path)
-        raise InputDataError(str(path), f"malformed CSV ({exc})",
+        raise InputDataError(str(path), f"malformed CSV ({' '.join(str(exc).split())})",
                              "every line needs the five fields "
                              "timestamp,station,indicator,value,unit") from None
 

@@ -22,6 +22,7 @@ from pydantic import (
 
 from gep.errors import ConfigError
 from gep.io import read_yaml
+from gep.tables import check_utf8_config
 
 CLASSES = ("I", "II", "III", "IV", "V")
 NATURAL_COVER_DEFAULT = (10, 20, 30, 80, 90)
@@ -274,6 +275,7 @@ def _loc(err: dict) -> str:
 def load_settings(path: str | Path) -> MonitoringSettings:
     """Read and validate ``monitoring.yaml``; :class:`ConfigError` names the key and a fix."""
     path = Path(path)
+    check_utf8_config(path)
     data = read_yaml(path, "monitoring configuration",
                      "pass --config config/monitoring.yaml (or a copy of it)")
     if not isinstance(data, dict):

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gep.errors import ConfigError
+from gep.tables import check_utf8_config
 
 DEFAULT_FILE = "tuning.yaml"
 
@@ -132,6 +133,7 @@ def load_tuning(path: str | Path | None, config_dir: Path) -> TuningConfig:
             raise ConfigError("--tuning", f"file {path} does not exist",
                               "pass an existing file, e.g. config/tuning.yaml")
         return TuningConfig(folder=str(config_dir))
+    check_utf8_config(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
