@@ -552,3 +552,30 @@ def test_zonal_and_value_refuse(name, basin_world, tmp_path):
 def test_catalogue_is_large_enough():
     n = sum(len(d) for d in (ALLOCATE, MONITOR, DISPATCH, CLASSIFY, TUNING, BASIN))
     assert n >= 45, n
+
+
+def test_money_columns_of_the_good_results_are_exact_to_the_fen(world, mon_world):
+    """Every *_cny column gep wrote for people in the catalogue's good runs (transfers,
+    statement, disbursements, alerts, settlement, ledger transfers) is an exact amount with
+    two decimals, and each year's statement sums to exactly zero."""
+    import csv
+    import re
+    from decimal import Decimal
+
+    files = sorted((world / "alloc_out").glob("*.csv")) + sorted(
+        (mon_world / "disp_out").glob("*.csv"))
+    checked = 0
+    for f in files:
+        with open(f, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        for col in [c for c in (rows[0] if rows else {}) if c.endswith("_cny")]:
+            for r in rows:
+                assert re.fullmatch(r"-?\d+\.\d\d", r[col]), (f.name, col, r[col])
+                checked += 1
+    assert checked > 100
+    with open(world / "alloc_out" / "statement.csv", newline="", encoding="utf-8") as fh:
+        by_year: dict[str, Decimal] = {}
+        for r in csv.DictReader(fh):
+            by_year[r["year"]] = by_year.get(r["year"], Decimal(0)) + Decimal(r["amount_cny"])
+    assert sorted(by_year) == ["2021", "2022", "2023", "2024"]
+    assert all(v == 0 for v in by_year.values()), by_year

@@ -108,5 +108,8 @@ def test_unknown_party_in_stations_is_refused(fresh_basin, tmp_path):
     cfg = fresh_basin()
     tuning = tmp_path / "tuning.yaml"
     tuning.write_text("calibration:\n  stations: {gauge: [atlantis]}\n")
+    # the observations are read first (before any model work), so they must be valid here
+    obs = tmp_path / "obs.csv"
+    obs.write_text("year,station,runoff_m3\n2020,gauge,5\n2021,gauge,6\n")
     with pytest.raises(ConfigError, match="unknown party 'atlantis'"):
-        run_calibration(cfg, tuning=tuning, observed=tmp_path / "unused.csv")
+        run_calibration(cfg, tuning=tuning, observed=obs)

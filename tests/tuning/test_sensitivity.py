@@ -1,6 +1,8 @@
 """SALib indices: a parameter that does not enter a quantity scores (near) zero."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -57,7 +59,8 @@ def test_sobol_indices_of_parameters_that_do_not_enter_are_near_zero(basin):
 
 
 def test_morris_effects_of_a_parameter_that_does_not_enter_are_exactly_zero(basin):
-    res = run_sensitivity(basin, method="morris", jobs=2)
+    quality = Path(__file__).resolve().parents[2] / "config/demo/section_quality_standin.csv"
+    res = run_sensitivity(basin, method="morris", jobs=2, quality=quality)
     gep = res.indices[res.indices.output.str.startswith("gep_total:")]
     assert (gep[gep.parameter == "reward.rate"].mu_star == 0).all()
     assert (res.indices[res.indices.parameter == "prices.carbon.co2_price"].mu_star == 0).all()

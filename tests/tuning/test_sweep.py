@@ -183,7 +183,11 @@ def test_sweep_csv_writes_money_to_the_fen_and_payouts_sum_to_exactly_zero(price
     import csv
     import re
 
-    _, res = price_sweep
+    cfg_path, _ = price_sweep
+    # a sweep of its own (prices and the reward rate: no model re-runs) into its own folder
+    res = run_sweep(cfg_path, ["prices.water_conservation.unit_price=5,7.06",
+                               "reward.rate=0.1,0.15"], jobs=2,
+                    out_dir=cfg_path.parents[1] / "fen_sweep", plots=False)
     with open(res.paths["table"], newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     money = [r for r in rows if r["unit"] == "CNY"]
@@ -191,7 +195,7 @@ def test_sweep_csv_writes_money_to_the_fen_and_payouts_sum_to_exactly_zero(price
     net: dict[tuple, Decimal] = {}
     clause: dict[tuple, Decimal] = {}
     for r in money:
-        key = (r["prices.water_conservation.unit_price"], r["year"])
+        key = (r["prices.water_conservation.unit_price"], r["reward.rate"], r["year"])
         if r["service_or_clause"] == "payout_net":
             net[key] = net.get(key, Decimal(0)) + Decimal(r["value"])
         elif r["service_or_clause"] in ("base", "reward", "bet", "grant", "clawback", "penalty"):
