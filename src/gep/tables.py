@@ -119,14 +119,18 @@ def check_utf8_file(path: str | Path, chunk: int = 1 << 24) -> None:
 
 
 # -- ids ------------------------------------------------------------------------------------------
-def suggest(value: str, known: Iterable[str]) -> str | None:
-    """The known id ``value`` was probably meant to be: same id in another case, else the
-    closest near miss (difflib), else None."""
+def suggest(value: str, known: Iterable[str], case_only: bool = False) -> str | None:
+    """The known id ``value`` was probably meant to be: same id in another case, else (unless
+    ``case_only``) the closest near miss (difflib) or a known id with something added or cut
+    off, else None. ``case_only`` is for files where other ids legitimately sit beside the
+    known ones (sections ``s_1`` and ``s_2`` are near misses of each other, but both real)."""
     known = list(known)
     low = value.strip().lower()
     for k in known:
         if k.lower() == low:
             return k
+    if case_only:
+        return None
     close = difflib.get_close_matches(low, [k.lower() for k in known], n=1, cutoff=0.75)
     if close:
         return next(k for k in known if k.lower() == close[0])

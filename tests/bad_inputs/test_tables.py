@@ -162,3 +162,10 @@ def test_reader_refuses_folders_and_empty_files(tmp_path):
         read_table(tmp_path / "e.csv", ("a",), "test")
     with pytest.raises(InputDataError, match="does not exist"):
         read_table(Path(tmp_path / "none.csv"), ("a",), "test")
+
+
+def test_case_only_suggestions_leave_real_neighbours_alone():
+    # other sections legitimately sit beside the bet's section in section_quality.csv
+    assert suggest("section_2", ["section_1"]) == "section_1"
+    assert suggest("section_2", ["section_1"], case_only=True) is None
+    assert suggest("Section_1", ["section_1"], case_only=True) == "section_1"

@@ -119,17 +119,18 @@ def read_quality(path: str | Path, agreement: Agreement) -> dict[int, dict[str, 
     for line, row in _rows(path, QUALITY_COLUMNS, "section quality"):
         sections.add(row["section"])
         if row["section"] != section:
-            if suggest(row["section"], [section]) == section:
+            if suggest(row["section"], [section], case_only=True) == section:
                 raise InputDataError(str(path), f"section '{row['section']}' is not the "
                                      f"bet's section", f"did you mean '{section}'? Ids are "
                                      "matched exactly (case too)", line=line, field="section")
             continue
         year = _year(path, line, row["year"])
         ind = row["indicator"]
-        if ind not in bet and suggest(ind, bet) is not None:
+        if ind not in bet and suggest(ind, bet, case_only=True) is not None:
             raise InputDataError(str(path), f"indicator '{ind}' is not an indicator of the "
                                  f"bet ({', '.join(bet)})", f"did you mean "
-                                 f"'{suggest(ind, bet)}'? Ids are matched exactly (case too)",
+                                 f"'{suggest(ind, bet, case_only=True)}'? Ids are matched "
+                                 "exactly (case too)",
                                  line=line, field="indicator")
         conc = _decimal(path, line, "concentration_mg_l", row["concentration_mg_l"],
                         min_value=Decimal(0))

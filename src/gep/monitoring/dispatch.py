@@ -314,7 +314,8 @@ def _read_daily_index(path: Path, year: int, upstream: list[str],
         any_year = True
         party = row["party_id"]
         if party not in upstream:
-            if party and party not in agreement_ids and suggest(party, agreement_ids):
+            if party and party not in agreement_ids and suggest(party, agreement_ids,
+                                                                case_only=True):
                 raise InputDataError(str(path), f"party '{party}' is not an account of the "
                                      "agreement", unknown_id_fix(party, agreement_ids,
                                                                  "the agreement"),
