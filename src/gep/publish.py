@@ -41,6 +41,12 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
     out = p.ledger
     out.mkdir(parents=True, exist_ok=True)
     db = out / "ledger.db"
+    if db.exists():
+        # Never append on top of an altered log: a re-submitted transfer would then be compared
+        # with (and the user told to match) the tampered value.
+        from gep.ledger.api import require_verified
+
+        require_verified(db, "append to it")
     key_dir = cfg.path(cfg.ledger.key_dir) / cfg.basin
     signer = key_dir / "signer.key"
     if not signer.exists():
@@ -48,7 +54,7 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
     years = f"{cfg.years[0]}-{cfg.years[-1]}"
     ledger.append_digests(db, [p.gep_csv, p.increments_csv], "gep_table",
                           f"GEP by party and its increments, basin {cfg.basin}, {years}")
-    if (p.compensation / "transfers.csv").exists():
+    if cfg.compensation.agreement is not None and (p.compensation / "transfers.csv").exists():
         ledger.append_digests(db, [cfg.path(cfg.compensation.agreement)], "data_batch",
                               f"compensation agreement of basin {cfg.basin}")
         ledger.append_transfers_csv(db, p.compensation / "transfers.csv", kind="settlement")
