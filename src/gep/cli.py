@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from gep.errors import GepError
@@ -66,7 +67,14 @@ def one_line(text: str) -> str:
     return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
+#: GeoPackages record a "last change" time in gpkg_contents; a fixed one keeps every output
+#: byte-identical for identical inputs (the ledger and the report digest them). GDAL reads
+#: its configuration options from the environment.
+FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("OGR_CURRENT_DATE", FIXED_GPKG_DATE)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from gep.errors import ConfigError
 
 DEFAULT_CONFIG = "config/config.yaml"
 
@@ -71,15 +74,18 @@ def register(sub) -> None:
 
 
 def cmd_validate(args) -> int:
+    from gep.checks import check_run_inputs
     from gep.config import json_schema
 
     cfg = _cfg(args)
+    checked = check_run_inputs(cfg, args.config)
     if args.write_schema:
         from gep.io import write_json
 
         write_json(args.write_schema, json_schema())
     print(f"{args.config}: OK (basin {cfg.basin}, source {cfg.source}, years "
-          f"{cfg.years[0]}-{cfg.years[-1]}, models {', '.join(cfg.models.enabled())})")
+          f"{cfg.years[0]}-{cfg.years[-1]}, models {', '.join(cfg.models.enabled())}; "
+          f"checked {', '.join(checked)})")
     return 0
 
 
@@ -88,17 +94,63 @@ def snakefile() -> Path:
     for root in (Path(__file__).resolve().parents[2], Path.cwd()):
         if (root / "Snakefile").exists():
             return root / "Snakefile"
-    raise FileNotFoundError("Snakefile not found: run gep from a gep checkout")
+    raise ConfigError("(installation)", "the workflow's Snakefile was not found",
+                      "run gep from a gep checkout (pip install -e .)")
+
+
+def _stale_state(workdir: Path) -> tuple[bool, bool]:
+    """(locked, incomplete): what a killed Snakemake left in ``workdir/.snakemake``."""
+    state = workdir / ".snakemake"
+    locked = any((state / "locks").glob("*")) if (state / "locks").is_dir() else False
+    incomplete = (any(p.is_file() for p in (state / "incomplete").rglob("*"))
+                  if (state / "incomplete").is_dir() else False)
+    return locked, incomplete
 
 
 def cmd_run(args) -> int:
-    _cfg(args)  # validate up front: a bad config stops before Snakemake starts
+    """Snakemake with its working directory (and so its state, ``.snakemake/``) in the basin's
+    results folder ``<results_dir>/<basin>/``: one run per basin at a time (a lock file), and
+    after a killed run the stale Snakemake lock is removed and incomplete jobs re-run."""
+    import fcntl
+
+    from gep.checks import check_run_inputs
+
+    cfg = _cfg(args)  # validate up front: a bad config stops before Snakemake starts
+    check_run_inputs(cfg, args.config)
     sm = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
     extra = [a for a in args.snakemake_args if a != "--"]
-    cmd = [sm, "--snakefile", str(snakefile()), "--directory", str(snakefile().parent),
-           "--cores", str(args.cores), "--configfile", str(Path(args.config).resolve()), *extra]
-    print(" ".join(cmd), file=sys.stderr)
-    return subprocess.call(cmd)
+    workdir = cfg.out
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("results_dir", f"cannot create {workdir} ({exc.strerror})",
+                          "point results_dir at a writable folder", file=args.config) from None
+    base = [sm, "--snakefile", str(snakefile()), "--directory", str(workdir),
+            "--configfile", str(Path(args.config).resolve())]
+    lock_path = workdir / ".gep-run.lock"
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError("(run)", f"another gep run is working on {workdir}",
+                              "wait for it to finish (two runs would overwrite each other's "
+                              "files)", file=args.config) from None
+        # We hold the basin's lock, so no Snakemake of ours runs here: a Snakemake lock or an
+        # incomplete-job marker is what a killed run left behind.
+        locked, incomplete = _stale_state(workdir)
+        if locked or incomplete:
+            print(f"gep run: the previous run in {workdir} was interrupted; "
+                  + ("removing its stale Snakemake lock and " if locked else "")
+                  + "re-running its incomplete jobs", file=sys.stderr)
+        if locked:
+            r = subprocess.run([*base, "--unlock"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+            if r.returncode != 0:
+                print(r.stderr, file=sys.stderr)
+                return r.returncode
+        cmd = [*base, "--cores", str(args.cores), "--rerun-incomplete", *extra]
+        print(" ".join(shlex.quote(c) for c in cmd), file=sys.stderr)
+        return subprocess.call(cmd)
 
 
 def cmd_acquire(args) -> int:
@@ -111,8 +163,6 @@ def cmd_acquire(args) -> int:
         out = acquire.acquire_static(cfg)
     else:
         if args.year not in cfg.years:
-            from gep.errors import ConfigError
-
             raise ConfigError("years", f"{args.year} is not a configured year",
                               f"use one of {cfg.years}", file=args.config)
         out = acquire.acquire_year(cfg, args.year)
@@ -126,6 +176,19 @@ def cmd_invest(args) -> int:
 
     cfg = _cfg(args)
     p = Paths(cfg)
+    if args.model not in cfg.models.enabled():
+        raise ConfigError(f"models.{args.model}", "is not an enabled model",
+                          f"use one of {', '.join(cfg.models.enabled())}", file=args.config)
+    if args.year not in cfg.years:
+        raise ConfigError("years", f"{args.year} is not a configured year",
+                          f"use one of {cfg.years}", file=args.config)
+    landcover = p.year_file(args.year, "landcover")
+    if not landcover.exists():
+        raise ConfigError("years", f"no land cover for {args.year} at {landcover}",
+                          f"run gep acquire --year {args.year} first", file=args.config)
+    from gep.checks import check_landcover_for_model
+
+    check_landcover_for_model(cfg, args.model, landcover)
     ws = run_model(args.model, p.year_dir(args.year), model_params(cfg, args.model),
                    p.workspace(args.year, args.model), args.year)
     print(ws)
