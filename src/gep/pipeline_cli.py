@@ -21,6 +21,16 @@ def _cfg(args):
     return load_config(args.config)
 
 
+def _require(files, before: str) -> None:
+    """A stage's inputs from earlier stages must exist; say which stage makes them."""
+    from gep.errors import InputDataError
+
+    for f in files:
+        if not Path(f).exists():
+            raise InputDataError(str(f), "not found; this stage reads it",
+                                 fix=f"run {before} first (or the whole pipeline: gep run)")
+
+
 def _add_config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=DEFAULT_CONFIG,
                    help=f"basin config file (default {DEFAULT_CONFIG})")
@@ -201,7 +211,13 @@ def cmd_zonal(args) -> int:
 
     cfg = _cfg(args)
     p = Paths(cfg)
+    if args.year not in cfg.years:
+        raise ConfigError("years", f"{args.year} is not a configured year",
+                          f"use one of {cfg.years}", file=args.config)
     ws = {m: p.workspace(args.year, m) for m in cfg.models.enabled()}
+    _require([p.party_file("parties.tif"), p.party_file("parties.csv"),
+              p.year_file(args.year, "landcover")], f"gep acquire --year {args.year}")
+    _require(ws.values(), f"gep invest --year {args.year} for each enabled model")
     print(zonal_year(args.year, p.year_dir(args.year), p.party_file("parties.tif"),
                      p.party_file("parties.csv"), ws, p.zonal(args.year)))
     return 0
@@ -213,6 +229,7 @@ def cmd_value(args) -> int:
 
     cfg = _cfg(args)
     p = Paths(cfg)
+    _require([p.zonal(y) for y in cfg.years], "gep zonal --year <year> for each year")
     out = value([p.zonal(y) for y in cfg.years], cfg.path(cfg.valuation.prices),
                 cfg.path(cfg.valuation.runoff_coefficients), p.gep_csv, p.increments_csv)
     print("\n".join(map(str, out)))
@@ -222,7 +239,12 @@ def cmd_value(args) -> int:
 def cmd_report(args) -> int:
     from gep.report import build_report
 
+    from gep.paths import Paths
+
     cfg = _cfg(args)
+    p = Paths(cfg)
+    _require([p.gep_csv, p.increments_csv], "gep value")
+    _require([p.party_file("parties.gpkg")], "gep acquire --parties")
     print(build_report(cfg))
     return 0
 
@@ -230,6 +252,12 @@ def cmd_report(args) -> int:
 def cmd_publish(args) -> int:
     from gep.publish import publish
 
-    out = publish(_cfg(args))
+    from gep.paths import Paths
+
+    cfg = _cfg(args)
+    p = Paths(cfg)
+    _require([p.gep_csv, p.increments_csv], "gep value")
+    _require([p.party_file("parties.csv")], "gep acquire --parties")
+    out = publish(cfg)
     print(json.dumps({k: str(v) for k, v in out.items()}, indent=1))
     return 0
