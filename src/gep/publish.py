@@ -60,7 +60,9 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
         ledger.append_transfers_csv(db, p.compensation / "transfers.csv", kind="settlement")
     mon = p.monitoring
     if (mon / "readings_qc.parquet").exists():
-        ledger.append_digests(db, sorted(mon.glob("*.csv")) + [mon / "readings_qc.parquet"],
+        # (not the ".name.XXXX.csv" temporaries a killed writer may leave behind)
+        csvs = sorted(f for f in mon.glob("*.csv") if not f.name.startswith("."))
+        ledger.append_digests(db, csvs + [mon / "readings_qc.parquet"],
                               "data_batch", f"water-quality monitoring of basin {cfg.basin}, "
                               f"{years}: QC'd readings, daily index, annual products")
     for y in dispatch_years(cfg):
