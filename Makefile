@@ -11,8 +11,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test install system-deps lint bench clean-results
 
+# gep run: Snakemake's state under results/demo/, and a re-run after a crash recovers itself.
 demo: install
-	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
+	$(PY) -m gep run --config config/config.yaml --cores $(CORES)
 	@echo "Report: results/demo/report/index.html"
 
 test: install browser-deps

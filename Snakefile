@@ -3,12 +3,19 @@
 #   snakemake --cores 2                          # the demo basin (config/config.yaml)
 #   snakemake --cores 8 --configfile my.yaml     # another basin
 #   snakemake --report results/report.zip        # Snakemake's own report
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The demo's config only when none is given: Snakemake would otherwise load it after the
+# user's --configfile, merge its keys into the user's config and make it "the" config file
+# (whose folder every relative path in the config is resolved against).
+if not workflow.overwrite_configfiles:
+
+    configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 report: "workflow/report/workflow.rst"

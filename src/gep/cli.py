@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from gep.errors import GepError
@@ -47,7 +48,33 @@ def _version() -> str:
     return f"gep {__version__}"
 
 
+def _issues() -> str:
+    """Where to report a bug: the package's ``Issues`` project URL when it declares one."""
+    try:
+        from importlib.metadata import metadata
+
+        for entry in metadata("gep").get_all("Project-URL") or []:
+            label, _, url = entry.partition(",")
+            if label.strip().lower() in ("issues", "bug tracker", "tracker"):
+                return url.strip()
+    except Exception:
+        pass
+    return "the gep project's issue tracker"
+
+
+def one_line(text: str) -> str:
+    """An error message on one line (multi-line details joined with '; ')."""
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+#: GeoPackages record a "last change" time in gpkg_contents; a fixed one keeps every output
+#: byte-identical for identical inputs (the ledger and the report digest them). GDAL reads
+#: its configuration options from the environment.
+FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("OGR_CURRENT_DATE", FIXED_GPKG_DATE)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -56,8 +83,37 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except GepError as exc:
-        print(f"gep {args.command}: error: {exc}", file=sys.stderr)
+        # A user error: one line naming the file, the key and the fix; no traceback.
+        print(f"gep {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"gep {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in gep (or its libraries): log it, say where
+        log = _log_internal_error(args, exc)
+        print(f"gep {args.command}: internal error ({type(exc).__name__}: "
+              f"{one_line(exc)[:300]}); this is a bug in gep, not in your input. "
+              f"Full traceback: {log}. Please report it, with that file, at {_issues()}",
+              file=sys.stderr)
+        return 1
+
+
+def _log_internal_error(args, exc: BaseException) -> str:
+    """Write the traceback to a fresh file in the temporary folder; return its path."""
+    import tempfile
+    import time
+    import traceback
+
+    text = (f"gep {_version()} internal error at {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
+            f"command line: {sys.argv!r}\n\n"
+            + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    try:
+        fd, path = tempfile.mkstemp(prefix="gep-internal-error-", suffix=".log")
+        with open(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return path
+    except OSError:
+        return "(could not be written: " + one_line(text)[-500:] + ")"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ from these models by ``gep validate-config --write-schema`` and a test keeps the
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -210,24 +211,26 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _source_needs(self) -> "Config":
+        # Messages start with "<key>: " so the error names the key (see validate()).
         c = self.classification
         if c.enabled and not c.demo_imagery:
             if c.training is None:
-                raise ValueError("classification.enabled needs classification.training "
-                                 "(labelled points or polygons)")
+                raise ValueError("classification.training: classification.enabled needs "
+                                 "labelled points or polygons")
             missing = [y for y in self.years if y not in c.imagery]
             if missing:
-                raise ValueError(f"classification.imagery has no image for {missing[0]}")
+                raise ValueError(f"classification.imagery: no image for {missing[0]}")
         if c.demo_imagery and self.source != "demo":
-            raise ValueError("classification.demo_imagery works with source 'demo' only")
+            raise ValueError("classification.demo_imagery: works with source 'demo' only")
         if self.source in ("local", "earthengine") and self.parties is None:
-            raise ValueError(f"source '{self.source}' needs 'parties: {{path, id_field}}'")
+            raise ValueError(f"parties: source '{self.source}' needs "
+                             "'parties: {path, id_field}'")
         if self.source == "local":
             for name in YEAR_LAYERS + STATIC_LAYERS:
                 if name == "landcover" and self.classification.enabled:
                     continue
                 if name not in self.layers:
-                    raise ValueError(f"source 'local' needs layers.{name}")
+                    raise ValueError(f"layers.{name}: source 'local' needs this layer")
         return self
 
     # -- paths --------------------------------------------------------------------------------
@@ -258,7 +261,8 @@ _FIXES = {
 def validate(data: dict, file: str | None = None, config_dir: Path | None = None) -> Config:
     """Validate a config mapping; raise ConfigError for the first problem found."""
     if not isinstance(data, dict):
-        raise ConfigError("(top level)", "the file must hold a mapping of keys", file=file)
+        raise ConfigError("(top level)", "the file must hold a mapping of keys",
+                          "start from config/config.yaml", file=file)
     data = dict(data)
     if config_dir is not None and "config_dir" not in data:
         data["config_dir"] = str(config_dir)
@@ -268,6 +272,9 @@ def validate(data: dict, file: str | None = None, config_dir: Path | None = None
         err = exc.errors()[0]
         key = _loc(err)
         msg = err["msg"].removeprefix("Value error, ")
+        named = re.match(r"^([\w.]+): (.*)$", msg, flags=re.S)
+        if not err["loc"] and named:  # a whole-config check names its key in the message
+            key, msg = named.groups()
         fix = _FIXES.get(err["type"], "see the key's description in workflow/schemas/"
                                       "config.schema.json")
         raise ConfigError(key, msg, fix, file=file) from None

@@ -90,6 +90,43 @@ def write_csv(path: str | os.PathLike, header: Sequence[str],
     return Path(path)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int, first: int):
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
+
+
+_LOADER = None
+
+
+def _unique_key_loader():
+    """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class UniqueKeyLoader(yaml.SafeLoader):
+            def construct_mapping(self, node, deep=False):
+                if isinstance(node, yaml.MappingNode):
+                    seen: dict = {}
+                    for key_node, _ in node.value:
+                        if key_node.tag == "tag:yaml.org,2002:merge":
+                            continue
+                        key = self.construct_object(key_node, deep=True)
+                        try:
+                            hash(key)
+                        except TypeError:
+                            continue  # the base class reports unhashable keys
+                        line = key_node.start_mark.line + 1
+                        if key in seen:
+                            raise _DuplicateKey(str(key), line, seen[key])
+                        seen[key] = line
+                return super().construct_mapping(node, deep=deep)
+
+        _LOADER = UniqueKeyLoader
+    return _LOADER
+
+
 def read_yaml(path: str | os.PathLike, what: str, fix: str):
     """Parse a YAML file; a missing file or bad syntax is a ConfigError naming the file."""
     import yaml
@@ -98,7 +135,11 @@ def read_yaml(path: str | os.PathLike, what: str, fix: str):
     if not path.is_file():
         raise ConfigError("(file)", f"{what} {path} does not exist", fix)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_key_loader())
+    except _DuplicateKey as exc:
+        raise ConfigError(exc.key, f"duplicate key on line {exc.line} (first on line "
+                          f"{exc.first}); YAML would silently keep only the last value",
+                          "keep one of the two", file=str(path)) from None
     except yaml.YAMLError as exc:
         raise ConfigError("(syntax)", f"not valid YAML ({exc})", "fix the YAML syntax",
                           file=str(path)) from None

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from gep.errors import ConfigError
 
 DEFAULT_CONFIG = "config/config.yaml"
 
@@ -16,6 +19,16 @@ def _cfg(args):
     from gep.config import load_config
 
     return load_config(args.config)
+
+
+def _require(files, before: str) -> None:
+    """A stage's inputs from earlier stages must exist; say which stage makes them."""
+    from gep.errors import InputDataError
+
+    for f in files:
+        if not Path(f).exists():
+            raise InputDataError(str(f), "not found; this stage reads it",
+                                 fix=f"run {before} first (or the whole pipeline: gep run)")
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
@@ -71,15 +84,18 @@ def register(sub) -> None:
 
 
 def cmd_validate(args) -> int:
+    from gep.checks import check_run_inputs
     from gep.config import json_schema
 
     cfg = _cfg(args)
+    checked = check_run_inputs(cfg, args.config)
     if args.write_schema:
         from gep.io import write_json
 
         write_json(args.write_schema, json_schema())
     print(f"{args.config}: OK (basin {cfg.basin}, source {cfg.source}, years "
-          f"{cfg.years[0]}-{cfg.years[-1]}, models {', '.join(cfg.models.enabled())})")
+          f"{cfg.years[0]}-{cfg.years[-1]}, models {', '.join(cfg.models.enabled())}; "
+          f"checked {', '.join(checked)})")
     return 0
 
 
@@ -88,17 +104,62 @@ def snakefile() -> Path:
     for root in (Path(__file__).resolve().parents[2], Path.cwd()):
         if (root / "Snakefile").exists():
             return root / "Snakefile"
-    raise FileNotFoundError("Snakefile not found: run gep from a gep checkout")
+    raise ConfigError("(installation)", "the workflow's Snakefile was not found",
+                      "run gep from a gep checkout (pip install -e .)")
+
+
+def _stale_state(workdir: Path) -> tuple[bool, bool]:
+    """(locked, incomplete): what a killed Snakemake left in ``workdir/.snakemake``."""
+    state = workdir / ".snakemake"
+    locked = any((state / "locks").glob("*")) if (state / "locks").is_dir() else False
+    incomplete = (any(p.is_file() for p in (state / "incomplete").rglob("*"))
+                  if (state / "incomplete").is_dir() else False)
+    return locked, incomplete
 
 
 def cmd_run(args) -> int:
-    _cfg(args)  # validate up front: a bad config stops before Snakemake starts
+    """Snakemake with its working directory (and so its state, ``.snakemake/``) in the basin's
+    results folder ``<results_dir>/<basin>/``: one run per basin at a time (a lock file), and
+    after a killed run the stale Snakemake lock is removed and incomplete jobs re-run."""
+    import fcntl
+
+    from gep.checks import check_run_inputs
+
+    cfg = _cfg(args)  # validate up front: a bad config stops before Snakemake starts
+    check_run_inputs(cfg, args.config)
     sm = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
     extra = [a for a in args.snakemake_args if a != "--"]
-    cmd = [sm, "--snakefile", str(snakefile()), "--directory", str(snakefile().parent),
-           "--cores", str(args.cores), "--configfile", str(Path(args.config).resolve()), *extra]
-    print(" ".join(cmd), file=sys.stderr)
-    return subprocess.call(cmd)
+    workdir = cfg.out
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("results_dir", f"cannot create {workdir} ({exc.strerror})",
+                          "point results_dir at a writable folder", file=args.config) from None
+    base = [sm, "--snakefile", str(snakefile()), "--directory", str(workdir),
+            "--configfile", str(Path(args.config).resolve())]
+    lock_path = workdir / ".gep-run.lock"
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError("(run)", f"another gep run is working on {workdir}",
+                              "wait for it to finish (two runs would overwrite each other's "
+                              "files)", file=args.config) from None
+        # We hold the basin's lock, so no Snakemake of ours runs here: a Snakemake lock or an
+        # incomplete-job marker is what a killed run left behind.
+        locked, incomplete = _stale_state(workdir)
+        if locked or incomplete:
+            print(f"gep run: the previous run in {workdir} was interrupted; "
+                  + ("removing its stale Snakemake lock and " if locked else "")
+                  + "re-running its incomplete jobs", file=sys.stderr)
+        if locked:
+            # What `snakemake --unlock` does (Snakemake 9 FilePersistence: one file per lock
+            # in .snakemake/locks/), without paying for a second Snakemake start-up.
+            for f in (workdir / ".snakemake" / "locks").glob("*"):
+                f.unlink()
+        cmd = [*base, "--cores", str(args.cores), "--rerun-incomplete", *extra]
+        print(" ".join(shlex.quote(c) for c in cmd), file=sys.stderr)
+        return subprocess.call(cmd)
 
 
 def cmd_acquire(args) -> int:
@@ -111,8 +172,6 @@ def cmd_acquire(args) -> int:
         out = acquire.acquire_static(cfg)
     else:
         if args.year not in cfg.years:
-            from gep.errors import ConfigError
-
             raise ConfigError("years", f"{args.year} is not a configured year",
                               f"use one of {cfg.years}", file=args.config)
         out = acquire.acquire_year(cfg, args.year)
@@ -126,6 +185,19 @@ def cmd_invest(args) -> int:
 
     cfg = _cfg(args)
     p = Paths(cfg)
+    if args.model not in cfg.models.enabled():
+        raise ConfigError(f"models.{args.model}", "is not an enabled model",
+                          f"use one of {', '.join(cfg.models.enabled())}", file=args.config)
+    if args.year not in cfg.years:
+        raise ConfigError("years", f"{args.year} is not a configured year",
+                          f"use one of {cfg.years}", file=args.config)
+    landcover = p.year_file(args.year, "landcover")
+    if not landcover.exists():
+        raise ConfigError("years", f"no land cover for {args.year} at {landcover}",
+                          f"run gep acquire --year {args.year} first", file=args.config)
+    from gep.checks import check_landcover_for_model
+
+    check_landcover_for_model(cfg, args.model, landcover)
     ws = run_model(args.model, p.year_dir(args.year), model_params(cfg, args.model),
                    p.workspace(args.year, args.model), args.year)
     print(ws)
@@ -138,7 +210,13 @@ def cmd_zonal(args) -> int:
 
     cfg = _cfg(args)
     p = Paths(cfg)
+    if args.year not in cfg.years:
+        raise ConfigError("years", f"{args.year} is not a configured year",
+                          f"use one of {cfg.years}", file=args.config)
     ws = {m: p.workspace(args.year, m) for m in cfg.models.enabled()}
+    _require([p.party_file("parties.tif"), p.party_file("parties.csv"),
+              p.year_file(args.year, "landcover")], f"gep acquire --year {args.year}")
+    _require(ws.values(), f"gep invest --year {args.year} for each enabled model")
     print(zonal_year(args.year, p.year_dir(args.year), p.party_file("parties.tif"),
                      p.party_file("parties.csv"), ws, p.zonal(args.year)))
     return 0
@@ -150,6 +228,7 @@ def cmd_value(args) -> int:
 
     cfg = _cfg(args)
     p = Paths(cfg)
+    _require([p.zonal(y) for y in cfg.years], "gep zonal --year <year> for each year")
     out = value([p.zonal(y) for y in cfg.years], cfg.path(cfg.valuation.prices),
                 cfg.path(cfg.valuation.runoff_coefficients), p.gep_csv, p.increments_csv)
     print("\n".join(map(str, out)))
@@ -159,7 +238,12 @@ def cmd_value(args) -> int:
 def cmd_report(args) -> int:
     from gep.report import build_report
 
+    from gep.paths import Paths
+
     cfg = _cfg(args)
+    p = Paths(cfg)
+    _require([p.gep_csv, p.increments_csv], "gep value")
+    _require([p.party_file("parties.gpkg")], "gep acquire --parties")
     print(build_report(cfg))
     return 0
 
@@ -167,6 +251,12 @@ def cmd_report(args) -> int:
 def cmd_publish(args) -> int:
     from gep.publish import publish
 
-    out = publish(_cfg(args))
+    from gep.paths import Paths
+
+    cfg = _cfg(args)
+    p = Paths(cfg)
+    _require([p.gep_csv, p.increments_csv], "gep value")
+    _require([p.party_file("parties.csv")], "gep acquire --parties")
+    out = publish(cfg)
     print(json.dumps({k: str(v) for k, v in out.items()}, indent=1))
     return 0

@@ -41,6 +41,12 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
     out = p.ledger
     out.mkdir(parents=True, exist_ok=True)
     db = out / "ledger.db"
+    if db.exists():
+        # Never append on top of an altered log: a re-submitted transfer would then be compared
+        # with (and the user told to match) the tampered value.
+        from gep.ledger.api import require_verified
+
+        require_verified(db, "append to it")
     key_dir = cfg.path(cfg.ledger.key_dir) / cfg.basin
     signer = key_dir / "signer.key"
     if not signer.exists():
@@ -48,13 +54,15 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
     years = f"{cfg.years[0]}-{cfg.years[-1]}"
     ledger.append_digests(db, [p.gep_csv, p.increments_csv], "gep_table",
                           f"GEP by party and its increments, basin {cfg.basin}, {years}")
-    if (p.compensation / "transfers.csv").exists():
+    if cfg.compensation.agreement is not None and (p.compensation / "transfers.csv").exists():
         ledger.append_digests(db, [cfg.path(cfg.compensation.agreement)], "data_batch",
                               f"compensation agreement of basin {cfg.basin}")
         ledger.append_transfers_csv(db, p.compensation / "transfers.csv", kind="settlement")
     mon = p.monitoring
     if (mon / "readings_qc.parquet").exists():
-        ledger.append_digests(db, sorted(mon.glob("*.csv")) + [mon / "readings_qc.parquet"],
+        # (not the ".name.XXXX.csv" temporaries a killed writer may leave behind)
+        csvs = sorted(f for f in mon.glob("*.csv") if not f.name.startswith("."))
+        ledger.append_digests(db, csvs + [mon / "readings_qc.parquet"],
                               "data_batch", f"water-quality monitoring of basin {cfg.basin}, "
                               f"{years}: QC'd readings, daily index, annual products")
     for y in dispatch_years(cfg):

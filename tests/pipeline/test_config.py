@@ -26,7 +26,7 @@ def test_default_config_loads(repo):
     ({"grid": {"crs": "EPSG:4326"}}, "grid.crs", "geographic"),
     ({"models": {"annual_water_yield": {"seasonality_constant": 45}}},
      "models.annual_water_yield.seasonality_constant", "less than or equal to 30"),
-    ({"source": "local"}, "(top level)", "needs 'parties"),
+    ({"source": "local"}, "parties", "needs 'parties"),
 ])
 def test_bad_config_names_key(config_factory, override, key, fragment):
     path = config_factory(**override)

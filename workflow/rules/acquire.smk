@@ -16,7 +16,7 @@ rule acquire_parties:
     conda:
         ENV
     shell:
-        "{params.gep} acquire --config {params.config} --parties > {log} 2>&1"
+        "{params.gep:q} -m gep acquire --config {params.config:q} --parties > {log:q} 2>&1"
 
 
 rule acquire_static:
@@ -36,7 +36,7 @@ rule acquire_static:
     conda:
         ENV
     shell:
-        "{params.gep} acquire --config {params.config} --static > {log} 2>&1"
+        "{params.gep:q} -m gep acquire --config {params.config:q} --static > {log:q} 2>&1"
 
 
 rule acquire_year:
@@ -60,4 +60,5 @@ rule acquire_year:
     conda:
         ENV
     shell:
-        "{params.gep} acquire --config {params.config} --year {wildcards.year} > {log} 2>&1"
+        "{params.gep:q} -m gep acquire --config {params.config:q} --year {wildcards.year}"
+        " > {log:q} 2>&1"

@@ -1,6 +1,7 @@
 # Load and validate the configuration through gep.config (the one source of truth), write the
 # resolved config every stage reads, and define path helpers.
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -18,11 +19,17 @@ import yaml
 validate(config, schema="../schemas/config.schema.json", set_default=False)
 
 CONFIG_FILE = Path(workflow.configfiles[-1]).resolve()
+# Snakemake's own YAML reader keeps the last of two equal keys without a word; gep's refuses.
+from gep.io import read_yaml
+
+read_yaml(CONFIG_FILE, "config file", "pass --configfile with an existing file")
 CFG = gep_validate(dict(config), file=str(CONFIG_FILE), config_dir=CONFIG_FILE.parent)
 P = Paths(CFG, Path(os.path.relpath(CFG.out)))
 YEARS = [str(y) for y in CFG.years]
 MODELS = CFG.models.enabled()
-GEP = f"{sys.executable} -m gep"
+# The interpreter, quoted in every shell command as {params.gep:q} -m gep: like every path in
+# the rules, it may hold spaces or non-ASCII characters.
+GEP = sys.executable
 ENV = "../envs/gep.yaml"
 
 # Every stage reads this resolved file, so `--config key=value` overrides reach them too.

@@ -20,12 +20,14 @@ rule allocate:
         gep=GEP,
         out=lambda wc, output: os.path.dirname(output.statement),
         optional=lambda wc, input: " ".join(
-            f"--{k} {input[k]}" for k in ("performance", "incidents") if k in input.keys()
+            f"--{k} {shlex.quote(input[k])}"
+            for k in ("performance", "incidents")
+            if k in input.keys()
         ),
     log:
         str(P.logs / "allocate.log"),
     conda:
         ENV
     shell:
-        "{params.gep} allocate --agreement {input.agreement} --increments {input.increments}"
-        " --quality {input.quality} {params.optional} --out {params.out} > {log} 2>&1"
+        "{params.gep:q} -m gep allocate --agreement {input.agreement:q} --increments {input.increments:q}"
+        " --quality {input.quality:q} {params.optional} --out {params.out:q} > {log:q} 2>&1"

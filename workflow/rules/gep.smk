@@ -21,7 +21,7 @@ rule zonal:
     conda:
         ENV
     shell:
-        "{params.gep} zonal --config {params.config} --year {wildcards.year} > {log} 2>&1"
+        "{params.gep:q} -m gep zonal --config {params.config:q} --year {wildcards.year} > {log:q} 2>&1"
 
 
 rule value:
@@ -48,4 +48,4 @@ rule value:
     conda:
         ENV
     shell:
-        "{params.gep} value --config {params.config} > {log} 2>&1"
+        "{params.gep:q} -m gep value --config {params.config:q} > {log:q} 2>&1"

@@ -21,5 +21,5 @@ rule invest:
     conda:
         ENV
     shell:
-        "{params.gep} invest --config {params.config} --model {wildcards.model} --year {wildcards.year}"
-        " > {log} 2>&1"
+        "{params.gep:q} -m gep invest --config {params.config:q} --model {wildcards.model}"
+        " --year {wildcards.year} > {log:q} 2>&1"

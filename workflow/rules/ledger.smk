@@ -19,4 +19,4 @@ rule publish:
     conda:
         ENV
     shell:
-        "{params.gep} publish --config {params.config} > {log} 2>&1"
+        "{params.gep:q} -m gep publish --config {params.config:q} > {log:q} 2>&1"

@@ -15,8 +15,8 @@ rule monitor_demo_data:
     conda:
         ENV
     shell:
-        "{params.gep} monitor-demo --years {params.years} --readings {output.readings}"
-        " --stations {output.stations} --seed {params.seed} > {log} 2>&1"
+        "{params.gep:q} -m gep monitor-demo --years {params.years} --readings {output.readings:q}"
+        " --stations {output.stations:q} --seed {params.seed} > {log:q} 2>&1"
 
 
 rule monitor:
@@ -47,9 +47,10 @@ rule monitor:
     conda:
         ENV
     shell:
-        "{params.gep} monitor --readings {input.readings} --stations {input.stations}"
-        " --config {input.config} --inputs {params.inputs} --workers {threads}"
-        " --out {params.out} > {log} 2>&1"
+        "{params.gep:q} -m gep monitor --readings {input.readings:q}"
+        " --stations {input.stations:q}"
+        " --config {input.config:q} --inputs {params.inputs:q} --workers {threads}"
+        " --out {params.out:q} > {log:q} 2>&1"
 
 
 rule dispatch:
@@ -76,8 +77,9 @@ rule dispatch:
     conda:
         ENV
     shell:
-        "{params.gep} dispatch --transfers {input.transfers} --daily-index {input.daily}"
-        " --anomalies {input.anomalies} --agreement {input.agreement}"
-        " --quality {input.quality} --year {wildcards.year}"
-        " --entitlement-year {params.entitlement_year} --config {input.config}"
-        " --out {params.out} > {log} 2>&1"
+        "{params.gep:q} -m gep dispatch --transfers {input.transfers:q}"
+        " --daily-index {input.daily:q}"
+        " --anomalies {input.anomalies:q} --agreement {input.agreement:q}"
+        " --quality {input.quality:q} --year {wildcards.year}"
+        " --entitlement-year {params.entitlement_year} --config {input.config:q}"
+        " --out {params.out:q} > {log:q} 2>&1"

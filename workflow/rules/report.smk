@@ -19,4 +19,4 @@ rule report:
     conda:
         ENV
     shell:
-        "{params.gep} report --config {params.config} > {log} 2>&1"
+        "{params.gep:q} -m gep report --config {params.config:q} > {log:q} 2>&1"

@@ -16,4 +16,4 @@ rule calibrate:
     conda:
         ENV
     shell:
-        "{params.gep} calibrate --config {input.config} --quiet > {log} 2>&1"
+        "{params.gep:q} -m gep calibrate --config {input.config:q} --quiet > {log:q} 2>&1"

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -255,6 +256,17 @@ def prove_consistency(db: str | os.PathLike, first: int, second: int | None = No
 
 # ----------------------------------------------------------------------------- verify/export
 
+RESTORE_FIX = ("do not re-append or adopt anything from this file: restore ledger.db from your "
+               "backup, or from the last published copy whose root matches the last good signed "
+               "checkpoint, then run gep ledger verify (docs/ledger.md)")
+
+
+def damaged(db: str | os.PathLike, exc: BaseException) -> InputDataError:
+    """The error for a ledger file SQLite itself cannot read."""
+    return InputDataError(str(db), f"the ledger's SQLite file is damaged ({exc})", field="db",
+                          fix=RESTORE_FIX)
+
+
 def verify(db: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
            vkeys: Sequence[str | os.PathLike] = ()):
     """Run every check; returns a ``VerifyReport`` (``.ok``, ``.summary()``)."""
@@ -272,18 +284,39 @@ def verify(db: str | os.PathLike, checkpoint: str | os.PathLike | None = None,
         if verifiers is None:
             raise InputDataError(str(p), "a checkpoint needs the verifier key to check it",
                                  field="vkey", fix="pass --vkey verifier.vkey too")
-    with Ledger(db, create=False) as lg:
-        return verify_ledger(lg, note, verifiers)
+    try:
+        with Ledger(db, create=False) as lg:
+            return verify_ledger(lg, note, verifiers)
+    except sqlite3.DatabaseError as exc:
+        raise damaged(db, exc) from None
+
+
+def require_verified(db: str | os.PathLike, what: str) -> None:
+    """Raise (naming the first problem and how to restore) unless the ledger verifies."""
+    report = verify(db)
+    if not report.ok:
+        first = sorted(report.problems, key=lambda p: (p.entry is None, p.entry or 0))[0]
+        count = len(report.problems) + report.truncated_problems
+        raise InputDataError(str(db), f"the ledger fails verification ({count} problem(s), "
+                             f"first: {first}); refusing to {what}", field="db",
+                             fix=RESTORE_FIX)
 
 
 def export_jsonl(db: str | os.PathLike, out: IO[str] | None = None) -> int:
-    """Write ``{"index", "record", "leaf_hash"}`` per entry, in log order; returns the count."""
+    """Write ``{"index", "record", "leaf_hash"}`` per entry, in log order; returns the count.
+
+    The ledger is verified first: altered amounts are never exported as if they were the
+    record (``InputDataError`` naming the first problem instead)."""
+    require_verified(db, "export altered records")
     out = out or sys.stdout
     count = 0
-    with Ledger(db, create=False) as lg:
-        for idx, raw in lg.entries():
-            out.write(json.dumps({"index": idx, "record": json.loads(raw),
-                                  "leaf_hash": merkle.leaf_hash(raw).hex()},
-                                 ensure_ascii=False) + "\n")
-            count += 1
+    try:
+        with Ledger(db, create=False) as lg:
+            for idx, raw in lg.entries():
+                out.write(json.dumps({"index": idx, "record": json.loads(raw),
+                                      "leaf_hash": merkle.leaf_hash(raw).hex()},
+                                     ensure_ascii=False) + "\n")
+                count += 1
+    except sqlite3.DatabaseError as exc:
+        raise damaged(db, exc) from None
     return count

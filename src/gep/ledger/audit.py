@@ -37,7 +37,7 @@ from gep.ledger.records import (
     fen_to_text,
     transfer_canonical_bytes,
 )
-from gep.ledger.store import Ledger, as_bytes
+from gep.ledger.store import _SCHEMA, APPLICATION_ID, SCHEMA_VERSION, Ledger, as_bytes
 
 _sha256 = hashlib.sha256
 
@@ -339,19 +339,122 @@ def verify_ledger(ledger: Ledger, checkpoint_note: str | None = None,
         workers = min(4, os.cpu_count() or 1) if size >= PARALLEL_FROM else 1
     if not own_tx:
         workers = 1
+    sqlite_problems = check_sqlite_file(ledger)  # before BEGIN: it may checkpoint the WAL
     if own_tx:
         ledger.conn.execute("BEGIN")
     try:
-        return _verify(ledger, checkpoint_note, verifiers, max_problems, workers)
+        return _verify(ledger, checkpoint_note, verifiers, max_problems, workers,
+                       sqlite_problems)
     finally:
         if own_tx and ledger.conn.in_transaction:
             ledger.conn.execute("COMMIT")
 
 
+def _u16(h: bytes, at: int) -> int:
+    return int.from_bytes(h[at:at + 2], "big")
+
+
+def _u32(h: bytes, at: int) -> int:
+    return int.from_bytes(h[at:at + 4], "big")
+
+
+def _schema_cookie() -> int:
+    """The schema cookie of a fresh gep ledger (one increment per statement of the schema);
+    a ledger's schema never changes after creation."""
+    mem = sqlite3.connect(":memory:")
+    try:
+        for stmt in _SCHEMA.split(";"):
+            if stmt.strip():
+                mem.execute(stmt)
+        return mem.execute("PRAGMA schema_version").fetchone()[0]
+    finally:
+        mem.close()
+
+
+def check_sqlite_file(ledger: Ledger) -> list[str]:
+    """Problems with the SQLite file itself: its 100-byte header and SQLite's integrity check.
+
+    The Merkle checks see only the rows SQLite returns; a flipped byte in the file header or in
+    a b-tree page can leave those rows readable and still mean the file was altered. Every
+    header field (https://sqlite.org/fileformat.html#the_database_header) is checked against
+    what SQLite reports or what a gep ledger always holds; only bytes 96-99 (the version of the
+    SQLite library that last wrote the file) have no value to check against. (The schema cookie
+    and page count are checked when no write-ahead log is pending, i.e. the file is complete.)
+    """
+    conn = ledger.conn
+    problems: list[str] = []
+    complete = False
+    if not conn.in_transaction:
+        # Copy committed pages from the write-ahead log into the file without waiting for
+        # anyone (PASSIVE); when every frame is copied, the file on disk is complete.
+        try:
+            busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            complete = busy == 0 and frames == copied
+        except sqlite3.DatabaseError:
+            complete = False
+    try:
+        with open(ledger.path, "rb") as fh:
+            h = fh.read(100)
+        file_size = ledger.path.stat().st_size
+    except OSError as exc:
+        return [f"cannot read the database file: {exc}"]
+    if complete and (len(h) < 100 or h[:16] != b"SQLite format 3\x00"):
+        return ["the SQLite file header is damaged (magic string)"]
+
+    def pragma(name: str):
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+    h = h.ljust(100, b"\x00")
+    page_size = _u16(h, 16)
+    page_size = 65536 if page_size == 1 else page_size
+    checks = [
+        ("page size (bytes 16-17)", page_size, pragma("page_size")),
+        ("file format write version (byte 18)", h[18], 2),  # 2: WAL, always set by gep
+        ("file format read version (byte 19)", h[19], 2),
+        ("reserved space per page (byte 20)", h[20], 0),
+        ("payload fractions (bytes 21-23)", tuple(h[21:24]), (64, 32, 32)),
+        ("change counter (bytes 24-27) vs version-valid-for (bytes 92-95)",
+         _u32(h, 24), _u32(h, 92)),
+        ("schema format (bytes 44-47)", _u32(h, 44), 4),
+        ("suggested cache size (bytes 48-51)", _u32(h, 48), 0),
+        ("auto-vacuum (bytes 52-55)", _u32(h, 52), pragma("auto_vacuum")),
+        ("text encoding (bytes 56-59)", _u32(h, 56), 1),  # UTF-8
+        ("user version (bytes 60-63)", _u32(h, 60), SCHEMA_VERSION),
+        ("incremental vacuum (bytes 64-67)", _u32(h, 64), 0),
+        ("application id (bytes 68-71)", _u32(h, 68), APPLICATION_ID),
+        ("reserved bytes 72-91", h[72:92], bytes(20)),
+    ]
+    if not complete:
+        # Pages still in the write-ahead log (a writer is active, or one was killed): page 1 of
+        # the file may predate them, so only SQLite's own integrity check applies.
+        checks = []
+    else:
+        # With no write-ahead log pending, the header describes the file exactly.
+        checks += [
+            ("database size in pages (bytes 28-31)", _u32(h, 28), file_size // page_size),
+            ("schema cookie (bytes 40-43)", _u32(h, 40), _schema_cookie()),
+            ("free-list page count (bytes 36-39)", _u32(h, 36), pragma("freelist_count")),
+        ]
+    for what, got, want in checks:
+        if got != want:
+            problems.append(f"SQLite file header: {what} is {got!r}, expected {want!r} "
+                            "(the file was altered or damaged)")
+    try:
+        rows = conn.execute("PRAGMA integrity_check(20)").fetchall()
+    except sqlite3.DatabaseError as exc:
+        rows = [(f"integrity check cannot run: {exc}",)]
+    msgs = [line.strip() for r in rows if r[0] != "ok" for line in str(r[0]).splitlines()
+            if line.strip() and not line.startswith("***")]
+    problems += [f"SQLite integrity check: {m}" for m in msgs]
+    return problems
+
+
 def _verify(ledger: Ledger, checkpoint_note: str | None, verifiers: Sequence[Verifier] | None,
-            max_problems: int, workers: int) -> VerifyReport:
+            max_problems: int, workers: int, sqlite_problems: list[str]) -> VerifyReport:
     report = VerifyReport()
     out = _Collector(report, max_problems)
+    for problem in sqlite_problems:
+        out.add(None, problem)
     leaves, totals, bad = _scan_entries(ledger, out, workers)
     n = len(leaves)
     report.size = n

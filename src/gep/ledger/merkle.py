@@ -16,13 +16,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
+from gep.errors import GepError
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 _sha256 = hashlib.sha256
 
 
-class ProofError(ValueError):
+class ProofError(GepError, ValueError):
     """A proof does not verify, or its parameters are out of range."""
 
 

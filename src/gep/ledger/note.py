@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gep.errors import InputDataError
+from gep.errors import GepError, InputDataError
 
 ALG_ED25519 = 0x01
 SIG_PREFIX = "\u2014 "  # em dash + space
@@ -34,7 +34,7 @@ MAX_SIGNATURES = 100
 PRIVATE_PREFIX = "PRIVATE+KEY+"
 
 
-class NoteError(ValueError):
+class NoteError(GepError, ValueError):
     """A note, key or checkpoint is malformed or does not verify."""
 
 

@@ -87,7 +87,9 @@ class TransferConflictError(InputDataError):
             f"{stored!r}, not {given!r}; refused",
             line=line, field=field,
             fix="a transfer id is an idempotency key and can never change: give a new "
-                "transfer a new transfer_id, or restore the recorded value")
+                "transfer a new transfer_id, or correct the input file to the recorded value. "
+                "If gep ledger verify fails, the recorded value itself was altered: restore "
+                "the ledger from your backup, never adopt the stored value")
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,10 @@ class Ledger:
             app = c.execute("PRAGMA application_id").fetchone()[0]
             tables = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise InputDataError(str(self.path), f"not an SQLite database ({exc})", field="db",
-                                 fix="pass the ledger.db written by gep ledger") from None
+            raise InputDataError(str(self.path), f"not an SQLite database, or a damaged one "
+                                 f"({exc})", field="db",
+                                 fix="pass the ledger.db written by gep ledger; if this is it, "
+                                     "restore it from your backup") from None
         if app != APPLICATION_ID and (app != 0 or tables):
             raise InputDataError(str(self.path), "SQLite database is not a gep ledger",
                                  field="db", fix="pass the ledger.db written by gep ledger")

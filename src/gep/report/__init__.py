@@ -109,15 +109,20 @@ def build_report(cfg: Config, paths: Paths | None = None) -> Path:
             f = p.workspace(y, m) / "gep_run.json"
             if f.exists():
                 r = json.loads(f.read_text())
-                runs.append(dict(year=int(y), model=m, seconds=f"{r['execute_seconds']:.1f}",
-                                 version=r.get("invest_version", "")))
+                # No run time here: the report must be byte-identical for identical inputs
+                # (it is digested into the ledger); times stay in gep_run.json and the logs.
+                runs.append(dict(year=int(y), model=m, version=r.get("invest_version", "")))
     prices_path = Path(cfg.path(cfg.valuation.prices))
     prices_text = prices_path.read_text(encoding="utf-8")
     from gep.valuation import load_prices
 
     base_year = load_prices(prices_path).base_year
     settings = dump_resolved(cfg)
+    # Where this machine keeps its folders is not part of what was computed (and would make
+    # two identical runs in two folders publish different reports).
     settings.pop("config_dir", None)
+    settings.pop("results_dir", None)
+    settings.get("ledger", {}).pop("key_dir", None)
 
     env = Environment(loader=PackageLoader("gep.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
