@@ -9,13 +9,13 @@ CORES ?= 2
 STAMP := $(VENV)/.gep-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps lint bench clean-results
+.PHONY: demo test install system-deps pdf-deps lint bench clean-results
 
-demo: install
+demo: install pdf-deps
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
 	@echo "Report: results/demo/report/index.html"
 
-test: install browser-deps
+test: install browser-deps pdf-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 install: $(STAMP)
@@ -23,6 +23,12 @@ install: $(STAMP)
 system-deps:
 	@command -v gdal-config >/dev/null && command -v g++ >/dev/null || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends libgdal-dev gdal-bin g++)
+
+# WeasyPrint (the committee's PDFs) needs pango; Chinese glyphs need a CJK font.
+pdf-deps:
+	@dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends \
+	    libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk)
 
 browser-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \

@@ -21,6 +21,8 @@ include: "workflow/rules/gep.smk"
 include: "workflow/rules/compensation.smk"
 include: "workflow/rules/monitoring.smk"
 include: "workflow/rules/ledger.smk"
+include: "workflow/rules/rating.smk"
+include: "workflow/rules/committee.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/tuning.smk"
 
@@ -28,4 +30,5 @@ include: "workflow/rules/tuning.smk"
 rule all:
     input:
         final_outputs(),
+        committee_outputs(),
     default_target: True

@@ -82,7 +82,7 @@ def publish_inputs(wildcards):
         files += [str(P.monitoring / f) for f in ("readings_qc.parquet", "daily_index.csv")]
     for y in DISPATCH_YEARS:
         files += [str(P.dispatch(y) / f) for f in ("ledger_transfers.csv", "alerts.csv")]
-    return files
+    return files + committee_report_inputs()
 
 
 def allocate_inputs(wildcards):
@@ -129,4 +129,6 @@ def report_extra_inputs():
         files += [str(P.monitoring / f) for f in ("daily_index.csv", "performance.csv")]
     files += [str(P.dispatch(y) / f) for y in DISPATCH_YEARS
               for f in ("disbursements.csv", "alerts.csv")]
-    return files
+    if MONITORING and COMPENSATION and CFG.committee.enabled:
+        files.append(str(P.downstream_csv))
+    return files + committee_report_inputs()
