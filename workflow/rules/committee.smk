@@ -23,10 +23,11 @@ def committee_report_inputs():
 
 
 def year_papers(year):
+    """The 17 papers of a year; ``"{year}"`` gives the rule's output patterns."""
     from gep.committee import periods_of_year
 
-    return [str(P.committee_paper(per.label, ext)) for per in periods_of_year(int(year))
-            for ext in PAPER_EXT]
+    labels = [per.label[4:] for per in periods_of_year(2000)]  # "-01".."-Q4", ""
+    return [str(P.committee_paper(f"{year}{lab}", ext)) for lab in labels for ext in PAPER_EXT]
 
 
 rule downstream:
