@@ -32,7 +32,10 @@ def register(subparsers) -> None:
     b.add_argument("--year", type=int, action="append", default=[], metavar="YEAR",
                    help="every period of YEAR: 12 agendas, 4 bulletins, 1 assessment")
     b.add_argument("--index", action="store_true", help="(re)build committee/index.html")
-    b.add_argument("--no-pdf", action="store_true", help="HTML only")
+    pdf = b.add_mutually_exclusive_group()
+    pdf.add_argument("--no-pdf", action="store_true", help="HTML only")
+    pdf.add_argument("--pdf", action="store_true", help="PDF too, even when committee.pdf "
+                     "is false")
     b.set_defaults(func=_bulletin)
 
     a = subparsers.add_parser("agreement", help="the agreement's filing (备案)")
@@ -99,7 +102,7 @@ def _bulletin(args: argparse.Namespace) -> int:
     if not periods and not args.index:
         raise InputDataError("<command line>", "nothing to build", "pass --period, --year or "
                              "--index", field="--period")
-    for path in build(cfg, p, periods, pdf=cfg.committee.pdf and not args.no_pdf):
+    for path in build(cfg, p, periods, pdf=args.pdf or (cfg.committee.pdf and not args.no_pdf)):
         print(f"wrote {path}")
     if args.index:
         print(f"wrote {build_index(cfg, p)}")
