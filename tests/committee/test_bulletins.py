@@ -65,7 +65,7 @@ def test_monthly_agenda_matches_alerts_and_dispatch(committee_run):
         if d["date"].startswith(month):
             withheld[d["party_id"]] += Decimal(d["withheld_cny"])
     assert {k: Decimal(v) for k, v in data["numbers"]["withheld_cny"].items()} == withheld
-    for k, v in withheld.items():
+    for v in withheld.values():
         assert money(v) in html
     assert "月度议事" in html or "议事议程" in html
 

@@ -1,14 +1,5 @@
 # Enterprise eco star rating (生态反哺星级认证): declarations -> ratings.csv + certificates.
 
-RATING = CFG.rating.enabled
-
-
-def declarations_file():
-    if CFG.rating.declarations is not None:
-        return str(CFG.path(CFG.rating.declarations))
-    return str(P.demo_declarations)
-
-
 rule rating_demo_declarations:
     input:
         str(P.party_file("parties.csv")),

@@ -171,7 +171,7 @@ def _execution_flag(rd: RunData, due: int, done: int, zh: str, en: str) -> dict 
 def monthly(rd: RunData, per: Period) -> dict:
     from gep.committee.portal import open_items
 
-    y, start, end = per.year, per.start, per.end
+    y, end = per.year, per.end
     month = per.label
     secs, flags = [], []
     alerts = [a for a in rd.dispatch_rows(y, "alerts.csv") if a["date"].startswith(month)]

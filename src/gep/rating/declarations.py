@@ -66,7 +66,7 @@ def read_declarations(path: str | Path, parties: set[str] | None = None) -> list
     out: list[Declaration] = []
     seen: dict[tuple[int, str], int] = {}
     for line, row in read_csv_rows(path, DECLARATION_COLUMNS, "declarations"):
-        def bad(field, problem, fix):
+        def bad(field, problem, fix, line=line):
             return InputDataError(src, problem, fix, line=line, field=field)
 
         try:

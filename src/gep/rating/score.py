@@ -127,7 +127,8 @@ def certificate_html(d: Declaration, r: dict, rules: StarRules, basin: str = "")
 <table><tr><th>指标 Indicator</th><th>值 Value</th><th>得分 Score (0-100)</th>
 <th>权重 Weight</th></tr>{rows}</table>
 {status}{inc}
-<p style="font-size:.8em">评分规则 Rules: score = 100 × Σ weight × clip((x − low)/(high − low), 0, 1);
+<p style="font-size:.8em">评分规则 Rules:
+score = 100 × Σ weight × clip((x − low)/(high − low), 0, 1);
 星级阈值 star thresholds {', '.join(str(t) for t in rules.stars_at)}.</p>
 </div></body></html>
 """
