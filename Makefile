@@ -55,6 +55,7 @@ bench: install
 	$(PY) benchmarks/bench_monitoring.py
 	$(PY) benchmarks/bench_ledger.py
 	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
+	test ! -f results/demo/committee/execution.csv || $(PY) benchmarks/bench_committee.py --config config/config.yaml
 
 clean-results:
 	rm -rf results/
