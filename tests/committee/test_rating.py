@@ -175,4 +175,5 @@ def test_bad_rules_stop_cleanly(files, case):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in r.stderr
     assert re.search(r"rules\.yaml: .+: .+\. Fix: .+", lines[0]) and word in lines[0], lines[0]
+    assert "(top level)" not in lines[0]
     assert not (tmp / "out").exists()

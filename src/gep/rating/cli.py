@@ -77,8 +77,7 @@ def _rate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else p.rating
     paths = write_outputs(declarations, rules, out / "ratings.csv", out / "certificates",
                           basin=cfg.basin if cfg else "")
-    n5 = sum(1 for d in declarations)
-    print(f"rated {n5} declarations")
+    print(f"rated {len(declarations)} declarations")
     for path in paths.values():
         print(f"wrote {path}")
     return 0

@@ -116,7 +116,8 @@ def load_rules(path: str | Path) -> StarRules:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
         msg = err.get("msg", "invalid").removeprefix("Value error, ")
-        if "." in msg.split(":")[0] and ":" in msg and loc == "(top level)":
-            loc, msg = msg.split(":", 1)[0], msg.split(":", 1)[1].strip()
+        head, sep, rest = msg.partition(": ")
+        if loc == "(top level)" and sep and " " not in head:  # "indicators.x: problem"
+            loc, msg = head, rest
         raise ConfigError(loc, msg, "see docs/committee.md (star-rating rules) and "
                           "config/star_rating.yaml", file=str(path)) from None
