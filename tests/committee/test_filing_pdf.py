@@ -66,3 +66,34 @@ def test_portal_hook_without_portal(tmp_path):
 
     sqlite3.connect(tmp_path / "other.db").execute("CREATE TABLE t (x)").connection.commit()
     assert open_items(tmp_path / "other.db", dt.date(2024, 3, 31))["status"] == "no_view"
+
+
+class _Run:
+    """Just what ``recommendations`` reads, with chosen quarterly compliance."""
+
+    def __init__(self, quarterly: dict[str, dict[str, tuple[int, int]]]):
+        from decimal import Decimal
+
+        self.quarterly = quarterly
+        self.wq_targets = {"a": Decimal("0.95"), "b": Decimal("0.95")}
+        self.target = Decimal("0.85")
+        self.execution, self.responsibility, self.ratings = [], [], []
+        self.settlement_summary = {}
+
+    def wq_compliance(self, start, end):
+        q = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+        return self.quarterly.get(q, {})
+
+
+def test_recommendation_below_target_two_quarters_running():
+    from gep.committee.bulletin import recommendations
+
+    run = _Run({"2023-Q4": {"a": (80, 92)},            # a: 87 %, below 95 %
+                "2024-Q1": {"a": (85, 91), "b": (80, 91)},   # a below again; b once
+                "2024-Q2": {"a": (91, 91), "b": (91, 91)},
+                "2024-Q3": {"a": (80, 92), "b": (91, 92)},   # b: 98.9 %, fine
+                "2024-Q4": {"a": (92, 92), "b": (80, 92)}})
+    recs = recommendations(run, 2024)
+    flagged = [r["party_id"] for r in recs if r["rule"] == "below_target_two_quarters"]
+    assert flagged == ["a"]  # Q4 2023 and Q1 2024 running; b never twice in a row
+    assert "2024-Q1" in next(r["en"] for r in recs if r["party_id"] == "a")

@@ -151,6 +151,11 @@ class RunData:
         return out
 
     @cached_property
+    def settlement_summary(self) -> dict:
+        f = self.p.compensation / "summary.json"
+        return json.loads(f.read_text(encoding="utf-8"))["by_year"] if f.is_file() else {}
+
+    @cached_property
     def responsibility(self) -> list[dict]:
         return (_rows(self.p.monitoring / "performance.csv") + _rows(self.p.downstream_csv))
 
@@ -395,6 +400,14 @@ def recommendations(rd: RunData, y: int) -> list[dict]:
                               f"{r['threshold']} {r['unit']}）",
                         "en": f"{r['party_id']}: responsibility target {r['target']} missed "
                               f"({r['value']} vs {r['threshold']} {r['unit']})"})
+    summary = rd.settlement_summary.get(str(y))
+    if summary is not None and not summary.get("target_met", True):
+        out.append({"rule": "water_quality_bet_missed", "party_id": "",
+                    "zh": f"{y} 年考核断面 P 指数 {summary.get('P')} > 1，对赌未达标：扣回款项于 {y + 1} "
+                          "年到期，建议督促上游按期足额退还并查明超标原因",
+                    "en": f"The boundary section's P index {summary.get('P')} > 1 in {y}: the "
+                          f"clawbacks fall due in {y + 1}; see that the upstream parties pay them "
+                          "in full and on time, and find the cause of the exceedance"})
     prov = [r for r in rd.ratings if int(r["year"]) == y and r["provisional"] == "true"
             and int(r["stars"]) >= 3]
     if prov:
