@@ -155,6 +155,8 @@ def responsibility_map(performance_csv: str | Path, parties_gpkg: str | Path, ye
 def _fmt(v, unit: str) -> str:
     if unit == "CNY":
         return f"{float(v) / 1e6:,.1f} M"
+    if unit == "t (cap)":
+        return f"{float(v):,.0f} t"
     if unit == "share of days":
         return f"{float(v) * 100:.1f}%"
     return f"{float(v):.2f} {unit}"
