@@ -124,6 +124,11 @@ def test_annual_assessment_matches_the_csvs(committee_run):
     gep = sum((Decimal(r["value_cny_constant"]) for r in rows(out / "gep" / "gep_by_party.csv")
                if r["year"] == "2023" and r["value_cny_constant"]), Decimal(0))
     assert Decimal(data["numbers"]["gep_basin"]) == gep and money(gep) in html
+    flagged = {f["en"].split(":")[0] for f in data["flags"]}
+    for r in ex:
+        if r["obligation"] == "all":
+            who = "Basin" if r["party_id"] == "basin" else r["party_id"]
+            assert (who in flagged) == (Decimal(r["rate"]) < Decimal("0.85")), who
     recs = set(data["numbers"]["recommendations"])
     for r in ex:
         if r["obligation"] == "all":

@@ -470,9 +470,11 @@ def annual(rd: RunData, per: Period) -> dict:
              "⚑ 低于目标 below target" if Decimal(r["rate"]) < rd.target else ""]
             for r in ex if r["obligation"] == "all" or r["party_id"] == "basin"]
     basin = next((r for r in ex if r["party_id"] == "basin" and r["obligation"] == "all"), None)
-    if basin:
-        f = _execution_flag(rd, int(basin["due"]), int(basin["executed"]), "全流域",
-                            "Basin: ")
+    for r in ([basin] if basin else []) + [r for r in ex if r["obligation"] == "all"
+                                             and r["party_id"] != "basin"]:
+        who = ("全流域", "Basin: ") if r["party_id"] == "basin" else (f"{r['party_id']} ",
+                                                                    f"{r['party_id']}: ")
+        f = _execution_flag(rd, int(r["due"]), int(r["executed"]), *who)
         if f:
             flags.append(f)
     secs.append({"zh": "三、协议执行率", "en": "3. Agreement execution rate", "tables": [
