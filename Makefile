@@ -9,14 +9,14 @@ CORES ?= 2
 STAMP := $(VENV)/.gep-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps lint bench clean-results
+.PHONY: demo test install system-deps pdf-deps lint bench clean-results
 
 # gep run: Snakemake's state under results/demo/, and a re-run after a crash recovers itself.
-demo: install
+demo: install pdf-deps
 	$(PY) -m gep run --config config/config.yaml --cores $(CORES)
 	@echo "Report: results/demo/report/index.html"
 
-test: install browser-deps
+test: install browser-deps pdf-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 install: $(STAMP)
@@ -24,6 +24,12 @@ install: $(STAMP)
 system-deps:
 	@command -v gdal-config >/dev/null && command -v g++ >/dev/null || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends libgdal-dev gdal-bin g++)
+
+# WeasyPrint (the committee's PDFs) needs pango; Chinese glyphs need a CJK font.
+pdf-deps:
+	@dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends \
+	    libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk)
 
 browser-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
@@ -50,6 +56,7 @@ bench: install
 	$(PY) benchmarks/bench_monitoring.py
 	$(PY) benchmarks/bench_ledger.py
 	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
+	test ! -f results/demo/committee/execution.csv || $(PY) benchmarks/bench_committee.py --config config/config.yaml
 
 clean-results:
 	rm -rf results/

@@ -28,6 +28,8 @@ include: "workflow/rules/gep.smk"
 include: "workflow/rules/compensation.smk"
 include: "workflow/rules/monitoring.smk"
 include: "workflow/rules/ledger.smk"
+include: "workflow/rules/rating.smk"
+include: "workflow/rules/committee.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/tuning.smk"
 
@@ -35,4 +37,5 @@ include: "workflow/rules/tuning.smk"
 rule all:
     input:
         final_outputs(),
+        committee_outputs(),
     default_target: True

@@ -20,6 +20,8 @@ _SUBCOMMAND_MODULES = [
     "gep.ledger.cli",          # ledger ...
     "gep.landcover_cli",       # classify
     "gep.tuning.cli",          # sweep, sensitivity, calibrate
+    "gep.rating.cli",          # rate, rate-demo
+    "gep.committee.cli",       # execution, bulletin, agreement file
 ]
 
 

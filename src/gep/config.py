@@ -169,6 +169,38 @@ class LedgerConfig(_Model):
                           "results/ and back it up: a new key cannot extend old checkpoints.")
 
 
+class RatingConfig(_Model):
+    enabled: bool = Field(True, description="Rate water-using enterprises (eco star rating).")
+    rules: Path = Field(Path("star_rating.yaml"), description="Star-rating rules.")
+    declarations: Path | None = Field(None, description="Enterprise declarations CSV; the demo "
+                                      "generates about 60 enterprises if null.")
+    demo_enterprises: int = Field(60, ge=1, le=100000,
+                                  description="Enterprises the demo generator declares.")
+
+
+class FilingConfig(_Model):
+    body: str = Field(..., min_length=1, description="Body the agreement is filed with (备案).")
+    date: str = Field(..., pattern=r"^\d{4}-\d{2}-\d{2}$",
+                      description="Filing date, YYYY-MM-DD.")
+    reference: str = Field(..., min_length=1, description="The body's reference number.")
+
+
+class CommitteeConfig(_Model):
+    enabled: bool = Field(True, description="Execution rate and the committee's monthly, "
+                          "quarterly and annual papers (HTML and PDF).")
+    execution_target: float = Field(0.85, gt=0, le=1,
+                                    description="Agreement execution-rate target (协议执行率).")
+    data_delivery_min_valid: float = Field(0.9, gt=0, le=1, description="Share of expected "
+                                           "daily values that must be valid for a month's "
+                                           "data delivery to count as executed.")
+    pdf: bool = Field(True, description="Also render each paper as PDF (WeasyPrint).")
+    payments: Path | None = Field(None, description="Record of payments of transfers the "
+                                  "daily dispatch does not pay (transfer_id,paid_date,"
+                                  "amount_cny): clawbacks, penalties, fixed transfers.")
+    filing: FilingConfig | None = Field(None, description="Filing of the agreement with the "
+                                        "local people's congress; recorded in the ledger.")
+
+
 class ReportConfig(_Model):
     title_en: str = "Gross Ecosystem Product and ecological compensation"
     title_zh: str = "生态系统生产总值与流域生态补偿"
@@ -197,6 +229,8 @@ class Config(_Model):
     compensation: CompensationConfig = CompensationConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     ledger: LedgerConfig = LedgerConfig()
+    rating: RatingConfig = RatingConfig()
+    committee: CommitteeConfig = CommitteeConfig()
     report: ReportConfig = ReportConfig()
     config_dir: Path = Field(Path("."), description="Set by the loader: the config file's folder.")
 

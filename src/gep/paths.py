@@ -81,3 +81,59 @@ class Paths:
     @property
     def effective_config(self) -> Path:
         return self.root / "config.effective.yaml"
+
+    # enterprise star rating and the committee (issue 12)
+    @property
+    def rating(self) -> Path:
+        return self.root / "rating"
+
+    @property
+    def ratings_csv(self) -> Path:
+        return self.rating / "ratings.csv"
+
+    @property
+    def demo_declarations(self) -> Path:
+        return self.rating / "demo" / "declarations.csv"
+
+    @property
+    def certificates(self) -> Path:
+        return self.rating / "certificates"
+
+    @property
+    def downstream_csv(self) -> Path:
+        """Responsibility lists of the downstream parties (owed vs paid, emission caps)."""
+        return self.monitoring / "responsibility_downstream.csv"
+
+    @property
+    def committee(self) -> Path:
+        return self.root / "committee"
+
+    @property
+    def execution_csv(self) -> Path:
+        return self.committee / "execution.csv"
+
+    @property
+    def obligations_csv(self) -> Path:
+        return self.committee / "obligations.csv"
+
+    @property
+    def filings_csv(self) -> Path:
+        return self.committee / "filings.csv"
+
+    def committee_paper(self, period: str, ext: str = "html") -> Path:
+        """A monthly agenda (2024-03), quarterly bulletin (2024-Q1) or assessment (2024)."""
+        return self.committee / f"{period}.{ext}"
+
+    @property
+    def committee_index(self) -> Path:
+        return self.committee / "index.html"
+
+    @property
+    def attribution_csv(self) -> Path:
+        """GEP change attributed to land use and climate (issue 10; optional input)."""
+        return self.root / "gep" / "attribution.csv"
+
+    @property
+    def portal_db(self) -> Path:
+        """The citizen portal's database (issue 11; optional input of the monthly agenda)."""
+        return self.root / "portal" / "portal.db"

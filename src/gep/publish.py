@@ -71,6 +71,13 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
             ledger.append_transfers_csv(db, d / "ledger_transfers.csv", kind="disbursement")
         if (d / "alerts.csv").exists():
             ledger.append_alerts_csv(db, d / "alerts.csv")
+    if p.ratings_csv.exists():
+        ledger.append_digests(db, [p.ratings_csv], "data_batch",
+                              f"enterprise eco star ratings (生态反哺星级认证) of basin "
+                              f"{cfg.basin}, {years}")
+    if p.execution_csv.exists():
+        ledger.append_digests(db, [p.execution_csv, p.obligations_csv], "data_batch",
+                              f"agreement execution rate of basin {cfg.basin}, {years}")
     report = p.report / "index.html"
     if report.exists():
         ledger.append_digest(db, report, "report", f"committee report of basin {cfg.basin}, "

@@ -89,7 +89,7 @@ def publish_inputs(wildcards):
         files += [str(P.monitoring / f) for f in ("readings_qc.parquet", "daily_index.csv")]
     for y in DISPATCH_YEARS:
         files += [str(P.dispatch(y) / f) for f in ("ledger_transfers.csv", "alerts.csv")]
-    return files
+    return files + committee_report_inputs()
 
 
 def allocate_inputs(wildcards):
@@ -136,4 +136,44 @@ def report_extra_inputs():
         files += [str(P.monitoring / f) for f in ("daily_index.csv", "performance.csv")]
     files += [str(P.dispatch(y) / f) for y in DISPATCH_YEARS
               for f in ("disbursements.csv", "alerts.csv")]
-    return files
+    if MONITORING and COMPENSATION and CFG.committee.enabled:
+        files.append(str(P.downstream_csv))
+    return files + committee_report_inputs()
+
+
+# Enterprise star rating and the committee's cycle (rating.smk, committee.smk).
+RATING = CFG.rating.enabled
+
+
+def declarations_file():
+    if CFG.rating.declarations is not None:
+        return str(CFG.path(CFG.rating.declarations))
+    return str(P.demo_declarations)
+
+
+COMMITTEE = CFG.committee.enabled and MONITORING
+FILING = CFG.committee.filing is not None and COMPENSATION and LEDGER
+PAPER_EXT = ["html", "json"] + (["pdf"] if CFG.committee.pdf else [])
+
+
+def committee_outputs():
+    """Added to rule all."""
+    out = [str(P.ratings_csv)] if RATING else []
+    if COMMITTEE:
+        out += [str(P.committee_index), str(P.execution_csv)]
+    if FILING:
+        out.append(str(P.filings_csv))
+    return out
+
+
+def committee_report_inputs():
+    """What the report and the ledger read from this stage."""
+    return committee_outputs()
+
+
+def year_papers(year):
+    """The 17 papers of a year; ``"{year}"`` gives the rule's output patterns."""
+    from gep.committee import periods_of_year
+
+    labels = [per.label[4:] for per in periods_of_year(2000)]  # "-01".."-Q4", ""
+    return [str(P.committee_paper(f"{year}{lab}", ext)) for lab in labels for ext in PAPER_EXT]

@@ -77,6 +77,42 @@ def register(subparsers) -> None:
     g.add_argument("--stations", required=True, metavar="FILE", help="output CSV file")
     g.add_argument("--seed", type=int, default=20240601)
     g.set_defaults(func=_demo)
+    _register_downstream(subparsers)
+
+
+def _register_downstream(subparsers) -> None:
+    p = subparsers.add_parser(
+        "downstream", help="responsibility lists of the downstream parties",
+        description="Downstream parties' lists (下游责任清单): compensation owed under the "
+                    "agreement against what was paid on time through the daily dispatch, and "
+                    "the declared emissions of their enterprises against a cap. Writes "
+                    "monitoring/responsibility_downstream.csv (see docs/committee.md).")
+    p.add_argument("--config", default="config/config.yaml", metavar="FILE",
+                   help="basin configuration (default config/config.yaml)")
+    p.add_argument("--declarations", metavar="CSV", help="override the declarations file")
+    p.add_argument("--out", metavar="CSV", help="override the output file")
+    p.set_defaults(func=_downstream)
+
+
+def _downstream(args: argparse.Namespace) -> int:
+    from gep.config import load_config
+    from gep.monitoring.downstream import write_downstream
+    from gep.paths import Paths
+    from gep.publish import dispatch_years
+
+    cfg = load_config(args.config)
+    p = Paths(cfg)
+    decl = Path(args.declarations) if args.declarations else None
+    if decl is None and cfg.rating.enabled:
+        decl = (cfg.path(cfg.rating.declarations) if cfg.rating.declarations is not None
+                else p.demo_declarations)
+    out = write_downstream(
+        cfg.path(cfg.monitoring.config), p.compensation / "transfers.csv",
+        {y: p.dispatch(y) for y in dispatch_years(cfg)}, list(cfg.years),
+        Path(args.out) if args.out else p.downstream_csv, declarations_csv=decl,
+        parties_csv=p.party_file("parties.csv"), payments_csv=cfg.path(cfg.committee.payments))
+    print(f"wrote {out}")
+    return 0
 
 
 def _landcover_args(args: argparse.Namespace) -> dict:

@@ -93,14 +93,18 @@ def daily_index_chart(daily_index_csv: str | Path, alerts_csv_list: list[str | P
 
 
 def responsibility_map(performance_csv: str | Path, parties_gpkg: str | Path, year: int,
-                       out_png: str | Path) -> Path:
-    """Map of the responsibility lists (责任清单) of ``year``: each upstream party coloured by
-    the share of its targets met and labelled with target, value and met."""
+                       out_png: str | Path, downstream_csv: str | Path | None = None) -> Path:
+    """Map of the responsibility lists (责任清单) of ``year``: each party coloured by the share
+    of its targets met and labelled with target, value and met. ``downstream_csv`` (the
+    downstream parties' lists, same columns) adds the other side of the two-way lists."""
     import geopandas as gpd
     from matplotlib.colors import Normalize
 
     plt = _plt()
     perf = pd.read_csv(performance_csv, dtype={"met": str})
+    if downstream_csv is not None and Path(downstream_csv).is_file():
+        down = pd.read_csv(downstream_csv, dtype={"met": str})
+        perf = pd.concat([perf, down], ignore_index=True)
     perf = perf[perf["year"] == int(year)]
     gdf = gpd.read_file(parties_gpkg)
     share = perf.assign(m=perf["met"].str.lower() == "true").groupby("party_id")["m"].mean()
@@ -116,7 +120,9 @@ def responsibility_map(performance_csv: str | Path, parties_gpkg: str | Path, ye
                     linewidth=0.8)
     short = {"water_quality_compliance_rate": "water quality 水质达标率",
              "flow_compliance_rate": "eco-flow days 生态流量保障率",
-             "redline_natural_cover_km2": "red-line natural cover 红线区自然覆盖"}
+             "redline_natural_cover_km2": "red-line natural cover 红线区自然覆盖",
+             "compensation_paid_on_time_cny": "compensation paid on time 按时足额补偿",
+             "industrial_emissions_t": "emissions under cap 排放总量控制"}
     cells, colours = [], []
     for _, r in gdf.iterrows():
         c = r.geometry.representative_point()
@@ -141,12 +147,16 @@ def responsibility_map(performance_csv: str | Path, parties_gpkg: str | Path, ye
         table.set_fontsize(7)
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=norm)
     fig.colorbar(sm, ax=ax, shrink=0.6, label="share of targets met")
-    ax.set_title(f"Responsibility list {year} 责任清单; grey: downstream")
+    ax.set_title(f"Two-way responsibility lists {year} 上下游双向责任清单; grey: no list")
     ax.set_axis_off()
     return _save(fig, out_png)
 
 
 def _fmt(v, unit: str) -> str:
+    if unit == "CNY":
+        return f"{float(v) / 1e6:,.1f} M"
+    if unit == "t (cap)":
+        return f"{float(v):,.0f} t"
     if unit == "share of days":
         return f"{float(v) * 100:.1f}%"
     return f"{float(v):.2f} {unit}"

@@ -174,10 +174,17 @@ class PartyTargets(_Model):
     redline_natural_cover: RedlineTarget | None = None
 
 
+class DownstreamTargets(_Model):
+    emission_cap_t: float | None = Field(None, ge=0, description="Cap on the total annual "
+                                         "emissions (t) of the party's declared enterprises.")
+
+
 class Responsibility(_Model):
     natural_cover_codes: list[int] = Field(default_factory=lambda: list(NATURAL_COVER_DEFAULT))
     defaults: PartyTargets = Field(default_factory=PartyTargets)
     parties: dict[str, PartyTargets] = Field(default_factory=dict)
+    downstream: dict[str, DownstreamTargets] = Field(
+        default_factory=dict, description="Downstream parties' own lists (gep downstream).")
 
     def targets(self, party: str) -> PartyTargets:
         """The party's targets: its own keys over the defaults."""

@@ -22,9 +22,11 @@ def _table(df: pd.DataFrame) -> str:
 
 
 def extra_sections(cfg, p: Paths, data_uri) -> list[dict]:
+    from gep.report.committee_sections import committee_section, rating_section
+
     out = []
     for fn in (classification_section, compensation_section, monitoring_section,
-               ledger_section):
+               rating_section, committee_section, ledger_section):
         s = fn(cfg, p, data_uri)
         if s:
             out.append(s)
@@ -130,11 +132,17 @@ def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
             "</h3>"]
     tab = perf[perf["year"] == last][["party_id", "target", "value", "threshold", "unit", "met"]]
     html.append(_table(tab))
+    if p.downstream_csv.exists():
+        down = pd.read_csv(p.downstream_csv, dtype=str)
+        down = down[down["year"] == str(last)]
+        html += [f"<h3>{_bi(f'{last} 年下游责任清单', f'Responsibility list of the downstream parties, {last}')}"
+                 "</h3>", _table(down[["party_id", "target", "value", "threshold", "unit",
+                                       "met"]])]
     years_dir = sorted(d for d in (p.root / "dispatch").glob("*") if d.is_dir())
     alerts = [d / "alerts.csv" for d in years_dir if (d / "alerts.csv").exists()]
     with tempfile.TemporaryDirectory() as tmp:
         m = plots.responsibility_map(perf_csv, p.party_file("parties.gpkg"), last,
-                                     f"{tmp}/map.png")
+                                     f"{tmp}/map.png", downstream_csv=p.downstream_csv)
         c = plots.daily_index_chart(daily_csv, alerts, f"{tmp}/daily.png")
         html.append("<div class='figs'>"
                     f"<figure><img src='{data_uri(Path(m).read_bytes())}' alt='map'>"

@@ -1,0 +1,45 @@
+"""HTML -> PDF with WeasyPrint: text stays text (searchable, extractable), not screenshots.
+
+WeasyPrint lays out with pango, so Debian's ``libpango-1.0-0`` and ``libpangoft2-1.0-0`` must
+be installed, and Chinese glyphs need a CJK font (``fonts-noto-cjk``); ``make pdf-deps``
+installs them. Print rules (page size, margins, page breaks) belong in the HTML's own
+``@media print`` / ``@page`` CSS, so the PDF and a browser's print agree.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gep.errors import GepError
+from gep.io import atomic_path
+
+CJK_FONT_FAMILIES = "'Noto Sans CJK SC', 'Noto Serif CJK SC', 'WenQuanYi Zen Hei', sans-serif"
+
+
+class PdfError(GepError, OSError):
+    """WeasyPrint (or its system libraries) is not available."""
+
+
+def _weasyprint():
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:  # OSError: pango missing
+        raise PdfError(f"weasyprint: cannot load ({exc}). Fix: run `make pdf-deps` (Debian "
+                       "libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk) and install the "
+                       "package (pip install weasyprint)") from None
+    return weasyprint
+
+
+def html_to_pdf(html: str, out_path: str | os.PathLike, base_url: str | os.PathLike | None = None,
+                stylesheets: list[str] | None = None) -> Path:
+    """Render ``html`` to ``out_path`` atomically (a crash never leaves a partial PDF).
+
+    ``base_url`` resolves relative links and images (usually the HTML file's folder);
+    ``stylesheets`` are extra CSS strings applied after the document's own.
+    """
+    wp = _weasyprint()
+    doc = wp.HTML(string=html, base_url=str(base_url) if base_url is not None else None)
+    css = [wp.CSS(string=s) for s in (stylesheets or [])]
+    with atomic_path(out_path, suffix=".pdf") as tmp:
+        doc.write_pdf(str(tmp), stylesheets=css or None)
+    return Path(out_path)

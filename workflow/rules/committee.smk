@@ -1,0 +1,107 @@
+# The committee's cycle: downstream responsibility lists, the agreement execution rate, every
+# monthly agenda, quarterly bulletin and annual assessment (HTML + PDF, one job per year) and
+# the agreement's filing in the sunshine ledger.
+
+
+rule downstream:
+    input:
+        transfers=str(P.compensation / "transfers.csv"),
+        dispatch=[str(P.dispatch(y) / "ledger_transfers.csv") for y in DISPATCH_YEARS],
+        declarations=[declarations_file()] if RATING else [],
+        parties=str(P.party_file("parties.csv")),
+        config=str(CFG.path(CFG.monitoring.config)),
+    output:
+        str(P.downstream_csv),
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+    log:
+        str(P.logs / "downstream.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} downstream --config {params.config} > {log} 2>&1"
+
+
+rule execution:
+    input:
+        transfers=str(P.compensation / "transfers.csv"),
+        dispatch=[str(P.dispatch(y) / "ledger_transfers.csv") for y in DISPATCH_YEARS],
+        performance=str(P.monitoring / "performance.csv"),
+        downstream=str(P.downstream_csv),
+        compliance=str(P.monitoring / "daily_compliance.csv"),
+        daily=str(P.monitoring / "daily_index.csv"),
+    output:
+        execution=report(
+            str(P.execution_csv),
+            caption="../report/execution.rst",
+            category="Committee",
+        ),
+        obligations=str(P.obligations_csv),
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+        settings=lambda wc: CFG.committee.model_dump(mode="json"),
+    log:
+        str(P.logs / "execution.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} execution --config {params.config} > {log} 2>&1"
+
+
+rule committee_year:
+    input:
+        execution=str(P.execution_csv),
+        obligations=str(P.obligations_csv),
+        ratings=[str(P.ratings_csv)] if RATING else [],
+        gep=str(P.gep_csv),
+        dispatch=[str(P.dispatch(y) / f) for y in DISPATCH_YEARS
+                  for f in ("disbursements.csv", "alerts.csv", "settlement.csv")],
+    output:
+        year_papers("{year}"),
+    wildcard_constraints:
+        year=r"\d{4}",
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+    log:
+        str(P.logs / "committee" / "{year}.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} bulletin --config {params.config} --year {wildcards.year} > {log} 2>&1"
+
+
+rule committee_index:
+    input:
+        [p for y in YEARS for p in year_papers(y)],
+        [str(P.filings_csv)] if FILING else [],
+    output:
+        str(P.committee_index),
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+    log:
+        str(P.logs / "committee" / "index.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} bulletin --config {params.config} --index > {log} 2>&1"
+
+
+rule agreement_file:
+    input:
+        str(CFG.path(CFG.compensation.agreement)) if COMPENSATION else [],
+    output:
+        str(P.filings_csv),
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+        filing=lambda wc: CFG.committee.model_dump(mode="json", include={"filing"}),
+    log:
+        str(P.logs / "agreement_file.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} agreement file --config {params.config} > {log} 2>&1"

@@ -1,0 +1,42 @@
+# Enterprise eco star rating (生态反哺星级认证): declarations -> ratings.csv + certificates.
+
+rule rating_demo_declarations:
+    input:
+        str(P.party_file("parties.csv")),
+    output:
+        str(P.demo_declarations),
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+        settings=lambda wc: CFG.model_dump(mode="json", include={"rating", "years", "demo"}),
+    log:
+        str(P.logs / "rating_demo_declarations.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} rate-demo --config {params.config} --out {output} > {log} 2>&1"
+
+
+rule rate:
+    input:
+        declarations=declarations_file(),
+        rules=str(CFG.path(CFG.rating.rules)),
+        parties=str(P.party_file("parties.csv")),
+    output:
+        ratings=report(
+            str(P.ratings_csv),
+            caption="../report/ratings.rst",
+            category="Committee",
+        ),
+        certificates=directory(str(P.certificates)),
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+        out=lambda wc, output: os.path.dirname(output.ratings),
+    log:
+        str(P.logs / "rate.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} rate --config {params.config} --declarations {input.declarations}"
+        " --rules {input.rules} --parties {input.parties} --out {params.out} > {log} 2>&1"
