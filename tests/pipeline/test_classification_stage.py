@@ -37,5 +37,5 @@ def test_demo_classification_feeds_the_models(config_factory):
 def test_classification_needs_training_and_imagery(config_factory):
     with pytest.raises(ConfigError, match="classification.training"):
         load_config(config_factory(classification={"enabled": True}))
-    with pytest.raises(ConfigError, match="classification.imagery has no image for 2020"):
+    with pytest.raises(ConfigError, match="classification.imagery: no image for 2020"):
         load_config(config_factory(classification={"enabled": True, "training": "t.gpkg"}))
