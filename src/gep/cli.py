@@ -19,6 +19,7 @@ _SUBCOMMAND_MODULES = [
     "gep.ledger.cli",          # ledger ...
     "gep.landcover_cli",       # classify
     "gep.tuning.cli",          # sweep, sensitivity, calibrate
+    "gep.gis.cli",             # gis
 ]
 
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Gross Ecosystem Product and river-basin ecological compensation.",
     )
     parser.add_argument("--version", action="version", version=_version())
+    add_logging_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMAND_MODULES:
         try:
@@ -38,7 +40,37 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         mod.register(sub)
+    _add_logging_options_below(sub)
     return parser
+
+
+def add_logging_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """``-v``/``-q``/``--log-file``, accepted before or after a sub-command (``gep -v run``,
+    ``gep run -v``). Below the top level the defaults are suppressed, so a sub-command does
+    not reset what was given before it; an option string a sub-command already uses for
+    itself (``--quiet`` of the tuning commands) is left to it."""
+    taken = set(parser._option_string_actions)
+    default = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
+    g = parser.add_argument_group("output (any command)")
+    for flags, kw in (
+        (("-v", "--verbose"), dict(dest="log_verbose", action="count", default=default(0),
+                                   help="more messages (debug); -vv also libraries' details")),
+        (("-q", "--quiet"), dict(dest="log_quiet", action="count", default=default(0),
+                                 help="warnings and errors only, no progress bars")),
+        (("--log-file",), dict(dest="log_file", metavar="PATH", default=default(None),
+                               help="also write every message (debug level) to this file")),
+    ):
+        flags = [f for f in flags if f not in taken]
+        if flags:
+            g.add_argument(*flags, **kw)
+
+
+def _add_logging_options_below(sub) -> None:
+    for p in set(sub.choices.values()):
+        add_logging_options(p)
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                _add_logging_options_below(a)
 
 
 def _version() -> str:
@@ -50,6 +82,9 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from gep import log
+
+    log.configure(args.log_verbose - args.log_quiet, args.log_file)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
