@@ -22,6 +22,7 @@ include: "workflow/rules/compensation.smk"
 include: "workflow/rules/monitoring.smk"
 include: "workflow/rules/ledger.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/gis.smk"
 include: "workflow/rules/tuning.smk"
 
 

@@ -41,7 +41,7 @@ DISPATCH_YEARS = [str(y) for y in dispatch_years(CFG)] if MONITORING else []
 
 
 def final_outputs():
-    out = [P.gep_csv, P.increments_csv, P.report / "index.html"]
+    out = [P.gep_csv, P.increments_csv, P.report / "index.html", P.gep_gpkg]
     if COMPENSATION:
         out.append(P.compensation / "statement.csv")
     out += [P.dispatch(y) / "disbursements.csv" for y in DISPATCH_YEARS]
@@ -129,4 +129,14 @@ def report_extra_inputs():
         files += [str(P.monitoring / f) for f in ("daily_index.csv", "performance.csv")]
     files += [str(P.dispatch(y) / f) for y in DISPATCH_YEARS
               for f in ("disbursements.csv", "alerts.csv")]
+    return files
+
+
+def gis_inputs(wildcards):
+    """The GeoPackage's inputs; the responsibility lists and the attribution when present."""
+    files = {"gep": str(P.gep_csv), "parties": str(P.party_file("parties.gpkg"))}
+    if MONITORING:
+        files["performance"] = str(P.monitoring / "performance.csv")
+    if P.attribution_csv.exists():
+        files["attribution"] = str(P.attribution_csv)
     return files
