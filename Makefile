@@ -9,13 +9,13 @@ CORES ?= 2
 STAMP := $(VENV)/.gep-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps lint bench clean-results
+.PHONY: demo test install system-deps browser-deps fonts-deps lint bench clean-results
 
-demo: install
+demo: install fonts-deps
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
 	@echo "Report: results/demo/report/index.html"
 
-test: install browser-deps
+test: install browser-deps fonts-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 install: $(STAMP)
@@ -23,6 +23,12 @@ install: $(STAMP)
 system-deps:
 	@command -v gdal-config >/dev/null && command -v g++ >/dev/null || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends libgdal-dev gdal-bin g++)
+
+# Chinese text in charts and in report.pdf (Noto Sans CJK), and Pango for WeasyPrint (PDF).
+fonts-deps:
+	@dpkg -s fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends \
+	    fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0)
 
 browser-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \

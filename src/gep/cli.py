@@ -51,11 +51,13 @@ def add_logging_options(parser: argparse.ArgumentParser, top: bool = False) -> N
     itself (``--quiet`` of the tuning commands) is left to it."""
     taken = set(parser._option_string_actions)
     default = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
+    after = "" if top else "_after"  # counted apart: a sub-parser starts its count at zero
     g = parser.add_argument_group("output (any command)")
     for flags, kw in (
-        (("-v", "--verbose"), dict(dest="log_verbose", action="count", default=default(0),
+        (("-v", "--verbose"), dict(dest="log_verbose" + after, action="count",
+                                   default=default(0),
                                    help="more messages (debug); -vv also libraries' details")),
-        (("-q", "--quiet"), dict(dest="log_quiet", action="count", default=default(0),
+        (("-q", "--quiet"), dict(dest="log_quiet" + after, action="count", default=default(0),
                                  help="warnings and errors only, no progress bars")),
         (("--log-file",), dict(dest="log_file", metavar="PATH", default=default(None),
                                help="also write every message (debug level) to this file")),
@@ -63,6 +65,12 @@ def add_logging_options(parser: argparse.ArgumentParser, top: bool = False) -> N
         flags = [f for f in flags if f not in taken]
         if flags:
             g.add_argument(*flags, **kw)
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """-q/-v given before and after the sub-command, summed: -1 quiet, 0 normal, 1+ verbose."""
+    v = sum(getattr(args, f"log_verbose{s}", 0) for s in ("", "_after"))
+    return v - sum(getattr(args, f"log_quiet{s}", 0) for s in ("", "_after"))
 
 
 def _add_logging_options_below(sub) -> None:
@@ -84,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from gep import log
 
-    log.configure(args.log_verbose - args.log_quiet, args.log_file)
+    log.configure(verbosity(args), args.log_file)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -61,7 +61,9 @@ def configure_matplotlib() -> list[str]:
                 "no CJK font found: Chinese text in charts will show as boxes. Fix: install "
                 "Debian's fonts-noto-cjk (make fonts-deps)")
     chain = _done["chain"]
-    matplotlib.rcParams["font.family"] = "sans-serif"
+    # the list itself, not the generic "sans-serif": matplotlib falls back glyph by glyph
+    # only along an explicit family list
+    matplotlib.rcParams["font.family"] = list(chain)
     matplotlib.rcParams["font.sans-serif"] = chain + [
         f for f in matplotlib.rcParams["font.sans-serif"] if f not in chain]
     return chain

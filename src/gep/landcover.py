@@ -323,7 +323,6 @@ def plot_confusion_matrix(metrics: dict | str | Path, out_png: str | Path,
 
     ``metrics`` is the dict of :func:`accuracy_metrics` or the path of ``metrics.json``.
     """
-
     from gep.fonts import configure_matplotlib
 
     configure_matplotlib()
