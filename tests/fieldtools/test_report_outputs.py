@@ -89,6 +89,21 @@ def test_tables_xlsx_matches_the_csvs(field_run):
         [f"{Decimal(v):.2f}" for v in inc["delta_value_cny_constant"]]
 
 
+def test_xlsx_same_tables_same_bytes(tmp_path):
+    import time
+
+    from gep.report.tables import write_xlsx
+
+    t = [("概要 summary", pd.DataFrame({"party": ["林溪县 Linxi County"],
+                                        "gep": [Decimal("1234.50")]}))]
+    a = write_xlsx(tmp_path / "a.xlsx", t)
+    time.sleep(1.1)  # a save time, if any were written, would differ
+    b = write_xlsx(tmp_path / "b.xlsx", t)
+    assert a.read_bytes() == b.read_bytes()
+    got = pd.read_excel(a)
+    assert got.iloc[0].tolist() == ["林溪县 Linxi County", 1234.5]
+
+
 def test_xlsx_money_cells_are_numbers_with_two_decimals(field_run):
     from openpyxl import load_workbook
 

@@ -107,7 +107,8 @@ def responsibility_map(performance_csv: str | Path, parties_gpkg: str | Path, ye
         ax.annotate(label, (c.x, c.y), ha="center", va="center", fontsize=8,
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7, "lw": 0})
         for t, ok in zip(rows.itertuples(index=False), met):
-            cells.append([f"{r.get('name_zh') or ''} {r['party_id']}".strip(),
+            cells.append([" ".join(x for x in (r.get("name_zh"), r.get("name")) if x)
+                          or r["party_id"],
                           short.get(t.target, t.target), _fmt(t.value, t.unit),
                           _fmt(t.threshold, t.unit), "✓" if ok else "✗"])
             colours.append(["white"] * 4 + ["#c8e6c9" if ok else "#ffcdd2"])

@@ -2,7 +2,8 @@
 
 Numbers are numbers (not text): money cells hold the exact Decimal amount to the fen with a
 ``#,##0.00`` format, counts are integers, other figures floats. Text a table shows formatted
-(``1,234.56``) is turned back into its number. Header rows are bold and frozen.
+(``1,234.56``) is turned back into its number. Header rows are bold and frozen. The same
+tables give the same bytes (no save time inside).
 """
 from __future__ import annotations
 
@@ -78,6 +79,23 @@ def write_xlsx(path: str | Path, tables: list[tuple[str, pd.DataFrame]]) -> Path
         ws.freeze_panes = "A2"
         for j, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(j)].width = min(60, max(8, w + 2))
+    wb.properties.creator = "gep"
     with atomic_path(path) as tmp:
         wb.save(tmp)
+        _reproducible(tmp)
     return Path(path)
+
+
+def _reproducible(path: Path) -> None:
+    """Same tables, same bytes: drop the save time openpyxl writes into the document
+    properties and give every zip member a fixed date."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        members = [(i, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>", b"", data)
+            z.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), data,
+                       compress_type=zipfile.ZIP_DEFLATED)
