@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
-
-from decimal import Decimal
 
 from gep.config import Config, dump_resolved
 from gep.io import write_text
@@ -71,7 +70,7 @@ def build_report(cfg: Config, paths: Paths | None = None, pdf: bool = True) -> P
     valued = gep[gep["value_cny_constant"].notna()]
     total = valued.groupby(["year", "party_id"])["value_cny_constant"].sum().unstack()
     area_ha = (parties.set_index("party_id").geometry.area / 1e4).to_dict()
-    labels = party_labels(p) or {k: k for k in parties["party_id"]}
+    labels = party_labels(p)
     for k in parties["party_id"]:
         labels.setdefault(k, k)
 
