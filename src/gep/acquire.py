@@ -151,12 +151,21 @@ def acquire_year(cfg: Config, year: int, out_dir: Path | None = None,
     static_dir = Path(static_dir or inputs_dir(cfg) / "static")
     src = source_module(cfg)
     grid = src.grid_for(cfg)
-    paths = dict(src.acquire_year(cfg, grid, year, out_dir))
-    if cfg.classification.enabled:
-        paths["landcover"] = classify_year(cfg, grid, year, out_dir)
-    for name in STATIC_LAYERS:
-        paths[name] = copy_static(static_dir / f"{name}.tif", out_dir / f"{name}.tif")
-    paths.update(derive_layers(out_dir, static_dir / "roads.tif", cfg))
+    with progress(total=4, desc=f"acquire {year}", unit="step") as bar:
+        bar.set_postfix_str(f"{cfg.source} layers")
+        paths = dict(src.acquire_year(cfg, grid, year, out_dir))
+        bar.update(1)
+        if cfg.classification.enabled:
+            bar.set_postfix_str("classification")
+            paths["landcover"] = classify_year(cfg, grid, year, out_dir)
+        bar.update(1)
+        bar.set_postfix_str("static layers")
+        for name in STATIC_LAYERS:
+            paths[name] = copy_static(static_dir / f"{name}.tif", out_dir / f"{name}.tif")
+        bar.update(1)
+        bar.set_postfix_str("derived layers")
+        paths.update(derive_layers(out_dir, static_dir / "roads.tif", cfg))
+        bar.update(1)
     return paths
 
 

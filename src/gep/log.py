@@ -126,15 +126,29 @@ def invest_progress(model_id: str, year=None) -> Iterator[object]:
     label = f"InVEST {model_id}" + (f" {year}" if year is not None else "")
     bar = progress(total=None, desc=label, unit=" msg",
                    bar_format="{desc}: {elapsed} {n_fmt} messages{postfix}")
-    handlers = []
+    handlers, consoles = [], []
+    quiet = _QuietInvest()
     if not bar.disable:
         for name in ("natcap", "pygeoprocessing"):
             h = _BarHandler(bar)
             logging.getLogger(name).addHandler(h)
             handlers.append((name, h))
+        # on a terminal the bar shows InVEST's step; its INFO lines stay in InVEST's own log
+        # file (off a terminal, e.g. in a Snakemake rule's log, they are all printed)
+        consoles = [h for h in logging.getLogger().handlers if isinstance(h, _TqdmHandler)]
+        for h in consoles:
+            h.addFilter(quiet)
     try:
         yield bar
     finally:
         for name, h in handlers:
             logging.getLogger(name).removeHandler(h)
+        for h in consoles:
+            h.removeFilter(quiet)
         bar.close()
+
+
+class _QuietInvest(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith(
+            ("natcap", "pygeoprocessing", "taskgraph"))

@@ -143,3 +143,33 @@ def test_progress_quiet_off_a_terminal_and_with_q():
         logging.getLogger("natcap.invest.carbon").info("step")
         assert b.disable
     log.configure(0)
+
+
+def test_invest_bar_on_a_terminal(monkeypatch):
+    """On a terminal the InVEST bar follows InVEST's messages (count and latest step) and
+    keeps InVEST's INFO lines off the console; warnings and gep's own lines still print."""
+    import sys
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    console, bar_out = Tty(), Tty()
+    monkeypatch.setattr(sys, "stderr", bar_out)
+    log.configure(0, stream=console)
+    try:
+        with log.invest_progress("carbon", 2021) as bar:
+            assert not bar.disable
+            logging.getLogger("natcap.invest.carbon").info("computing carbon pools")
+            logging.getLogger("natcap.invest.carbon").warning("a threat raster is empty")
+            logging.getLogger("gep.invest").info("gep line")
+            assert bar.n == 2 and "a threat raster is empty" in bar.postfix
+        text = console.getvalue()
+        assert "computing carbon pools" not in text
+        assert "a threat raster is empty" in text and "gep line" in text
+        assert "InVEST carbon 2021" in bar_out.getvalue()
+        # the filter is gone after the run
+        logging.getLogger("natcap.invest.carbon").info("after the run")
+        assert "after the run" in console.getvalue()
+    finally:
+        log.configure(0)
