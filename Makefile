@@ -54,6 +54,7 @@ bench: install
 	$(PY) benchmarks/bench_batch.py --sizes 200 1000
 	$(PY) benchmarks/bench_monitoring.py
 	$(PY) benchmarks/bench_ledger.py
+	$(PY) benchmarks/bench_fieldtools.py --cog-size 4000 --invest-size 500
 	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
 
 clean-results:

@@ -63,12 +63,13 @@ def bench_invest(size: int, year: int = 2020) -> None:
         acquire.acquire_static(cfg)
         acquire.acquire_year(cfg, year)
         for m in cfg.models.enabled():
-            times = {}
-            for report in (False, True):
+            times = {False: [], True: []}
+            for report in (True, False, False, True):  # best of two, alternating
                 t0 = time.perf_counter()
                 run_model(m, p.year_dir(year), model_params(cfg, m),
                           tmp / f"ws-{m}-{report}", year, report=report)
-                times[report] = time.perf_counter() - t0
+                times[report].append(time.perf_counter() - t0)
+            times = {k: min(v) for k, v in times.items()}
             print(f"InVEST {m} {size}x{size}: {times[False]:.1f} s without its HTML report, "
                   f"{times[True]:.1f} s with it (+{times[True] - times[False]:.1f} s)")
     finally:
