@@ -9,14 +9,14 @@ CORES ?= 2
 STAMP := $(VENV)/.gep-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps pdf-deps lint bench clean-results
+.PHONY: demo test install system-deps browser-deps fonts-deps lint bench clean-results
 
 # gep run: Snakemake's state under results/demo/, and a re-run after a crash recovers itself.
-demo: install pdf-deps
+demo: install fonts-deps
 	$(PY) -m gep run --config config/config.yaml --cores $(CORES)
 	@echo "Report: results/demo/report/index.html"
 
-test: install browser-deps pdf-deps
+test: install browser-deps fonts-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 install: $(STAMP)
@@ -25,11 +25,13 @@ system-deps:
 	@command -v gdal-config >/dev/null && command -v g++ >/dev/null || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends libgdal-dev gdal-bin g++)
 
-# WeasyPrint (the committee's PDFs) needs pango; Chinese glyphs need a CJK font.
-pdf-deps:
-	@dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk >/dev/null 2>&1 || \
+# Chinese text in charts and PDFs (Noto Sans CJK), and Pango for WeasyPrint (the committee's
+# papers and report.pdf).
+# Chinese text in charts and in report.pdf (Noto Sans CJK), and Pango for WeasyPrint (PDF).
+fonts-deps:
+	@dpkg -s fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends \
-	    libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk)
+	    fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0)
 
 browser-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
@@ -55,6 +57,7 @@ bench: install
 	$(PY) benchmarks/bench_batch.py --sizes 200 1000
 	$(PY) benchmarks/bench_monitoring.py
 	$(PY) benchmarks/bench_ledger.py
+	$(PY) benchmarks/bench_fieldtools.py --cog-size 4000 --invest-size 500
 	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
 	test ! -f results/demo/committee/execution.csv || $(PY) benchmarks/bench_committee.py --config config/config.yaml
 

@@ -31,6 +31,7 @@ include: "workflow/rules/ledger.smk"
 include: "workflow/rules/rating.smk"
 include: "workflow/rules/committee.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/gis.smk"
 include: "workflow/rules/tuning.smk"
 
 

@@ -12,6 +12,7 @@ Every year folder thus holds all the GeoTIFFs the InVEST models read for that ye
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import shutil
@@ -25,7 +26,9 @@ from rasterio import features
 from gep.config import STATIC_LAYERS, Config
 from gep.errors import InputDataError
 from gep.io import atomic_path, write_csv
-from gep.sources.base import FLOAT_NODATA, LANDCOVER_NODATA, Grid, iter_windows, write_raster
+from gep.log import progress
+from gep.sources.base import (FLOAT_NODATA, LANDCOVER_NODATA, Grid, iter_windows, open_cog,
+                              write_raster)
 
 PARTY_FIELDS = ("party_id", "name", "name_zh", "role", "province")
 THREATS = {"built": (50,), "crop": (40,)}
@@ -57,7 +60,8 @@ def acquire_parties(cfg: Config, out_dir: Path | None = None) -> dict[str, Path]
     check_parties(gdf, gpkg)
     rows = [[i, *(gdf.iloc[i - 1][f] for f in PARTY_FIELDS)] for i in range(1, len(gdf) + 1)]
     paths = {"parties_gpkg": gpkg,
-             "parties_csv": write_csv(out_dir / "parties.csv", ("index",) + PARTY_FIELDS, rows)}
+             "parties_csv": write_csv(out_dir / "parties.csv", ("index",) + PARTY_FIELDS, rows,
+                                      bom=True)}
     labels = rasterize_parties(gdf, grid)
     paths["parties_tif"] = write_raster(out_dir / "parties.tif", labels, grid, -1, "int16")
     basin = gpd.GeoDataFrame({"ws_id": [1], "name": [cfg.basin]},
@@ -147,12 +151,21 @@ def acquire_year(cfg: Config, year: int, out_dir: Path | None = None,
     static_dir = Path(static_dir or inputs_dir(cfg) / "static")
     src = source_module(cfg)
     grid = src.grid_for(cfg)
-    paths = dict(src.acquire_year(cfg, grid, year, out_dir))
-    if cfg.classification.enabled:
-        paths["landcover"] = classify_year(cfg, grid, year, out_dir)
-    for name in STATIC_LAYERS:
-        paths[name] = copy_static(static_dir / f"{name}.tif", out_dir / f"{name}.tif")
-    paths.update(derive_layers(out_dir, static_dir / "roads.tif", cfg))
+    with progress(total=4, desc=f"acquire {year}", unit="step") as bar:
+        bar.set_postfix_str(f"{cfg.source} layers")
+        paths = dict(src.acquire_year(cfg, grid, year, out_dir))
+        bar.update(1)
+        if cfg.classification.enabled:
+            bar.set_postfix_str("classification")
+            paths["landcover"] = classify_year(cfg, grid, year, out_dir)
+        bar.update(1)
+        bar.set_postfix_str("static layers")
+        for name in STATIC_LAYERS:
+            paths[name] = copy_static(static_dir / f"{name}.tif", out_dir / f"{name}.tif")
+        bar.update(1)
+        bar.set_postfix_str("derived layers")
+        paths.update(derive_layers(out_dir, static_dir / "roads.tif", cfg))
+        bar.update(1)
     return paths
 
 
@@ -209,40 +222,27 @@ def derive_layers(year_dir: Path, roads_tif: Path, cfg: Config | None = None) ->
     grid = Grid.from_raster(lc_path)
     names = ["threat_built", "threat_crop", "threat_road", "erosivity", "erodibility"]
     out = {n: year_dir / f"{n}.tif" for n in names}
-    tmps = {n: p.with_name(f".{p.stem}.part.tif") for n, p in out.items()}
-    try:
-        with rasterio.open(lc_path) as lc, rasterio.open(year_dir / "precipitation.tif") as pr, \
-                rasterio.open(roads_tif) as rd:
-            if Grid.from_raster(roads_tif) != grid:
-                raise InputDataError(roads_tif, "roads raster is not on the basin grid")
-            dsts = {}
-            for n in names:
-                f = n.startswith("threat")
-                dsts[n] = rasterio.open(tmps[n], "w", **grid.profile(
-                    "float32", -1.0 if f else FLOAT_NODATA))
-            try:
-                for w in iter_windows(grid):
-                    lcv = lc.read(1, window=w)
-                    valid = lcv != LANDCOVER_NODATA
-                    for t, codes in THREATS.items():
-                        a = np.where(valid, np.isin(lcv, codes), 0).astype(np.float32)
-                        dsts[f"threat_{t}"].write(a, 1, window=w)
-                    r = np.where(valid, rd.read(1, window=w) == 1, 0).astype(np.float32)
-                    dsts["threat_road"].write(r, 1, window=w)
-                    p = pr.read(1, window=w).astype(np.float64)
-                    pv = valid & (p != pr.nodata)
-                    ero = np.where(p <= 850, 0.0483 * np.power(np.maximum(p, 0), 1.61),
-                                   587.8 - 1.219 * p + 0.004105 * p * p)
-                    dsts["erosivity"].write(np.where(pv, ero, FLOAT_NODATA).astype(np.float32),
-                                            1, window=w)
-                    k = np.where(valid, DEFAULT_ERODIBILITY, FLOAT_NODATA).astype(np.float32)
-                    dsts["erodibility"].write(k, 1, window=w)
-            finally:
-                for d in dsts.values():
-                    d.close()
-        for n in names:
-            os.replace(tmps[n], out[n])
-    finally:
-        for t in tmps.values():
-            t.unlink(missing_ok=True)
+    with rasterio.open(lc_path) as lc, rasterio.open(year_dir / "precipitation.tif") as pr, \
+            rasterio.open(roads_tif) as rd, contextlib.ExitStack() as stack:
+        if Grid.from_raster(roads_tif) != grid:
+            raise InputDataError(roads_tif, "roads raster is not on the basin grid")
+        dsts = {n: stack.enter_context(open_cog(out[n], grid.profile(
+            "float32", -1.0 if n.startswith("threat") else FLOAT_NODATA))) for n in names}
+        for w in progress(list(iter_windows(grid)), desc=f"derive layers {year_dir.name}",
+                          unit="strip"):
+            lcv = lc.read(1, window=w)
+            valid = lcv != LANDCOVER_NODATA
+            for t, codes in THREATS.items():
+                a = np.where(valid, np.isin(lcv, codes), 0).astype(np.float32)
+                dsts[f"threat_{t}"].write(a, 1, window=w)
+            r = np.where(valid, rd.read(1, window=w) == 1, 0).astype(np.float32)
+            dsts["threat_road"].write(r, 1, window=w)
+            p = pr.read(1, window=w).astype(np.float64)
+            pv = valid & (p != pr.nodata)
+            ero = np.where(p <= 850, 0.0483 * np.power(np.maximum(p, 0), 1.61),
+                           587.8 - 1.219 * p + 0.004105 * p * p)
+            dsts["erosivity"].write(np.where(pv, ero, FLOAT_NODATA).astype(np.float32),
+                                    1, window=w)
+            k = np.where(valid, DEFAULT_ERODIBILITY, FLOAT_NODATA).astype(np.float32)
+            dsts["erodibility"].write(k, 1, window=w)
     return out

@@ -22,6 +22,7 @@ _SUBCOMMAND_MODULES = [
     "gep.tuning.cli",          # sweep, sensitivity, calibrate
     "gep.rating.cli",          # rate, rate-demo
     "gep.committee.cli",       # execution, bulletin, agreement file
+    "gep.gis.cli",             # gis
 ]
 
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Gross Ecosystem Product and river-basin ecological compensation.",
     )
     parser.add_argument("--version", action="version", version=_version())
+    add_logging_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMAND_MODULES:
         try:
@@ -41,7 +43,45 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         mod.register(sub)
+    _add_logging_options_below(sub)
     return parser
+
+
+def add_logging_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """``-v``/``-q``/``--log-file``, accepted before or after a sub-command (``gep -v run``,
+    ``gep run -v``). Below the top level the defaults are suppressed, so a sub-command does
+    not reset what was given before it; an option string a sub-command already uses for
+    itself (``--quiet`` of the tuning commands) is left to it."""
+    taken = set(parser._option_string_actions)
+    default = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
+    after = "" if top else "_after"  # counted apart: a sub-parser starts its count at zero
+    g = parser.add_argument_group("output (any command)")
+    for flags, kw in (
+        (("-v", "--verbose"), dict(dest="log_verbose" + after, action="count",
+                                   default=default(0),
+                                   help="more messages (debug); -vv also libraries' details")),
+        (("-q", "--quiet"), dict(dest="log_quiet" + after, action="count", default=default(0),
+                                 help="warnings and errors only, no progress bars")),
+        (("--log-file",), dict(dest="log_file", metavar="PATH", default=default(None),
+                               help="also write every message (debug level) to this file")),
+    ):
+        flags = [f for f in flags if f not in taken]
+        if flags:
+            g.add_argument(*flags, **kw)
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """-q/-v given before and after the sub-command, summed: -1 quiet, 0 normal, 1+ verbose."""
+    v = sum(getattr(args, f"log_verbose{s}", 0) for s in ("", "_after"))
+    return v - sum(getattr(args, f"log_quiet{s}", 0) for s in ("", "_after"))
+
+
+def _add_logging_options_below(sub) -> None:
+    for p in set(sub.choices.values()):
+        add_logging_options(p)
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                _add_logging_options_below(a)
 
 
 def _version() -> str:
@@ -79,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OGR_CURRENT_DATE", FIXED_GPKG_DATE)
     parser = build_parser()
     args = parser.parse_args(argv)
+    from gep import log
+
+    log.configure(verbosity(args), args.log_file)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -5,12 +5,20 @@ output layout, untouched). The workspace is built under a temporary name and ren
 InVEST returns, so a crash never leaves a workspace that looks finished, and taskgraph's cache
 never reuses results computed from other inputs. Arguments are validated with the model's own
 ``validate(args)`` before anything runs.
+
+The model runs exactly as the InVEST Workbench and ``invest run`` run it, through
+``MODEL_SPEC.execute`` with its log file (``InVEST-<model>-log-<time>.txt``), the saved file
+registry (``file_registry.json``), metadata beside every output (``*.yml``) and InVEST's own
+HTML report where the model has one (``<model>_report.html``). The workspace also holds the
+parameter set ``<model>.invs.json`` (paths relative to the workspace), which the Workbench
+opens ("Open" > the file) to show, check or re-run that year's model.
 """
 from __future__ import annotations
 
 import importlib
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -122,8 +130,8 @@ def build_args(model_id: str, inputs: Path, params: dict[str, Any], workspace: P
 
 def _threats_table_for(inputs: Path, table: str, workspace: Path) -> Path:
     """InVEST resolves the threats table's ``cur_path`` relative to the table; our table names
-    files of the year's input folder, so write a copy with absolute paths into the
-    workspace (kept there: it records exactly which rasters the model read)."""
+    files of the year's input folder, so write a copy into the workspace whose paths lead
+    from there to that folder (kept there: it records exactly which rasters the model read)."""
     import pandas as pd
 
     df = pd.read_csv(table)
@@ -131,21 +139,31 @@ def _threats_table_for(inputs: Path, table: str, workspace: Path) -> Path:
         raise ConfigError("models.habitat_quality.threats_table",
                           f"{table} has no 'cur_path' column",
                           "add cur_path naming each threat raster, e.g. threat_built.tif")
-    df["cur_path"] = [str((inputs / p).resolve()) for p in df["cur_path"]]
     out = Path(workspace) / "gep_threats.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
+    # relative to the table (InVEST resolves them so): the results folder stays movable and
+    # the parameter set of the workspace opens anywhere
+    df["cur_path"] = [Path(os.path.relpath((inputs / p).resolve(), out.parent.resolve()))
+                      .as_posix() for p in df["cur_path"]]
     df.to_csv(out, index=False)
     return out
 
 
 def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Path,
-              year: int | None = None) -> Path:
+              year: int | None = None, report: bool = True) -> Path:
     """Validate and run one InVEST model into ``workspace`` (replaced atomically).
 
-    Writes ``gep_run.json`` beside InVEST's outputs with the arguments and the wall time.
+    Runs ``MODEL_SPEC.execute`` with InVEST's log file, metadata, saved file registry and (if
+    ``report`` and the model has a reporter) InVEST's HTML report; writes the parameter set
+    ``<model_id>.invs.json`` and ``gep_run.json`` (arguments and wall time) beside them.
     """
+    from natcap.invest import datastack
+
+    from gep.log import invest_progress
+
     workspace = Path(workspace)
     module = importlib.import_module(MODULES[model_id])
+    spec = module.MODEL_SPEC
     with atomic_dir(workspace) as tmp:
         args = build_args(model_id, inputs, params, tmp, year)
         problems = module.validate(args)
@@ -153,16 +171,48 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
             keys, msg = problems[0]
             raise InvestError(f"InVEST {model_id} rejected {', '.join(keys)}: {msg} "
                               f"(inputs {inputs}; check models.{model_id} in the config)")
+        LOG.info("InVEST %s %s: running in %s", model_id, year or "", workspace)
         t0 = time.perf_counter()
-        module.execute(args)
+        with invest_progress(model_id, year):
+            spec.execute(args, create_logfile=True, generate_metadata=True,
+                         save_file_registry=True, check_outputs=False,
+                         generate_report=bool(report and spec.reporter))
         elapsed = time.perf_counter() - t0
+        datastack.build_parameter_set(args, spec.model_id, str(tmp / parameter_set_name(
+            model_id)), relative=True)
+        _rewrite_workspace_paths(tmp, workspace)
         record = {k: v for k, v in args.items() if k != "workspace_dir"}
         record = {k: (str(v).replace(str(tmp), str(workspace))) if isinstance(v, str) else v
                   for k, v in record.items()}
         (tmp / "gep_run.json").write_text(json.dumps(
             {"model": model_id, "year": year, "args": record, "execute_seconds": elapsed,
-             "invest_version": _invest_version()}, indent=2))
+             "invest_version": _invest_version(),
+             "parameter_set": parameter_set_name(model_id)}, indent=2))
+        LOG.info("InVEST %s %s: done in %.1f s", model_id, year or "", elapsed)
     return workspace
+
+
+def parameter_set_name(model_id: str) -> str:
+    """The parameter set file of a workspace: ``<InVEST model id>.invs.json``."""
+    return f"{importlib.import_module(MODULES[model_id]).MODEL_SPEC.model_id}.invs.json"
+
+
+#: text files InVEST writes with the workspace's path in them (registry, metadata, report, log)
+_TEXT_SUFFIXES = {".json", ".yml", ".yaml", ".html", ".txt"}
+
+
+def _rewrite_workspace_paths(tmp: Path, final: Path) -> None:
+    """InVEST records absolute paths of the (temporary) workspace in its file registry,
+    metadata, report and log; point them at the workspace's final name."""
+    old, new = str(tmp), str(final)
+    for f in tmp.rglob("*"):
+        if f.suffix.lower() in _TEXT_SUFFIXES and f.is_file():
+            try:
+                text = f.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            if old in text:
+                f.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def _invest_version() -> str:

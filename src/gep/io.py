@@ -77,10 +77,15 @@ def write_json(path: str | os.PathLike, obj, **kwargs) -> Path:
 
 
 def write_csv(path: str | os.PathLike, header: Sequence[str],
-              rows: Iterable[Sequence | Mapping]) -> Path:
-    """Write rows (sequences, or mappings keyed by header) as CSV, atomically."""
+              rows: Iterable[Sequence | Mapping], bom: bool = False) -> Path:
+    """Write rows (sequences, or mappings keyed by header) as CSV, atomically.
+
+    ``bom=True`` for CSVs meant for people: a UTF-8 byte-order mark makes Excel read the
+    file as UTF-8 (Chinese names instead of mojibake). Machine CSVs stay plain; gep's readers
+    (``read_csv_rows``, pandas) accept both.
+    """
     with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        with open(tmp, "w", newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(header)
             for row in rows:

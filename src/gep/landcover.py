@@ -48,7 +48,8 @@ from rasterio.windows import Window
 from gep.config import WORLDCOVER_CLASSES
 from gep.errors import InputDataError
 from gep.io import atomic_path, write_csv, write_json
-from gep.sources.base import LANDCOVER_NODATA, Grid
+from gep.log import progress
+from gep.sources.base import LANDCOVER_NODATA, Grid, open_cog
 
 log = logging.getLogger(__name__)
 
@@ -342,9 +343,9 @@ def plot_confusion_matrix(metrics: dict | str | Path, out_png: str | Path,
 
     ``metrics`` is the dict of :func:`accuracy_metrics` or the path of ``metrics.json``.
     """
-    import matplotlib
+    from gep.fonts import configure_matplotlib
 
-    matplotlib.use("Agg")
+    configure_matplotlib()
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -493,10 +494,11 @@ def predict_raster(model_path: str | Path, imagery: str | Path, out_tif: str | P
                         blockysize=min(256, _pow2_floor(out_grid.height)))
             if prof["blockxsize"] < 16 or prof["blockysize"] < 16:
                 prof.pop("tiled"), prof.pop("blockxsize"), prof.pop("blockysize")
-        tmp = stack.enter_context(atomic_path(out_tif))
-        with rasterio.open(tmp, "w", **prof) as dst:
+        with open_cog(out_tif, prof) as dst:
             dst.set_band_description(1, "landcover (ESA WorldCover code), random forest")
-            for win in tile_windows(out_grid.width, out_grid.height, block_size):
+            for win in progress(list(tile_windows(out_grid.width, out_grid.height,
+                                                  block_size)),
+                                desc=f"classify {Path(out_tif).name}", unit="tile"):
                 block = src.read(window=win)
                 ok = _valid_mask(block, nodata).ravel()
                 out = np.full(ok.shape, LANDCOVER_NODATA, dtype="uint8")

@@ -54,6 +54,22 @@ class Paths:
     def increments_csv(self) -> Path:
         return self.root / "gep" / "increments.csv"
 
+    @property
+    def attribution_csv(self) -> Path:
+        """Attribution of GEP changes per party (optional; joined into the GeoPackage)."""
+        return self.root / "gep" / "attribution.csv"
+
+    # GIS
+    @property
+    def gep_gpkg(self) -> Path:
+        """GEP per party for GIS: one layer per year, the responsibility lists, services."""
+        return self.root / "gep" / "gep_by_party.gpkg"
+
+    @property
+    def gep_qml(self) -> Path:
+        """QGIS style of the GeoPackage's GEP layers."""
+        return self.root / "gep" / "gep_by_party.qml"
+
     # downstream stages
     @property
     def compensation(self) -> Path:
@@ -73,6 +89,19 @@ class Paths:
     @property
     def report(self) -> Path:
         return self.root / "report"
+
+    @property
+    def report_html(self) -> Path:
+        return self.report / "index.html"
+
+    @property
+    def report_pdf(self) -> Path:
+        return self.report / "report.pdf"
+
+    @property
+    def report_xlsx(self) -> Path:
+        """Every table of the report, one sheet each (numbers as numbers)."""
+        return self.report / "tables.xlsx"
 
     @property
     def logs(self) -> Path:

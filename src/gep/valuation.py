@@ -236,8 +236,8 @@ def value(zonal_csvs: list[Path], prices_path: Path, runoff_path: Path, out_gep:
         rows.extend(value_year(z, prices, runoff, prev))
         prev = z
     inc = increments(rows)
-    write_csv(out_gep, GEP_HEADER, rows)
-    write_csv(out_increments, INCREMENT_HEADER, inc)
+    write_csv(out_gep, GEP_HEADER, rows, bom=True)
+    write_csv(out_increments, INCREMENT_HEADER, inc, bom=True)
     return Path(out_gep), Path(out_increments)
 
 

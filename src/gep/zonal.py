@@ -32,6 +32,7 @@ import rasterio
 
 from gep.errors import InputDataError
 from gep.io import write_csv
+from gep.log import progress
 from gep.sources.base import LANDCOVER_NODATA, Grid, iter_windows
 
 LUCODES = np.array([10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100])
@@ -166,7 +167,7 @@ def zonal_year(year: int, inputs_dir: Path, parties_tif: Path, parties_csv: Path
         pa_ds = rasterio.open(parties_tif)
         for name, (p, p2) in sources.items():
             handles[name] = (rasterio.open(p), rasterio.open(p2) if p2 else None)
-        for w in iter_windows(grid):
+        for w in progress(list(iter_windows(grid)), desc=f"zonal {year}", unit="strip"):
             lc = lc_ds.read(1, window=w)
             pa = pa_ds.read(1, window=w).astype(np.int64)
             lci = lut[lc]

@@ -111,9 +111,9 @@ def write_case(directory: Path, agreement: dict, increments: list[list] | None,
 
 
 def read_outputs(out_dir: Path) -> tuple[list[dict], list[dict], dict]:
-    with open(out_dir / "transfers.csv", newline="", encoding="utf-8") as fh:
+    with open(out_dir / "transfers.csv", newline="", encoding="utf-8-sig") as fh:
         transfers = list(csv.DictReader(fh))
-    with open(out_dir / "statement.csv", newline="", encoding="utf-8") as fh:
+    with open(out_dir / "statement.csv", newline="", encoding="utf-8-sig") as fh:
         statement = list(csv.DictReader(fh))
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     return transfers, statement, summary

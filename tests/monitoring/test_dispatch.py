@@ -47,7 +47,7 @@ def _write_csv(path, header, rows):
 
 
 def _read(path):
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         return list(csv.DictReader(fh))
 
 

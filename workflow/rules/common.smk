@@ -48,7 +48,7 @@ DISPATCH_YEARS = [str(y) for y in dispatch_years(CFG)] if MONITORING else []
 
 
 def final_outputs():
-    out = [P.gep_csv, P.increments_csv, P.report / "index.html"]
+    out = [P.gep_csv, P.increments_csv, P.report / "index.html", P.gep_gpkg]
     if COMPENSATION:
         out.append(P.compensation / "statement.csv")
     out += [P.dispatch(y) / "disbursements.csv" for y in DISPATCH_YEARS]
@@ -177,3 +177,13 @@ def year_papers(year):
 
     labels = [per.label[4:] for per in periods_of_year(2000)]  # "-01".."-Q4", ""
     return [str(P.committee_paper(f"{year}{lab}", ext)) for lab in labels for ext in PAPER_EXT]
+
+
+def gis_inputs(wildcards):
+    """The GeoPackage's inputs; the responsibility lists and the attribution when present."""
+    files = {"gep": str(P.gep_csv), "parties": str(P.party_file("parties.gpkg"))}
+    if MONITORING:
+        files["performance"] = str(P.monitoring / "performance.csv")
+    if P.attribution_csv.exists():
+        files["attribution"] = str(P.attribution_csv)
+    return files

@@ -1,15 +1,18 @@
-# The committee report: results/<basin>/report/index.html (self-contained, zh + en).
+# The committee report: results/<basin>/report/index.html (self-contained, zh + en), the same
+# report as report.pdf, and its tables as tables.xlsx.
 
 
 rule report:
     input:
         report_inputs,
     output:
-        report(
+        html=report(
             str(P.report / "index.html"),
             caption="../report/committee_report.rst",
             category="Report",
         ),
+        pdf=str(P.report_pdf),
+        xlsx=str(P.report_xlsx),
     params:
         gep=GEP,
         config=str(EFFECTIVE),

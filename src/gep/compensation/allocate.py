@@ -125,7 +125,7 @@ def allocate(agreement_path: str | Path, increments_path: str | Path | None,
 
     out = Path(out_dir)
     paths = {k: out / v for k, v in OUTPUT_FILES.items()}
-    io.write_csv(paths["transfers"], TRANSFERS_HEADER, transfer_rows)
-    io.write_csv(paths["statement"], STATEMENT_HEADER, stmt)
+    io.write_csv(paths["transfers"], TRANSFERS_HEADER, transfer_rows, bom=True)
+    io.write_csv(paths["statement"], STATEMENT_HEADER, stmt, bom=True)
     io.write_json(paths["summary"], summary)
     return paths

@@ -48,7 +48,7 @@ def _read(out_dir: Path) -> tuple[dict, dict[tuple[int, str], dict[str, Decimal]
                                  "run `gep allocate --out DIR` first")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     lines: dict[tuple[int, str], dict[str, Decimal]] = {}
-    with open(statement_path, newline="", encoding="utf-8") as fh:
+    with open(statement_path, newline="", encoding="utf-8-sig") as fh:
         for row in csv.DictReader(fh):
             key = (int(row["year"]), row["party_id"])
             lines.setdefault(key, {})[row["clause"]] = Decimal(row["amount_cny"])

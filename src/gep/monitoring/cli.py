@@ -165,7 +165,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     paths = dispatch(args.transfers, args.daily_index, args.agreement, args.quality, args.year,
                      args.out, args.config, anomalies_csv=args.anomalies,
                      entitlement_year=args.entitlement_year)
-    with open(paths["settlement"], newline="", encoding="utf-8") as fh:
+    with open(paths["settlement"], newline="", encoding="utf-8-sig") as fh:
         for row in csv.DictReader(fh):
             verdict = "released" if row["p_met"] == "true" else "forfeited"
             print(f"{row['year']} {row['party_id']}: entitled {row['entitlement_cny']}, paid "

@@ -207,9 +207,10 @@ def dispatch(transfers_csv: str | Path, daily_index_csv: str | Path,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return {
-        "disbursements": write_csv(out / "disbursements.csv", DISBURSEMENT_HEADER, disb),
-        "alerts": write_csv(out / "alerts.csv", ALERT_HEADER, alerts),
-        "settlement": write_csv(out / "settlement.csv", SETTLEMENT_HEADER, settle),
+        "disbursements": write_csv(out / "disbursements.csv", DISBURSEMENT_HEADER, disb,
+                                   bom=True),
+        "alerts": write_csv(out / "alerts.csv", ALERT_HEADER, alerts, bom=True),
+        "settlement": write_csv(out / "settlement.csv", SETTLEMENT_HEADER, settle, bom=True),
         "ledger_transfers": write_csv(out / "ledger_transfers.csv", TRANSFER_HEADER, ledger),
     }
 

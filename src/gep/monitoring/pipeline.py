@@ -12,6 +12,7 @@ import pandas as pd
 
 from gep.errors import ConfigError, InputDataError
 from gep.io import atomic_path, check_out_dir, write_csv
+from gep.log import progress
 from gep.monitoring import annual
 from gep.monitoring.daily import (
     ANOMALY_COLUMNS,
@@ -46,6 +47,8 @@ def monitor(readings: str | Path, stations: str | Path, config_path: str | Path,
     """
     settings = load_settings(config_path)
     check_out_dir(out_dir)
+    bar = progress(total=6, desc="monitoring", unit="step")
+    bar.set_postfix_str("reading")
     parties_table = annual.read_parties_csv(parties_csv) if parties_csv else None
     party_ids = [p["party_id"] for p in parties_table] if parties_table else None
     st = read_stations(stations, party_ids)
@@ -57,6 +60,8 @@ def monitor(readings: str | Path, stations: str | Path, config_path: str | Path,
                           "cover by year, parties.tif, parties.csv and redline.tif together",
                           "pass all four (gep monitor --inputs results/<basin>/inputs) or none")
     r = read_readings(readings, st, settings)
+    bar.update(1)
+    bar.set_postfix_str("gaps")
     stations_of = st.set_index("station")
     series_table = r.series_table.assign(
         section=lambda d: d["station"].map(stations_of["section"]),
@@ -71,11 +76,17 @@ def monitor(readings: str | Path, stations: str | Path, config_path: str | Path,
     ts, series, value, gap = fill_gaps(r.ts, r.series, r.value, interval, start, end)
     del r
     inds = [settings.indicators[i] for i in series_table["indicator"]]
+    bar.update(1)
+    bar.set_postfix_str("QA/QC")
     flags = run_qc(ts, series, value, inds, workers=workers, engine=settings.qc_engine)
+    bar.update(1)
+    bar.set_postfix_str("daily index")
 
     # daily compliance, index, anomalies; annual products
     grid = daily_grid(ts, series, value, flags["flag"], series_table, settings)
     res = evaluate(grid, settings)
+    bar.update(1)
+    bar.set_postfix_str("annual products")
     quality_rows = annual.section_quality_rows(res, settings, st)
     parties = _upstream_parties(settings, parties_table)
     redline = None
@@ -84,6 +95,8 @@ def monitor(readings: str | Path, stations: str | Path, config_path: str | Path,
                            redline_raster)
     performance_rows = annual.performance_rows(res, settings, st, parties, redline)
 
+    bar.update(1)
+    bar.set_postfix_str("writing")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -96,8 +109,10 @@ def monitor(readings: str | Path, stations: str | Path, config_path: str | Path,
         "section_quality": write_csv(out / "section_quality.csv", annual.QUALITY_HEADER,
                                      quality_rows),
         "performance": write_csv(out / "performance.csv", annual.PERFORMANCE_HEADER,
-                                 performance_rows),
+                                 performance_rows, bom=True),
     }
+    bar.update(1)
+    bar.close()
     return paths
 
 

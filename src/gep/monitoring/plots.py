@@ -1,8 +1,7 @@
 """Charts for the committee report: the daily index with alerts, and the responsibility map.
 
 matplotlib with the Agg backend; each function writes a PNG atomically and returns its path.
-Chinese labels use WenQuanYi Zen Hei when it is installed (Debian ``fonts-wqy-zenhei``) and
-fall back to DejaVu Sans otherwise.
+Fonts (Chinese included) come from :mod:`gep.fonts`.
 """
 from __future__ import annotations
 
@@ -13,32 +12,12 @@ import pandas as pd
 
 from gep.io import atomic_path
 
-FONTS = ["DejaVu Sans", "WenQuanYi Zen Hei", "Noto Sans CJK SC"]
-CJK_FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-                  "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-
-
 def _plt():
-    import matplotlib
+    from gep.fonts import configure_matplotlib
 
-    matplotlib.use("Agg")
-    import logging
-
+    configure_matplotlib()
     import matplotlib.pyplot as plt
-    from matplotlib import font_manager
 
-    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-
-    have = {f.name for f in font_manager.fontManager.ttflist}
-    if not have.intersection(FONTS[1:]):  # font cache built before the CJK font arrived
-        for path in CJK_FONT_FILES:
-            if Path(path).is_file():
-                try:
-                    font_manager.fontManager.addfont(path)
-                except (OSError, RuntimeError):  # pragma: no cover (unreadable font)
-                    continue
-        have = {f.name for f in font_manager.fontManager.ttflist}
-    plt.rcParams["font.family"] = [f for f in FONTS if f in have] or ["DejaVu Sans"]
     return plt
 
 
@@ -134,7 +113,8 @@ def responsibility_map(performance_csv: str | Path, parties_gpkg: str | Path, ye
         ax.annotate(label, (c.x, c.y), ha="center", va="center", fontsize=8,
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7, "lw": 0})
         for t, ok in zip(rows.itertuples(index=False), met):
-            cells.append([f"{r.get('name_zh') or ''} {r['party_id']}".strip(),
+            cells.append([" ".join(x for x in (r.get("name_zh"), r.get("name")) if x)
+                          or r["party_id"],
                           short.get(t.target, t.target), _fmt(t.value, t.unit),
                           _fmt(t.threshold, t.unit), "✓" if ok else "✗"])
             colours.append(["white"] * 4 + ["#c8e6c9" if ok else "#ffcdd2"])

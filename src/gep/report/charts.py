@@ -1,11 +1,17 @@
-"""Charts and maps for the committee report (matplotlib, Agg backend, PNG bytes)."""
+"""Charts and maps for the committee report (matplotlib, Agg backend, PNG bytes).
+
+Fonts (Chinese party names included) come from :mod:`gep.fonts`; parties are labelled with
+their names (``林溪县 Linxi``), passed in as ``labels`` (party id -> label).
+"""
 from __future__ import annotations
 
 import io
 
 import matplotlib
 
-matplotlib.use("Agg")
+from gep.fonts import configure_matplotlib
+
+configure_matplotlib()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -18,26 +24,36 @@ def png(fig) -> bytes:
     return buf.getvalue()
 
 
-def gep_trend(gep: pd.DataFrame) -> bytes:
-    """Basin GEP per year at constant prices, stacked by service, and per party."""
+def gep_trend(gep: pd.DataFrame, labels: dict[str, str] | None = None,
+              service_names: dict[str, str] | None = None) -> bytes:
+    """Basin GEP per year at constant prices, stacked by service, and per party.
+
+    Both legends sit below their axes, never over the bars or lines."""
+    labels, service_names = labels or {}, service_names or {}
     valued = gep[gep["value_cny_constant"].notna()].copy()
     valued["v"] = valued["value_cny_constant"].astype(float) / 1e6
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    valued["service"] = valued["service"].map(lambda s: service_names.get(s, s))
+    valued["party"] = valued["party_id"].map(lambda p: labels.get(p, p))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.6))
     by_service = valued.pivot_table(index="year", columns="service", values="v", aggfunc="sum")
     by_service.plot.bar(stacked=True, ax=a1, rot=0)
-    a1.set_ylabel("million CNY (constant prices)")
-    a1.set_title("Basin GEP by service")
-    by_party = valued.pivot_table(index="year", columns="party_id", values="v", aggfunc="sum")
+    a1.set_ylabel("百万元 million CNY (constant prices)")
+    a1.set_title("流域各项服务 GEP  Basin GEP by service")
+    by_party = valued.pivot_table(index="year", columns="party", values="v", aggfunc="sum")
     by_party.plot(ax=a2, marker="o")
-    a2.set_ylabel("million CNY (constant prices)")
-    a2.set_title("GEP by party")
+    a2.set_ylabel("百万元 million CNY (constant prices)")
+    a2.set_title("各方 GEP  GEP by party")
     a2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    for ax in (a1, a2):
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8,
+                  frameon=False)
     return png(fig)
 
 
 def party_map(parties, values: dict[str, float], title: str, label: str,
-              diverging: bool = False) -> bytes:
-    """Choropleth of one number per party."""
+              diverging: bool = False, labels: dict[str, str] | None = None) -> bytes:
+    """Choropleth of one number per party, each labelled with its name."""
+    labels = labels or {}
     gdf = parties.copy()
     gdf["v"] = gdf["party_id"].map(values).astype(float)
     fig, ax = plt.subplots(figsize=(5.2, 5.2))
@@ -51,7 +67,9 @@ def party_map(parties, values: dict[str, float], title: str, label: str,
              legend_kwds={"label": label, "shrink": 0.7}, **kw)
     for _, r in gdf.iterrows():
         c = r.geometry.representative_point()
-        ax.annotate(r["party_id"], (c.x, c.y), ha="center", fontsize=8)
+        ax.annotate(labels.get(r["party_id"], r["party_id"]).replace(" ", "\n", 1), (c.x, c.y),
+                    ha="center", va="center", fontsize=8,
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7, "lw": 0})
     ax.set_title(title)
     ax.set_axis_off()
     return png(fig)

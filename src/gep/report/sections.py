@@ -21,6 +21,18 @@ def _table(df: pd.DataFrame) -> str:
            "</table></div>"
 
 
+def party_labels(p: Paths) -> dict[str, str]:
+    """Party id -> the name a person reads, ``林溪县 Linxi County`` (from the party table)."""
+    import csv
+
+    path = p.party_file("parties.csv")
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return {r["party_id"]: " ".join(x for x in (r.get("name_zh"), r.get("name")) if x)
+                or r["party_id"] for r in csv.DictReader(fh)}
+
+
 def extra_sections(cfg, p: Paths, data_uri) -> list[dict]:
     from gep.report.committee_sections import committee_section, rating_section
 
@@ -57,7 +69,8 @@ def classification_section(cfg, p: Paths, data_uri) -> dict | None:
         rows.append({"year": y, "overall accuracy / 总体精度": f"{m['overall_accuracy']:.3f}",
                      "kappa": f"{m['kappa']:.3f}", "n train": m["n_train"],
                      "n test": m["n_test"], "split": m["split"]})
-    html += [_table(pd.DataFrame(rows))]
+    tables = [("分类精度 Classification", pd.DataFrame(rows))]
+    html += [_table(tables[-1][1])]
     last = p.root / "landcover" / str(years[-1])
     m = json.loads((last / "metrics.json").read_text())
     per = pd.DataFrame([{"class": f"{k} {v['name']}", "precision": f"{v['precision']:.3f}",
@@ -65,13 +78,14 @@ def classification_section(cfg, p: Paths, data_uri) -> dict | None:
                          "support": v["support"]} for k, v in m["per_class"].items()])
     html += [f"<h3>{_bi(f'{years[-1]} 年分类精度（按类别）', f'Per-class accuracy, {years[-1]}')}"
              "</h3>", _table(per)]
+    tables.append((f"分类精度 Per class {years[-1]}", per))
     png = last / "confusion_matrix.png"
     if png.exists():
         html.append(f"<figure><img src='{data_uri(png.read_bytes())}' alt='confusion matrix'>"
                     f"<figcaption>{_bi('混淆矩阵（留出样本）', 'Confusion matrix (held-out samples)')}"
                     "</figcaption></figure>")
     return dict(id="classification", zh="土地覆被分类精度评价", en="Land-cover classification "
-                "accuracy", html="\n".join(html))
+                "accuracy", html="\n".join(html), tables=tables)
 
 
 def compensation_section(cfg, p: Paths, data_uri) -> dict | None:
@@ -94,10 +108,16 @@ def compensation_section(cfg, p: Paths, data_uri) -> dict | None:
                      "reward pool R_t / 奖励资金池": _fmt(d["reward_pool"]),
                      "paid to upstream / 支付上游": _fmt(t["paid_to_upstream"]),
                      "clawback / 扣回": _fmt(t["clawback"]), "penalty / 罚没": _fmt(t["penalty"])})
-    html = [f"<h3>{_bi('年度结算', 'Annual settlement')}</h3>", _table(pd.DataFrame(rows))]
+    tables = [("年度结算 Annual settlement", pd.DataFrame(rows))]
+    html = [f"<h3>{_bi('年度结算', 'Annual settlement')}</h3>", _table(tables[-1][1])]
+    labels = {a["id"]: " ".join(x for x in (a.get("name_zh"), a.get("name")) if x) or a["id"]
+              for a in summary["accounts"]} | party_labels(p)
     net = stmt.assign(amount=stmt["amount_cny"].astype(float)).pivot_table(
         index="party_id", columns="year", values="amount", aggfunc="sum").fillna(0.0)
     net = net.map(_fmt).reset_index()
+    net.insert(0, "party / 参与方", [labels.get(k, k) for k in net.pop("party_id")])
+    net.columns = [str(c) for c in net.columns]
+    tables.append(("各方净收支 Net per account", net))
     html += [f"<h3>{_bi('各方净收支（正数为收入，元）', 'Net per account (positive = receives, CNY)')}"
              "</h3>", _table(net)]
     html.append(f"<h3>{_bi('各方结算说明', 'Statements with their derivation')}</h3>")
@@ -113,7 +133,7 @@ def compensation_section(cfg, p: Paths, data_uri) -> dict | None:
                     f"<ul>{items}</ul></details>")
     html.append(f"<p>{_bi('全部转账及其计算过程见 compensation/transfers.csv。', 'Every transfer with its explanation: compensation/transfers.csv.')}</p>")
     return dict(id="compensation", zh="生态补偿结算", en="Ecological compensation",
-                html="\n".join(html))
+                html="\n".join(html), tables=tables)
 
 
 def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
@@ -131,6 +151,9 @@ def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
     html = [f"<h3>{_bi(f'{last} 年上游责任清单', f'Responsibility list of the upstream parties, {last}')}"
             "</h3>"]
     tab = perf[perf["year"] == last][["party_id", "target", "value", "threshold", "unit", "met"]]
+    labels = party_labels(p)
+    tab.insert(0, "party / 参与方", [labels.get(k, k) for k in tab.pop("party_id")])
+    tables = [(f"责任清单 Responsibility {last}", tab)]
     html.append(_table(tab))
     if p.downstream_csv.exists():
         down = pd.read_csv(p.downstream_csv, dtype=str)
@@ -160,10 +183,12 @@ def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
         tot = tot.map(_fmt).reset_index()
         html += [f"<h3>{_bi('逐日拨付与托管资金', 'Daily disbursement and escrow')}</h3>",
                  _table(tot)]
+        tables.append(("逐日拨付 Daily disbursement", tot))
     n_alerts = sum(len(pd.read_csv(a)) for a in alerts)
     html.append(f"<p>{_bi(f'共 {n_alerts} 条告警，详见 dispatch/<年>/alerts.csv。', f'{n_alerts} alerts in all: dispatch/<year>/alerts.csv.')}</p>")
     return dict(id="monitoring", zh="水质监测、责任清单与逐日拨付",
-                en="Monitoring, responsibility lists and daily dispatch", html="\n".join(html))
+                en="Monitoring, responsibility lists and daily dispatch", html="\n".join(html),
+                tables=tables)
 
 
 def ledger_section(cfg, p: Paths, data_uri) -> dict | None:
@@ -188,4 +213,5 @@ def ledger_section(cfg, p: Paths, data_uri) -> dict | None:
                          "sha256": h.hexdigest()})
     html = [_table(pd.DataFrame(rows)),
             f"<p>{_bi('以上文件摘要、全部转账与本报告的摘要均写入阳光账本（ledger/site/index.html），由签名检查点保护，任何人可验证。', 'These digests, every transfer and this report digest are appended to the sunshine ledger (ledger/site/index.html) under a signed checkpoint that anyone can verify (gep ledger verify).')}</p>"]
-    return dict(id="audit", zh="审计追踪", en="Audit trail", html="\n".join(html))
+    return dict(id="audit", zh="审计追踪", en="Audit trail", html="\n".join(html),
+                tables=[("审计追踪 Audit trail", pd.DataFrame(rows))])

@@ -8,12 +8,16 @@ A *source* (``demo``, ``local``, ``earthengine``) provides three functions::
 
 and the grid itself comes from :func:`grid_for` (demo: from ``demo`` settings; others: the
 parties' bounds snapped outwards to whole pixels, in ``grid.crs`` at ``grid.pixel_size``).
-Every raster is written with :func:`write_raster`: tiled, DEFLATE-compressed, nodata set,
-atomically. Units: precipitation and reference ET in mm/yr, depth in mm, PAWC as a 0-1
-fraction, DEM in metres, land cover in ESA WorldCover codes (uint8, nodata 255).
+Every raster is written with :func:`write_raster` (or block by block with
+:func:`open_cog`): a Cloud-Optimized GeoTIFF (GDAL's COG driver: 256 x 256 tiles, DEFLATE,
+internal overviews when larger than a tile), nodata set, atomically. A COG is a GeoTIFF, so
+InVEST and pygeoprocessing read it as any other; QGIS and web viewers read its overviews.
+Units: precipitation and reference ET in mm/yr, depth in mm, PAWC as a 0-1 fraction,
+DEM in metres, land cover in ESA WorldCover codes (uint8, nodata 255).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,18 +99,55 @@ class Grid:
 
 def write_raster(path: str | Path, array: np.ndarray, grid: Grid, nodata: float | int,
                  dtype: str | None = None, description: str | None = None) -> Path:
-    """Write one band atomically on ``grid``."""
+    """Write one band atomically on ``grid``, as a Cloud-Optimized GeoTIFF."""
     path = Path(path)
     dtype = dtype or array.dtype.name
     if array.shape != (grid.height, grid.width):
         raise ValueError(f"{path.name}: array shape {array.shape} != grid "
                          f"{(grid.height, grid.width)}")
-    with atomic_path(path) as tmp:
-        with rasterio.open(tmp, "w", **grid.profile(dtype, nodata)) as ds:
-            ds.write(array.astype(dtype, copy=False), 1)
-            if description:
-                ds.set_band_description(1, description)
+    with open_cog(path, grid.profile(dtype, nodata)) as ds:
+        ds.write(array.astype(dtype, copy=False), 1)
+        if description:
+            ds.set_band_description(1, description)
     return path
+
+
+#: creation options of gep's rasters (GDAL COG driver)
+COG_OPTIONS = dict(COMPRESS="DEFLATE", BLOCKSIZE=256, OVERVIEWS="AUTO", BIGTIFF="IF_SAFER")
+
+
+def overview_resampling(dtype: str) -> str:
+    """Codes (land cover, labels, masks) keep their values in overviews; quantities average."""
+    return "NEAREST" if np.issubdtype(np.dtype(dtype), np.integer) else "AVERAGE"
+
+
+@contextlib.contextmanager
+def open_cog(path: str | Path, profile: dict):
+    """Open a raster for writing (block by block if you like); on success it becomes a
+    Cloud-Optimized GeoTIFF at ``path``, atomically.
+
+    GDAL's COG driver only copies a finished dataset, so the blocks go to a tiled,
+    uncompressed GeoTIFF beside ``path`` first, which is then translated (overviews built
+    with :func:`overview_resampling`) and removed.
+    """
+    import rasterio.shutil
+
+
+    path = Path(path)
+    prof = {k: v for k, v in profile.items()
+            if k.lower() not in ("compress", "predictor", "bigtiff", "driver")}
+    prof.update(driver="GTiff", BIGTIFF="IF_SAFER")
+    if prof.get("width", 0) >= 256 and prof.get("height", 0) >= 256:
+        prof.update(tiled=True, blockxsize=256, blockysize=256)
+    with atomic_path(path) as tmp:
+        work = tmp.with_name(tmp.stem + ".blocks.tif")
+        try:
+            with rasterio.open(work, "w", **prof) as ds:
+                yield ds
+            rasterio.shutil.copy(work, tmp, driver="COG", **COG_OPTIONS,
+                                 RESAMPLING=overview_resampling(prof["dtype"]))
+        finally:
+            work.unlink(missing_ok=True)
 
 
 def iter_windows(grid_or_path, block_rows: int = 512):

@@ -452,6 +452,8 @@ def fetch_layer(image, grid: Grid, out_path: str | Path, cache_dir: str | Path, 
     import ee
     from tqdm.auto import tqdm
 
+    from gep.log import progress_disabled
+
     label = label or name
 
     side = tile_side(max_tile_pixels, np.dtype(dtype).itemsize)
@@ -463,7 +465,7 @@ def fetch_layer(image, grid: Grid, out_path: str | Path, cache_dir: str | Path, 
         log.info("%s: resuming, %d of %d tiles cached in %s", label, len(tiles) - len(todo),
                  len(tiles), tdir)
     with tqdm(total=len(tiles), initial=len(tiles) - len(todo), desc=label, unit="tile",
-              disable=not progress) as bar:
+              disable=progress_disabled() if progress else True, leave=False) as bar:
         for t in todo:
             req = tile_request(image, grid, t)
             data = with_retries(lambda req=req: ee.data.computePixels(req),

@@ -405,8 +405,10 @@ def _acquire_all(cfg: Config, grid: Grid, names: list[str], year: int | None,
         _legend(cfg)
     out_dir = Path(out_dir)
     outputs = {name: out_dir / f"{name}.tif" for name in names}
+    from gep.log import progress
+
     with contextlib.ExitStack() as stack:
-        for name in names:
+        for name in progress(names, desc=f"acquire {year or 'static'}", unit="layer"):
             tmp = stack.enter_context(atomic_path(outputs[name]))
             acquire_layer(cfg, grid, name, year, tmp)
     return outputs

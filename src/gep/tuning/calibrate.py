@@ -417,9 +417,10 @@ def write_outputs(out: Path, summary: dict, fit_df: pd.DataFrame,
 
 
 def _plots(folder: Path, summary: dict, fit_df: pd.DataFrame, prof_df: pd.DataFrame) -> None:
-    import matplotlib
 
-    matplotlib.use("Agg")
+    from gep.fonts import configure_matplotlib
+
+    configure_matplotlib()
     import matplotlib.pyplot as plt
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.4))

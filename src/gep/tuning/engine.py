@@ -162,12 +162,20 @@ class Pool:
             self._ex = None
 
 
+def _threats(table: Path) -> pd.DataFrame:
+    """A threats table with its raster paths resolved (they are relative to the table)."""
+    df = pd.read_csv(table)
+    df["cur_path"] = [str((table.parent / p).resolve()) for p in df["cur_path"]]
+    return df
+
+
 # -- worker tasks (module level so they pickle) ------------------------------------------------
 def _invest_task(model: str, year: int, inputs_dir: str, params: dict, workspace: str) -> float:
     from gep.invest import run_model
 
     t0 = time.perf_counter()
-    run_model(model, Path(inputs_dir), params, Path(workspace), year)
+    # no InVEST HTML report for the tuning cache's many runs (seconds each, read by nobody)
+    run_model(model, Path(inputs_dir), params, Path(workspace), year, report=False)
     return time.perf_counter() - t0
 
 
@@ -438,8 +446,8 @@ class Study:
             if data.get("args") != json.loads(json.dumps(expected)):
                 return False
             if spec.model == HQ:
-                if not (main / "gep_threats.csv").exists() or not pd.read_csv(
-                        Path(tmp) / "gep_threats.csv").equals(pd.read_csv(
+                if not (main / "gep_threats.csv").exists() or not _threats(
+                        Path(tmp) / "gep_threats.csv").equals(_threats(
                         main / "gep_threats.csv")):
                     return False
         used = [Path(v) for v in expected.values() if isinstance(v, str) and

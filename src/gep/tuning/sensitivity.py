@@ -274,9 +274,10 @@ def write_outputs(out: Path, indices, ranked, tor, samples, meta) -> dict[str, P
 def plot_tornado(tor: pd.DataFrame, path: Path, max_panels: int = 12) -> Path:
     """One panel per quantity: change from the base value when each parameter goes to its
     min (light) and max (dark), parameters sorted by swing."""
-    import matplotlib
 
-    matplotlib.use("Agg")
+    from gep.fonts import configure_matplotlib
+
+    configure_matplotlib()
     import matplotlib.pyplot as plt
 
     outs = [o for o in tor["output"].unique() if tor[tor.output == o]["swing"].max() > 0]

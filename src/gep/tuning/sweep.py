@@ -182,9 +182,10 @@ def plot_main_effects(table: pd.DataFrame, specs: list[SweepSpec],
     specs = [s for s in specs if len(s.values) > 1]
     if not specs:
         return {}
-    import matplotlib
 
-    matplotlib.use("Agg")
+    from gep.fonts import configure_matplotlib
+
+    configure_matplotlib()
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)

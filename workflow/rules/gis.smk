@@ -1,0 +1,19 @@
+# GIS: GEP per party as a GeoPackage (one layer per year, the responsibility lists) with its
+# QGIS style, for people who open results in QGIS.
+
+
+rule gis:
+    input:
+        unpack(gis_inputs),
+    output:
+        gpkg=str(P.gep_gpkg),
+        qml=str(P.gep_qml),
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+    log:
+        str(P.logs / "gis.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} gis --config {params.config} > {log} 2>&1"
