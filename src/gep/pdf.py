@@ -1,12 +1,13 @@
 """HTML -> PDF with WeasyPrint: text stays text (searchable, extractable), not screenshots.
 
 WeasyPrint lays out with pango, so Debian's ``libpango-1.0-0`` and ``libpangoft2-1.0-0`` must
-be installed, and Chinese glyphs need a CJK font (``fonts-noto-cjk``); ``make pdf-deps``
+be installed, and Chinese glyphs need a CJK font (``fonts-noto-cjk``); ``make fonts-deps``
 installs them. Print rules (page size, margins, page breaks) belong in the HTML's own
 ``@media print`` / ``@page`` CSS, so the PDF and a browser's print agree.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def _weasyprint():
     try:
         import weasyprint
     except (ImportError, OSError) as exc:  # OSError: pango missing
-        raise PdfError(f"weasyprint: cannot load ({exc}). Fix: run `make pdf-deps` (Debian "
+        raise PdfError(f"weasyprint: cannot load ({exc}). Fix: run `make fonts-deps` (Debian "
                        "libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk) and install the "
                        "package (pip install weasyprint)") from None
     return weasyprint
@@ -38,6 +39,8 @@ def html_to_pdf(html: str, out_path: str | os.PathLike, base_url: str | os.PathL
     ``stylesheets`` are extra CSS strings applied after the document's own.
     """
     wp = _weasyprint()
+    for name in ("weasyprint", "fontTools"):  # per-glyph chatter at INFO
+        logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.WARNING))
     doc = wp.HTML(string=html, base_url=str(base_url) if base_url is not None else None)
     css = [wp.CSS(string=s) for s in (stylesheets or [])]
     with atomic_path(out_path, suffix=".pdf") as tmp:

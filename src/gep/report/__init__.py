@@ -5,7 +5,7 @@ and ledger outputs, draws charts and maps (embedded as data URIs, so the file re
 can be mailed), and writes atomically ``results/<basin>/report/``:
 
 * ``index.html``, the report (with a print stylesheet);
-* ``report.pdf``, the same report printed by WeasyPrint (:mod:`gep.report.pdf`);
+* ``report.pdf``, the same report printed by WeasyPrint (:mod:`gep.pdf`);
 * ``tables.xlsx``, every table of the report, one sheet each (:mod:`gep.report.tables`).
 
 Parties appear by name (``林溪县 Linxi County``, from the party table) wherever a person reads;
@@ -171,7 +171,7 @@ def build_report(cfg: Config, paths: Paths | None = None, pdf: bool = True) -> P
     write_xlsx(p.report_xlsx, tables)
     out = p.report_html
     if pdf:
-        from gep.report.pdf import html_to_pdf
+        from gep.pdf import html_to_pdf
 
         html_to_pdf(html, p.report_pdf, base_url=p.report)
     write_text(out, html)
