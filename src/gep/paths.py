@@ -157,10 +157,6 @@ class Paths:
     def committee_index(self) -> Path:
         return self.committee / "index.html"
 
-    @property
-    def attribution_csv(self) -> Path:
-        """GEP change attributed to land use and climate (issue 10; optional input)."""
-        return self.root / "gep" / "attribution.csv"
 
     @property
     def portal_db(self) -> Path:

@@ -3,7 +3,6 @@ acquire, invest, zonal, value, report, publish and ledger verify/export. Each mu
 one line naming the file and the key or field and a fix, no traceback, and write nothing."""
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
