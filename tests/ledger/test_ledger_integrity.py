@@ -102,7 +102,8 @@ def test_publish_on_a_tampered_ledger_says_restore_from_backup(tmp_path):
     from gep.publish import publish
 
     cfg = validate({"basin": "t", "years": [2021, 2022], "results_dir": "results",
-                    "compensation": {"agreement": "agreement.yaml"}, "monitoring": {"enabled": False},
+                    "compensation": {"agreement": "agreement.yaml"},
+                    "monitoring": {"enabled": False},
                     "ledger": {"key_dir": "keys"}}, config_dir=tmp_path)
     p = Paths(cfg)
     for f in (p.gep_csv, p.increments_csv):
