@@ -99,13 +99,13 @@ def _plan_sizes(seed: int, batches: int) -> list[int]:
     return sizes
 
 
-def _wait_ready(log, timeout=10.0):
+def _wait_ready(log, what="ready", timeout=10.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if log.exists() and log.read_text().startswith("ready"):
+        if log.exists() and what in log.read_text():
             return
         time.sleep(0.0005)
-    raise AssertionError("child never became ready")
+    raise AssertionError(f"child never logged {what!r}")
 
 
 @pytest.mark.slow
@@ -129,7 +129,10 @@ def test_sigkill_during_appends(tmp_path):
             if run % 10 == 0:  # kill while the child may still be opening (or creating) the db
                 time.sleep(master.uniform(0, 0.004))
             else:
-                _wait_ready(log)
+                # Odd runs first wait for a commit, so that a loaded machine (where a child
+                # may not reach its first commit within the random delay) still kills
+                # children in the middle of later appends, not only while they start.
+                _wait_ready(log, "committed" if run % 2 else "ready")
                 time.sleep(master.uniform(0, 0.015))
             os.kill(pid, signal.SIGKILL)
             helper.stdin.write("reap\n")
@@ -168,6 +171,6 @@ def test_sigkill_during_appends(tmp_path):
     finally:
         helper.kill()
         helper.wait()
-    assert total_ids > RUNS  # the children did real work
+    assert total_ids >= RUNS // 2  # the children did real work (every odd run commits)
     print(f"{RUNS} kills, {total_ids} transfers, {unlogged_commits} killed between commit "
           "and log")
