@@ -49,6 +49,9 @@ def register(sub) -> None:
     _add_config(p)
     p.add_argument("--model", required=True)
     p.add_argument("--year", type=int, required=True)
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="cores for InVEST (its n_workers; 1 = no worker processes; "
+                        "default: models.<model>.n_workers)")
     p.set_defaults(func=cmd_invest)
 
     p = sub.add_parser("zonal", help="per-party zonal sums of one year's model outputs")
@@ -123,10 +126,18 @@ def cmd_acquire(args) -> int:
 def cmd_invest(args) -> int:
     from gep.invest import model_params, run_model
     from gep.paths import Paths
+    from gep.errors import ConfigError
+    from gep.resources import invest_workers
 
     cfg = _cfg(args)
     p = Paths(cfg)
-    ws = run_model(args.model, p.year_dir(args.year), model_params(cfg, args.model),
+    params = model_params(cfg, args.model)
+    if args.workers is not None:
+        if args.workers < 1:
+            raise ConfigError("--workers", f"{args.workers} is not a number of cores",
+                              "give 1 or more")
+        params["n_workers"] = invest_workers(args.workers)
+    ws = run_model(args.model, p.year_dir(args.year), params,
                    p.workspace(args.year, args.model), args.year)
     print(ws)
     return 0

@@ -22,6 +22,10 @@ rule allocate:
         optional=lambda wc, input: " ".join(
             f"--{k} {input[k]}" for k in ("performance", "incidents") if k in input.keys()
         ),
+    threads: threads("allocate")
+    resources:
+        mem_mb=mem_mb("allocate"),
+        runtime=runtime("allocate"),
     log:
         str(P.logs / "allocate.log"),
     conda:

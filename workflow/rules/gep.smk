@@ -16,6 +16,10 @@ rule zonal:
     params:
         gep=GEP,
         config=str(EFFECTIVE),
+    threads: threads("zonal")
+    resources:
+        mem_mb=mem_mb("zonal"),
+        runtime=runtime("zonal"),
     log:
         str(P.logs / "zonal" / "{year}.log"),
     conda:
@@ -43,6 +47,10 @@ rule value:
     params:
         gep=GEP,
         config=str(EFFECTIVE),
+    threads: threads("value")
+    resources:
+        mem_mb=mem_mb("value"),
+        runtime=runtime("value"),
     log:
         str(P.logs / "value.log"),
     conda:

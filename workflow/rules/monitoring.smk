@@ -10,6 +10,10 @@ rule monitor_demo_data:
         gep=GEP,
         years=" ".join(YEARS),
         seed=CFG.demo.seed,
+    threads: threads("monitor_demo_data")
+    resources:
+        mem_mb=mem_mb("monitor_demo_data"),
+        runtime=runtime("monitor_demo_data"),
     log:
         str(P.logs / "monitor_demo_data.log"),
     conda:
@@ -41,7 +45,10 @@ rule monitor:
         gep=GEP,
         out=lambda wc, output: os.path.dirname(output.qc),
         inputs=lambda wc, input: os.path.dirname(input.parties),
-    threads: 2
+    threads: threads("monitor")
+    resources:
+        mem_mb=mem_mb("monitor"),
+        runtime=runtime("monitor"),
     log:
         str(P.logs / "monitor.log"),
     conda:
@@ -71,6 +78,10 @@ rule dispatch:
         entitlement_year=lambda wc: int(wc.year) - 1,
     wildcard_constraints:
         year=r"\d{4}",
+    threads: threads("dispatch")
+    resources:
+        mem_mb=mem_mb("dispatch"),
+        runtime=runtime("dispatch"),
     log:
         str(P.logs / "dispatch" / "{year}.log"),
     conda:

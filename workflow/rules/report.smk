@@ -14,6 +14,10 @@ rule report:
         gep=GEP,
         config=str(EFFECTIVE),
         titles=lambda wc: CFG.report.model_dump(mode="json"),
+    threads: threads("report")
+    resources:
+        mem_mb=mem_mb("report"),
+        runtime=runtime("report"),
     log:
         str(P.logs / "report.log"),
     conda:

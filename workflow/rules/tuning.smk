@@ -11,6 +11,10 @@ rule calibrate:
         directory(str(P.root / "tuning" / "calibration")),
     params:
         gep=GEP,
+    threads: threads("calibrate")
+    resources:
+        mem_mb=mem_mb("calibrate"),
+        runtime=runtime("calibrate"),
     log:
         str(P.logs / "calibrate.log"),
     conda:

@@ -338,9 +338,11 @@ def run_calibration(config: str | Path, *, tuning: str | Path | None = None,
                     observed: str | Path | None = None, fit_kc: bool | None = None,
                     surrogate: bool = True, check: bool | None = None,
                     out_dir: str | Path | None = None, jobs: int | None = None,
-                    log: Callable[[str], None] | None = None) -> CalibrationResult:
+                    log: Callable[[str], None] | None = None, executor: str | None = None,
+                    profile: str | Path | None = None) -> CalibrationResult:
     """Calibrate Z (and optionally kc_scale) for a basin; write ``tuning/calibration/``."""
-    study = Study(config, tuning, surrogate=surrogate, jobs=jobs, log=log)
+    study = Study(config, tuning, surrogate=surrogate, jobs=jobs, log=log, executor=executor,
+                  profile=profile)
     cal = study.tuning.calibration
     obs_path = Path(observed) if observed else study.tuning.path(cal.observed)
     if obs_path is None:

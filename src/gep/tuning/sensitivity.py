@@ -101,14 +101,16 @@ def run_sensitivity(config: str | Path, *, tuning: str | Path | None = None,
                     surrogate: bool | None = None, parameters: list[str] | None = None,
                     jobs: int | None = None, out_dir: str | Path | None = None,
                     tornado: bool = True, quality: str | Path | None = None,
-                    log: Callable[[str], None] | None = None) -> SensitivityResult:
+                    log: Callable[[str], None] | None = None, executor: str | None = None,
+                    profile: str | Path | None = None) -> SensitivityResult:
     """Run a Morris or Sobol' analysis over the declared ranges (see the module doc).
 
     ``n`` is the number of Morris trajectories or the Sobol' base sample size."""
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    study = Study(config, tuning, jobs=jobs, log=log, quality=quality)
+    study = Study(config, tuning, jobs=jobs, log=log, quality=quality, executor=executor,
+                  profile=profile)
     sens = study.tuning.sensitivity
     use_sur = sens.surrogate if surrogate is None else surrogate
     study.surrogate = use_sur
