@@ -9,7 +9,7 @@ CORES ?= 2
 STAMP := $(VENV)/.gep-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps lint bench clean-results
+.PHONY: demo test test-cluster install system-deps lint bench clean-results
 
 demo: install
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
@@ -19,6 +19,18 @@ test: install browser-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 install: $(STAMP)
+
+# The demo through Snakemake's SLURM executor on a one-node Slurm started on this machine
+# (installs Debian's slurm-wlm and munge when missing; needs root or sudo). See README
+# "Running on a cluster".
+SLURM_STAMP := $(VENV)/.gep-slurm-installed
+test-cluster: install $(SLURM_STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" tests/cluster/slurm.sh \
+	  $(VENV)/bin/pytest -q -p no:cacheprovider -m cluster tests/cluster
+
+$(SLURM_STAMP): pyproject.toml | $(STAMP)
+	$(PIP) install --build-constraint $(VENV)/build-constraints.txt -e ".[dev,slurm]"
+	touch $(SLURM_STAMP)
 
 system-deps:
 	@command -v gdal-config >/dev/null && command -v g++ >/dev/null || \

@@ -6,7 +6,9 @@ figures behind ``gep.resources`` (each rule's ``mem_mb`` and ``runtime``).
 For each size the whole demo DAG runs in a scratch folder on one core (one job at a time, so
 the figures are per job), with every rule's ``gep`` command wrapped by this script
 (``GEP_COMMAND``, read by workflow/rules/common.smk): the wrapper records the command's wall
-time and the peak resident memory of the process and its children (``getrusage``). It prints
+time, CPU time (user + system: what the job needs on a core of its own, unlike the wall time
+on a machine shared with other work) and the peak resident memory of the process and its
+children (``getrusage``). Run time below means CPU seconds. It prints
 per rule: the figures at each size and the linear fit per million basin pixels that
 ``gep.resources.MEASURED`` holds (docs/scaling.md keeps the last measured table).
 """
@@ -42,11 +44,12 @@ def wrap(record: str, argv: list[str]) -> int:
     """Run ``gep ARGV``; append {rule, argv, seconds, peak_mb} to ``record``."""
     t0 = time.perf_counter()
     rc = subprocess.call(["gep", *argv])
-    secs = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    wall = time.perf_counter() - t0
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(record, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"rule": rule_of(argv), "argv": argv, "seconds": round(secs, 2),
-                             "peak_mb": round(peak_kb / 1024, 1)}) + "\n")
+        fh.write(json.dumps({"rule": rule_of(argv), "argv": argv, "wall": round(wall, 2),
+                             "seconds": round(ru.ru_utime + ru.ru_stime, 2),
+                             "peak_mb": round(ru.ru_maxrss / 1024, 1)}) + "\n")
     return rc
 
 

@@ -27,6 +27,9 @@ cleanup() {
         echo "--- slurmctld.log (tail)"; tail -n 30 "$WORK/slurmctld.log" 2>/dev/null || true
         echo "--- slurmd.log (tail)"; tail -n 30 "$WORK/slurmd.log" 2>/dev/null || true
     fi
+    if [ "${LINKED:-0}" = 1 ] && [ "$(readlink "$ETC_CONF")" = "$WORK/slurm.conf" ]; then
+        rm -f "$ETC_CONF"
+    fi
     rm -rf "$WORK"
     exit "$rc"
 }
@@ -82,6 +85,18 @@ NodeName=$HOST CPUs=$CPUS RealMemory=$MEM State=UNKNOWN
 PartitionName=main Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$WORK/slurm.conf"
+# Snakemake's SLURM executor drops every SLURM_* variable (SLURM_CONF too) before it submits,
+# so the job steps' srun reads the default /etc/slurm/slurm.conf: link it to the temporary
+# config for the test's duration (never over a Slurm already configured on the machine).
+ETC_CONF=/etc/slurm/slurm.conf
+if [ -e "$ETC_CONF" ] || [ -L "$ETC_CONF" ]; then
+    echo "$ETC_CONF exists: this machine has a Slurm of its own; run make test-cluster on a" \
+         "machine without one"
+    exit 1
+fi
+mkdir -p /etc/slurm
+ln -s "$SLURM_CONF" "$ETC_CONF"
+LINKED=1
 
 slurmctld -D -i -f "$SLURM_CONF" >/dev/null 2>&1 &
 PIDS+=($!)
