@@ -8,6 +8,8 @@ PIP := $(VENV)/bin/pip
 CORES ?= 2
 STAMP := $(VENV)/.gep-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# the rules call `gep` from the PATH: the venv's bin first, as `source .venv/bin/activate` does
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: demo test test-cluster install system-deps lint bench clean-results
 
@@ -25,8 +27,7 @@ install: $(STAMP)
 # "Running on a cluster".
 SLURM_STAMP := $(VENV)/.gep-slurm-installed
 test-cluster: install $(SLURM_STAMP)
-	PATH="$(abspath $(VENV))/bin:$$PATH" tests/cluster/slurm.sh \
-	  $(VENV)/bin/pytest -q -p no:cacheprovider -m cluster tests/cluster
+	tests/cluster/slurm.sh $(VENV)/bin/pytest -q -p no:cacheprovider -m cluster tests/cluster
 
 $(SLURM_STAMP): pyproject.toml | $(STAMP)
 	$(PIP) install --build-constraint $(VENV)/build-constraints.txt -e ".[dev,slurm]"

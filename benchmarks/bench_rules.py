@@ -1,7 +1,7 @@
 """Peak memory and wall time of every Snakemake job of the demo DAG at two basin sizes: the
 figures behind ``gep.resources`` (each rule's ``mem_mb`` and ``runtime``).
 
-    .venv/bin/python benchmarks/bench_rules.py [--sizes 200 1000] [--years 2020 2021]
+    .venv/bin/python benchmarks/bench_rules.py [--sizes 200 1000] [--years 2020 2021 2022]
 
 For each size the whole demo DAG runs in a scratch folder on one core (one job at a time, so
 the figures are per job), with every rule's ``gep`` command wrapped by this script
@@ -82,7 +82,7 @@ def main() -> None:
         raise SystemExit(wrap(sys.argv[2], sys.argv[3:]))
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs=2, default=[200, 1000])
-    ap.add_argument("--years", type=int, nargs="+", default=[2020, 2021])
+    ap.add_argument("--years", type=int, nargs="+", default=[2020, 2021, 2022])
     a = ap.parse_args()
     per_size = {}
     for size in a.sizes:

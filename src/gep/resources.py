@@ -17,27 +17,28 @@ from pathlib import Path
 from gep.config import Config
 
 #: rule -> (peak MB at 0 pixels, MB per million pixels, CPU seconds at 0 pixels, CPU seconds
-#: per million pixels) of one job; fitted by benchmarks/bench_rules.py --sizes 200 1000 with
-#: two years (the rules that read every year are scaled by the years, see PER_YEARS).
+#: per million pixels) of one job; fitted by benchmarks/bench_rules.py --sizes 200 1000
+#: --years 2020 2021 2022 (the rules that read every year are scaled by the years, PER_YEARS).
 MEASURED: dict[str, tuple[float, float, float, float]] = {
-    "acquire_parties": (289, 70, 1.2, 0.4),
-    "acquire_static": (231, 77, 1.1, 0.6),
-    "acquire_year": (236, 77, 1.2, 0.6),
+    "acquire_parties": (289, 69, 1.6, 0.3),
+    "acquire_static": (231, 77, 1.4, 0.4),
+    "acquire_year": (235, 77, 1.6, 0.6),
     "allocate": (34, 0, 0.3, 0.0),
-    "invest": (384, 34, 4.3, 1.5),
-    "monitor": (312, 11, 2.9, 0.1),
-    "monitor_demo_data": (371, 0, 2.4, 0.1),
-    "publish": (68, 0, 0.5, 0.1),
-    "report": (337, 18, 3.6, 0.8),
-    "value": (168, 0, 0.8, 0.1),
-    "zonal": (213, 51, 1.0, 0.2),
+    "dispatch": (36, 0, 0.5, 0.0),
+    "invest": (386, 34, 5.1, 1.8),
+    "monitor": (354, 4, 3.9, 0.2),
+    "monitor_demo_data": (428, 3, 3.2, 0.0),
+    "publish": (79, 1, 0.9, 0.0),
+    "report": (338, 17, 4.6, 0.0),
+    "value": (168, 0, 0.9, 0.1),
+    "zonal": (214, 51, 1.1, 0.3),
     # not in the demo DAG, so not measured by bench_rules.py: estimated from invest's figures
     # (twice its memory per pixel, ten of its runs' time; the fit reads every year's rasters
     # and runs InVEST at the fitted values)
-    "calibrate": (384, 68, 43.0, 15.0),
+    "calibrate": (386, 68, 51.0, 18.0),
 }
 #: years of the run the measurements had; rules below read every year of the run
-MEASURED_YEARS = 2
+MEASURED_YEARS = 3
 PER_YEARS = frozenset({"value", "allocate", "monitor", "monitor_demo_data", "report", "publish",
                        "calibrate"})
 #: rule -> threads it uses (InVEST passes them on as ``n_workers``; monitor's QA/QC workers)

@@ -29,7 +29,7 @@ MODELS = CFG.models.enabled()
 GEP = os.environ.get("GEP_COMMAND", "gep")
 ENV = "../envs/gep.yaml"
 # the checkout gep.post-deploy.sh installs into the conda environment of --sdm conda
-os.environ["GEP_SOURCE"] = str(Path(workflow.basedir).resolve())
+os.environ.update(GEP_SOURCE=str(Path(workflow.basedir).resolve()))
 
 # Every stage reads this resolved file, so `--config key=value` overrides reach them too.
 # Written only when its content changes; it is not a rule input (a price change must not

@@ -214,6 +214,7 @@ class SnakemakeRunner:
         """Start the runs (tuples as for ``_invest_task``) in the background; the returned
         function waits and gives each run's InVEST seconds."""
         import subprocess
+        import sys
 
         from gep import resources
 
@@ -241,7 +242,10 @@ class SnakemakeRunner:
                  f"{' ' if self.profile and self.executor else ''}"
                  f"{'executor ' + self.executor if self.executor else ''})")
         out = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        # the jobs call `gep` from the PATH: this interpreter's environment first
+        env = dict(os.environ, PATH=os.pathsep.join(
+            [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
 
         def wait() -> list[float]:
             rc = proc.wait()
