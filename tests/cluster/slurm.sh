@@ -18,6 +18,7 @@ chmod 755 "$WORK"
 PIDS=()
 cleanup() {
     local rc=$?
+    [ -n "${CMD_PID:-}" ] && kill "$CMD_PID" 2>/dev/null
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
@@ -34,7 +35,8 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+CMD_PID=
+trap '[ -n "$CMD_PID" ] && kill "$CMD_PID" 2>/dev/null; exit 130' INT TERM
 
 # munge: own key, socket and files, so a munged already running elsewhere is left alone
 mkdir -p "$WORK/munge" "$WORK/state" "$WORK/spool"
@@ -109,5 +111,9 @@ done
 sinfo -h -o %T | grep -qx idle || { echo "the Slurm node did not become idle"; sinfo; exit 1; }
 echo "one-node Slurm up: $HOST, $CPUS CPUs, $MEM MB (config $SLURM_CONF)"
 
-export GEP_SLURM_TEST=1 GEP_SLURM_JOBCOMP="$WORK/jobcomp.txt"
-"$@"
+export GEP_SLURM_TEST=1
+# in the background and waited for, so a TERM to this script stops it at once (bash runs
+# traps only between commands)
+"$@" &
+CMD_PID=$!
+wait "$CMD_PID"
