@@ -62,6 +62,8 @@ bench: install
 	$(PY) benchmarks/bench_monitoring.py
 	$(PY) benchmarks/bench_ledger.py
 	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
+	$(PY) benchmarks/bench_rules.py --sizes 200 1000
+	$(PY) benchmarks/scaling_estimate.py
 
 clean-results:
 	rm -rf results/
