@@ -18,6 +18,7 @@ chmod 755 "$WORK"
 PIDS=()
 cleanup() {
     local rc=$?
+    set +e   # every step of the clean-up runs, whatever the ones before it returned
     [ -n "${CMD_PID:-}" ] && kill "$CMD_PID" 2>/dev/null
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do
@@ -36,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 CMD_PID=
-trap '[ -n "$CMD_PID" ] && kill "$CMD_PID" 2>/dev/null; exit 130' INT TERM
+trap '[ -n "$CMD_PID" ] && kill "$CMD_PID" 2>/dev/null || true; exit 130' INT TERM
 
 # munge: own key, socket and files, so a munged already running elsewhere is left alone
 mkdir -p "$WORK/munge" "$WORK/state" "$WORK/spool"
