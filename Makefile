@@ -8,8 +8,10 @@ PIP := $(VENV)/bin/pip
 CORES ?= 2
 STAMP := $(VENV)/.gep-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# the rules call `gep` from the PATH: the venv's bin first, as `source .venv/bin/activate` does
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: demo test install system-deps browser-deps fonts-deps lint bench clean-results
+.PHONY: demo test test-cluster install system-deps browser-deps fonts-deps lint bench clean-results
 
 # gep run: Snakemake's state under results/demo/, and a re-run after a crash recovers itself.
 demo: install fonts-deps
@@ -20,6 +22,17 @@ test: install browser-deps fonts-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 install: $(STAMP)
+
+# The demo through Snakemake's SLURM executor on a one-node Slurm started on this machine
+# (installs Debian's slurm-wlm and munge when missing; needs root or sudo). See README
+# "Running on a cluster".
+SLURM_STAMP := $(VENV)/.gep-slurm-installed
+test-cluster: install $(SLURM_STAMP)
+	tests/cluster/slurm.sh $(VENV)/bin/pytest -q -p no:cacheprovider -m cluster tests/cluster
+
+$(SLURM_STAMP): pyproject.toml | $(STAMP)
+	$(PIP) install --build-constraint $(VENV)/build-constraints.txt -e ".[dev,slurm]"
+	touch $(SLURM_STAMP)
 
 system-deps:
 	@command -v gdal-config >/dev/null && command -v g++ >/dev/null || \
@@ -60,6 +73,8 @@ bench: install
 	$(PY) benchmarks/bench_fieldtools.py --cog-size 4000 --invest-size 500
 	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
 	test ! -f results/demo/committee/execution.csv || $(PY) benchmarks/bench_committee.py --config config/config.yaml
+	$(PY) benchmarks/bench_rules.py --sizes 200 1000
+	$(PY) benchmarks/scaling_estimate.py
 
 clean-results:
 	rm -rf results/

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -62,6 +63,9 @@ def register(sub) -> None:
     _add_config(p)
     p.add_argument("--model", required=True)
     p.add_argument("--year", type=int, required=True)
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="cores for InVEST (its n_workers; 1 = no worker processes; "
+                        "default: models.<model>.n_workers)")
     p.set_defaults(func=cmd_invest)
 
     p = sub.add_parser("zonal", help="per-party zonal sums of one year's model outputs")
@@ -159,7 +163,11 @@ def cmd_run(args) -> int:
                 f.unlink()
         cmd = [*base, "--cores", str(args.cores), "--rerun-incomplete", *extra]
         print(" ".join(shlex.quote(c) for c in cmd), file=sys.stderr)
-        return subprocess.call(cmd)
+        # the rules call `gep` from the PATH: this installation's first, so that
+        # `.venv/bin/gep run` works without activating the environment
+        env = dict(os.environ, PATH=os.pathsep.join(
+            [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+        return subprocess.call(cmd, env=env)
 
 
 def cmd_acquire(args) -> int:
@@ -182,6 +190,8 @@ def cmd_acquire(args) -> int:
 def cmd_invest(args) -> int:
     from gep.invest import model_params, run_model
     from gep.paths import Paths
+    from gep.errors import ConfigError
+    from gep.resources import invest_workers
 
     cfg = _cfg(args)
     p = Paths(cfg)
@@ -198,7 +208,13 @@ def cmd_invest(args) -> int:
     from gep.checks import check_landcover_for_model
 
     check_landcover_for_model(cfg, args.model, landcover)
-    ws = run_model(args.model, p.year_dir(args.year), model_params(cfg, args.model),
+    params = model_params(cfg, args.model)
+    if args.workers is not None:
+        if args.workers < 1:
+            raise ConfigError("--workers", f"{args.workers} is not a number of cores",
+                              "give 1 or more")
+        params["n_workers"] = invest_workers(args.workers)
+    ws = run_model(args.model, p.year_dir(args.year), params,
                    p.workspace(args.year, args.model), args.year)
     print(ws)
     return 0

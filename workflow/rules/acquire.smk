@@ -1,4 +1,15 @@
 # Acquire: demo | local | earthengine -> results/<basin>/inputs/ (one aligned stack).
+# Earth Engine needs the network and the user's credentials: then these jobs run on the
+# machine that runs Snakemake, never as cluster jobs (compute nodes are often offline).
+
+
+if CFG.source == "earthengine":
+
+    localrules:
+        acquire_parties,
+        acquire_static,
+        acquire_year,
+
 
 
 rule acquire_parties:
@@ -11,12 +22,16 @@ rule acquire_parties:
         settings=lambda wc: CFG.model_dump(
             mode="json", include={"demo", "grid", "parties", "redline"}
         ),
+    threads: threads("acquire_parties")
+    resources:
+        mem_mb=mem_mb("acquire_parties"),
+        runtime=runtime("acquire_parties"),
     log:
         str(P.logs / "acquire" / "parties.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep acquire --config {params.config:q} --parties > {log:q} 2>&1"
+        "{params.gep} acquire --config {params.config:q} --parties > {log:q} 2>&1"
 
 
 rule acquire_static:
@@ -31,12 +46,16 @@ rule acquire_static:
         settings=lambda wc: CFG.model_dump(
             mode="json", include={"demo", "grid", "layers", "roads", "earthengine"}
         ),
+    threads: threads("acquire_static")
+    resources:
+        mem_mb=mem_mb("acquire_static"),
+        runtime=runtime("acquire_static"),
     log:
         str(P.logs / "acquire" / "static.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep acquire --config {params.config:q} --static > {log:q} 2>&1"
+        "{params.gep} acquire --config {params.config:q} --static > {log:q} 2>&1"
 
 
 rule acquire_year:
@@ -55,10 +74,14 @@ rule acquire_year:
         ),
     wildcard_constraints:
         year=r"\d{4}",
+    threads: threads("acquire_year")
+    resources:
+        mem_mb=mem_mb("acquire_year"),
+        runtime=runtime("acquire_year"),
     log:
         str(P.logs / "acquire" / "{year}.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep acquire --config {params.config:q} --year {wildcards.year}"
+        "{params.gep} acquire --config {params.config:q} --year {wildcards.year}"
         " > {log:q} 2>&1"

@@ -20,7 +20,7 @@ rule downstream:
     conda:
         ENV
     shell:
-        "{params.gep} downstream --config {params.config} > {log} 2>&1"
+        "{params.gep} downstream --config {params.config:q} > {log:q} 2>&1"
 
 
 rule execution:
@@ -47,7 +47,7 @@ rule execution:
     conda:
         ENV
     shell:
-        "{params.gep} execution --config {params.config} > {log} 2>&1"
+        "{params.gep} execution --config {params.config:q} > {log:q} 2>&1"
 
 
 rule committee_year:
@@ -70,7 +70,7 @@ rule committee_year:
     conda:
         ENV
     shell:
-        "{params.gep} bulletin --config {params.config} --year {wildcards.year} > {log} 2>&1"
+        "{params.gep} bulletin --config {params.config:q} --year {wildcards.year} > {log:q} 2>&1"
 
 
 rule committee_index:
@@ -87,7 +87,7 @@ rule committee_index:
     conda:
         ENV
     shell:
-        "{params.gep} bulletin --config {params.config} --index > {log} 2>&1"
+        "{params.gep} bulletin --config {params.config:q} --index > {log:q} 2>&1"
 
 
 rule agreement_file:
@@ -104,4 +104,4 @@ rule agreement_file:
     conda:
         ENV
     shell:
-        "{params.gep} agreement file --config {params.config} > {log} 2>&1"
+        "{params.gep} agreement file --config {params.config:q} > {log:q} 2>&1"

@@ -13,6 +13,7 @@ from gep.invest import model_params, table_inputs
 from gep.paths import Paths, PARTY_FILES, STATIC_FILES, YEAR_FILES
 from gep.io import write_text
 from gep.publish import dispatch_years
+from gep import resources
 import yaml
 
 
@@ -27,10 +28,13 @@ CFG = gep_validate(dict(config), file=str(CONFIG_FILE), config_dir=CONFIG_FILE.p
 P = Paths(CFG, Path(os.path.relpath(CFG.out)))
 YEARS = [str(y) for y in CFG.years]
 MODELS = CFG.models.enabled()
-# The interpreter, quoted in every shell command as {params.gep:q} -m gep: like every path in
-# the rules, it may hold spaces or non-ASCII characters.
-GEP = sys.executable
+# Rules call `gep` from the PATH of the environment a job runs in (the active venv, or the
+# conda environment of `--sdm conda`, or a container's), never this interpreter's own path.
+# GEP_COMMAND overrides it (benchmarks/bench_rules.py wraps each command to measure it).
+GEP = os.environ.get("GEP_COMMAND", "gep")
 ENV = "../envs/gep.yaml"
+# the checkout gep.post-deploy.sh installs into the conda environment of --sdm conda
+os.environ.update(GEP_SOURCE=str(Path(workflow.basedir).resolve()))
 
 # Every stage reads this resolved file, so `--config key=value` overrides reach them too.
 # Written only when its content changes; it is not a rule input (a price change must not
@@ -39,6 +43,28 @@ _resolved = yaml.safe_dump(dump_resolved(CFG), allow_unicode=True, sort_keys=Tru
 EFFECTIVE = P.effective_config
 if not EFFECTIVE.exists() or EFFECTIVE.read_text(encoding="utf-8") != _resolved:
     write_text(EFFECTIVE, _resolved)
+
+
+# threads, mem_mb and runtime per rule, scaled from the basin's pixels (gep.resources, measured
+# by benchmarks/bench_rules.py)
+PIXELS = resources.basin_pixels(CFG, P.party_file("parties.tif"))
+
+
+def mem_mb(rule):
+    return resources.mem_mb(rule, PIXELS, len(YEARS))
+
+
+def runtime(rule):
+    return resources.runtime(rule, PIXELS, len(YEARS))
+
+
+def threads(rule):
+    return resources.threads(rule)
+
+
+def invest_mem_mb(wildcards, threads):
+    """InVEST's workers each hold their own blocks: memory follows the job's threads."""
+    return resources.mem_mb("invest", PIXELS, 1, threads)
 
 
 COMPENSATION = CFG.compensation.agreement is not None

@@ -24,10 +24,14 @@ rule allocate:
             for k in ("performance", "incidents")
             if k in input.keys()
         ),
+    threads: threads("allocate")
+    resources:
+        mem_mb=mem_mb("allocate"),
+        runtime=runtime("allocate"),
     log:
         str(P.logs / "allocate.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep allocate --agreement {input.agreement:q} --increments {input.increments:q}"
+        "{params.gep} allocate --agreement {input.agreement:q} --increments {input.increments:q}"
         " --quality {input.quality:q} {params.optional} --out {params.out:q} > {log:q} 2>&1"

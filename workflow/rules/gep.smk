@@ -16,12 +16,16 @@ rule zonal:
     params:
         gep=GEP,
         config=str(EFFECTIVE),
+    threads: threads("zonal")
+    resources:
+        mem_mb=mem_mb("zonal"),
+        runtime=runtime("zonal"),
     log:
         str(P.logs / "zonal" / "{year}.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep zonal --config {params.config:q} --year {wildcards.year} > {log:q} 2>&1"
+        "{params.gep} zonal --config {params.config:q} --year {wildcards.year} > {log:q} 2>&1"
 
 
 rule value:
@@ -43,9 +47,13 @@ rule value:
     params:
         gep=GEP,
         config=str(EFFECTIVE),
+    threads: threads("value")
+    resources:
+        mem_mb=mem_mb("value"),
+        runtime=runtime("value"),
     log:
         str(P.logs / "value.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep value --config {params.config:q} > {log:q} 2>&1"
+        "{params.gep} value --config {params.config:q} > {log:q} 2>&1"

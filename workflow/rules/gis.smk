@@ -16,4 +16,4 @@ rule gis:
     conda:
         ENV
     shell:
-        "{params.gep} gis --config {params.config} > {log} 2>&1"
+        "{params.gep} gis --config {params.config:q} > {log:q} 2>&1"

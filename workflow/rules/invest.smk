@@ -1,7 +1,7 @@
 # InVEST: one job per model and year, each in its own workspace
 # results/<basin>/invest/<year>/<model_id>/ (InVEST's own output layout). The rule's params are
 # that model's parameters only, so changing one model's parameter re-runs that model alone and
-# changing a price or the report re-runs no model.
+# changing a price or the report re-runs no model. The job's threads become InVEST's n_workers.
 
 
 rule invest:
@@ -16,10 +16,14 @@ rule invest:
     wildcard_constraints:
         year=r"\d{4}",
         model="|".join(MODELS),
+    threads: threads("invest")
+    resources:
+        mem_mb=invest_mem_mb,
+        runtime=runtime("invest"),
     log:
         str(P.logs / "invest" / "{year}" / "{model}.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep invest --config {params.config:q} --model {wildcards.model}"
-        " --year {wildcards.year} > {log:q} 2>&1"
+        "{params.gep} invest --config {params.config:q} --model {wildcards.model}"
+        " --year {wildcards.year} --workers {threads} > {log:q} 2>&1"

@@ -10,12 +10,16 @@ rule monitor_demo_data:
         gep=GEP,
         years=" ".join(YEARS),
         seed=CFG.demo.seed,
+    threads: threads("monitor_demo_data")
+    resources:
+        mem_mb=mem_mb("monitor_demo_data"),
+        runtime=runtime("monitor_demo_data"),
     log:
         str(P.logs / "monitor_demo_data.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep monitor-demo --years {params.years} --readings {output.readings:q}"
+        "{params.gep} monitor-demo --years {params.years} --readings {output.readings:q}"
         " --stations {output.stations:q} --seed {params.seed} > {log:q} 2>&1"
 
 
@@ -41,13 +45,16 @@ rule monitor:
         gep=GEP,
         out=lambda wc, output: os.path.dirname(output.qc),
         inputs=lambda wc, input: os.path.dirname(input.parties),
-    threads: 2
+    threads: threads("monitor")
+    resources:
+        mem_mb=mem_mb("monitor"),
+        runtime=runtime("monitor"),
     log:
         str(P.logs / "monitor.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep monitor --readings {input.readings:q}"
+        "{params.gep} monitor --readings {input.readings:q}"
         " --stations {input.stations:q}"
         " --config {input.config:q} --inputs {params.inputs:q} --workers {threads}"
         " --out {params.out:q} > {log:q} 2>&1"
@@ -72,12 +79,16 @@ rule dispatch:
         entitlement_year=lambda wc: int(wc.year) - 1,
     wildcard_constraints:
         year=r"\d{4}",
+    threads: threads("dispatch")
+    resources:
+        mem_mb=mem_mb("dispatch"),
+        runtime=runtime("dispatch"),
     log:
         str(P.logs / "dispatch" / "{year}.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep dispatch --transfers {input.transfers:q}"
+        "{params.gep} dispatch --transfers {input.transfers:q}"
         " --daily-index {input.daily:q}"
         " --anomalies {input.anomalies:q} --agreement {input.agreement:q}"
         " --quality {input.quality:q} --year {wildcards.year}"

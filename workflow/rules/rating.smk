@@ -14,7 +14,7 @@ rule rating_demo_declarations:
     conda:
         ENV
     shell:
-        "{params.gep} rate-demo --config {params.config} --out {output} > {log} 2>&1"
+        "{params.gep} rate-demo --config {params.config:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule rate:
@@ -38,5 +38,5 @@ rule rate:
     conda:
         ENV
     shell:
-        "{params.gep} rate --config {params.config} --declarations {input.declarations}"
-        " --rules {input.rules} --parties {input.parties} --out {params.out} > {log} 2>&1"
+        "{params.gep} rate --config {params.config:q} --declarations {input.declarations:q}"
+        " --rules {input.rules:q} --parties {input.parties:q} --out {params.out} > {log:q} 2>&1"

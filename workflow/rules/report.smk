@@ -17,9 +17,13 @@ rule report:
         gep=GEP,
         config=str(EFFECTIVE),
         titles=lambda wc: CFG.report.model_dump(mode="json"),
+    threads: threads("report")
+    resources:
+        mem_mb=mem_mb("report"),
+        runtime=runtime("report"),
     log:
         str(P.logs / "report.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep report --config {params.config:q} > {log:q} 2>&1"
+        "{params.gep} report --config {params.config:q} > {log:q} 2>&1"

@@ -11,9 +11,13 @@ rule calibrate:
         directory(str(P.root / "tuning" / "calibration")),
     params:
         gep=GEP,
+    threads: threads("calibrate")
+    resources:
+        mem_mb=mem_mb("calibrate"),
+        runtime=runtime("calibrate"),
     log:
         str(P.logs / "calibrate.log"),
     conda:
         ENV
     shell:
-        "{params.gep:q} -m gep calibrate --config {input.config:q} --quiet > {log:q} 2>&1"
+        "{params.gep} calibrate --config {input.config:q} --quiet > {log:q} 2>&1"

@@ -328,7 +328,8 @@ def run_calibration(config: str | Path, *, tuning: str | Path | None = None,
                     observed: str | Path | None = None, fit_kc: bool | None = None,
                     surrogate: bool = True, check: bool | None = None,
                     out_dir: str | Path | None = None, jobs: int | None = None,
-                    log: Callable[[str], None] | None = None) -> CalibrationResult:
+                    log: Callable[[str], None] | None = None, executor: str | None = None,
+                    profile: str | Path | None = None) -> CalibrationResult:
     """Calibrate Z (and optionally kc_scale) for a basin; write ``tuning/calibration/``."""
     if out_dir:
         from gep.io import check_out_dir
@@ -347,7 +348,8 @@ def run_calibration(config: str | Path, *, tuning: str | Path | None = None,
                           "pass --observed FILE or set calibration.observed in "
                           "config/tuning.yaml", file=settings.file)
     obs = read_observed(obs_path, cfg.years, list(settings.calibration.stations))
-    study = Study(config, tuning, surrogate=surrogate, jobs=jobs, log=log)
+    study = Study(config, tuning, surrogate=surrogate, jobs=jobs, log=log, executor=executor,
+                  profile=profile)
     cal = study.tuning.calibration
     fit_kc = cal.kc_scale.fit if fit_kc is None else fit_kc
     check = cal.check if check is None else check

@@ -20,6 +20,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR",
                    help="output folder (default results/<basin>/tuning/<command>/)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.add_argument("--executor", metavar="NAME",
+                   help="run the InVEST runs as Snakemake jobs on this executor (e.g. slurm; "
+                        "default: a process pool on this machine)")
+    p.add_argument("--profile", metavar="DIR",
+                   help="Snakemake profile for those jobs (e.g. profiles/slurm); implies the "
+                        "Snakemake engine")
 
 
 def _log(args):
@@ -79,6 +85,16 @@ def register(subparsers) -> None:
                    help="skip the InVEST check run at the fitted values")
     p.set_defaults(func=cmd_calibrate)
 
+    p = subparsers.add_parser(
+        "tuning-run", help="one InVEST run of a tuning study (the job --executor submits)",
+        description="Run the InVEST model of a task file written by a sweep, sensitivity "
+                    "study or calibration run with --executor/--profile, into its workspace "
+                    "in the study's run cache.")
+    p.add_argument("task", metavar="TASK.json")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="cores for InVEST (its n_workers)")
+    p.set_defaults(func=cmd_tuning_run)
+
 
 def cmd_sweep(args) -> int:
     if args.list:
@@ -97,7 +113,8 @@ def cmd_sweep(args) -> int:
 
     res = run_sweep(args.config, args.param, tuning=args.tuning, surrogate=args.surrogate,
                     jobs=args.jobs, out_dir=args.out, plots=not args.no_plots,
-                    quality=args.quality, log=_log(args))
+                    quality=args.quality, log=_log(args), executor=args.executor,
+                    profile=args.profile)
     st = res.meta["stats"]
     print(f"{res.meta['combinations']} combinations, {len(res.table)} rows; InVEST runs: "
           f"{st['invest_runs']} new, {st['cached_runs']} cached, {st['adopted_runs']} reused "
@@ -113,7 +130,8 @@ def cmd_sensitivity(args) -> int:
     res = run_sensitivity(args.config, tuning=args.tuning, method=args.method, n=args.n,
                           seed=args.seed, surrogate=args.surrogate, parameters=args.param,
                           jobs=args.jobs, out_dir=args.out, tornado=not args.no_tornado,
-                          quality=args.quality, log=_log(args))
+                          quality=args.quality, log=_log(args), executor=args.executor,
+                          profile=args.profile)
     top = res.ranked[res.ranked["output"] == "overall"].head(5)
     print("most influential overall: " + ", ".join(
         f"{r.parameter} ({r.normalised:.2f})" for r in top.itertuples()))
@@ -128,7 +146,8 @@ def cmd_calibrate(args) -> int:
     res = run_calibration(args.config, tuning=args.tuning, observed=args.observed,
                           fit_kc=args.fit_kc, surrogate=not args.no_surrogate,
                           check=False if args.no_check else None, out_dir=args.out,
-                          jobs=args.jobs, log=_log(args))
+                          jobs=args.jobs, log=_log(args), executor=args.executor,
+                          profile=args.profile)
     s = res.summary
     z = s["parameters"]["seasonality_constant"]
     lo, hi = z["ci_profile"]
@@ -141,4 +160,11 @@ def cmd_calibrate(args) -> int:
     print(f"suggested: {s['suggestion']}")
     for p in res.paths.values():
         print(p)
+    return 0
+
+
+def cmd_tuning_run(args) -> int:
+    from gep.tuning.engine import run_task_file
+
+    print(run_task_file(args.task, args.workers))
     return 0

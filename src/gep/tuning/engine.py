@@ -21,6 +21,12 @@ increments (``gep.valuation``), and the compensation settlement
   it is compared per pixel with InVEST on the check year (see :mod:`gep.tuning.surrogate`).
 - **Parallelism.** Missing InVEST runs, zonal tables, surrogate passes and the valuation +
   settlement of each distinct combination run in a process pool (``concurrent.futures``).
+- **Scale-out.** With an ``executor`` (any Snakemake executor, e.g. ``slurm``) or a Snakemake
+  ``profile``, the missing InVEST runs are instead jobs of a small Snakemake workflow
+  (``gep/tuning/runs.smk``, :class:`SnakemakeRunner`) on that executor, with the memory and
+  run time :mod:`gep.resources` gives the pipeline's own InVEST rule: a 1,000-run Sobol' study
+  fans out over a cluster the same way the pipeline does. The cheap steps after InVEST stay
+  in the local pool.
 """
 from __future__ import annotations
 
@@ -169,6 +175,118 @@ def _threats(table: Path) -> pd.DataFrame:
     return df
 
 
+class SnakemakeRunner:
+    """InVEST runs as jobs of ``gep/tuning/runs.smk`` on a Snakemake executor.
+
+    ``executor``: a Snakemake executor plugin name (``local``, ``slurm``, ...) or None to take
+    it from ``profile`` (a Snakemake profile folder, e.g. the repository's profiles/slurm).
+    ``jobs``: at most this many jobs at once (default: the profile's, else 100 on a cluster
+    executor and the CPUs locally). Each job calls ``gep`` from the PATH, so the nodes need
+    gep's environment (the same venv on a shared file system, or the profile's
+    ``software-deployment-method``)."""
+
+    def __init__(self, workdir: Path, executor: str | None = None, profile: str | None = None,
+                 jobs: int | None = None, pixels: int = 0,
+                 log: Callable[[str], None] | None = None, extra_args: Sequence[str] = ()):
+        if executor is None and profile is None:
+            raise ValueError("SnakemakeRunner needs an executor or a profile")
+        self.workdir = Path(workdir)
+        self.executor, self.profile, self.jobs = executor, profile, jobs
+        self.pixels = pixels
+        self.extra_args = list(extra_args)
+        self.log = log or (lambda msg: None)
+
+    def command(self, tasks_file: Path, targets: Sequence[str]) -> list[str]:
+        import sys
+
+        cmd = [sys.executable, "-m", "snakemake", "--snakefile",
+               str(Path(__file__).with_name("runs.smk")), "--directory", str(self.workdir),
+               "--config", f"tasks={tasks_file}", "--nolock"]
+        if self.profile is not None:
+            cmd += ["--profile", str(self.profile)]
+        else:   # no profile: not the workflow's default profile either
+            cmd += ["--workflow-profile", "none"]
+        if self.executor is not None:
+            cmd += ["--executor", self.executor]
+        jobs = self.jobs
+        if jobs is None and self.profile is None:
+            jobs = (os.cpu_count() or 1) if self.executor in ("local", None) else 100
+        if jobs is not None:
+            cmd += ["--jobs", str(jobs)]
+            if self.executor == "local":
+                cmd += ["--cores", str(jobs)]
+        return cmd + self.extra_args + list(targets)
+
+    def submit(self, tasks: Sequence[tuple]) -> Callable[[], list[float]]:
+        """Start the runs (tuples as for ``_invest_task``) in the background; the returned
+        function waits and gives each run's InVEST seconds."""
+        import subprocess
+        import sys
+
+        from gep import resources
+
+        if not tasks:
+            return lambda: []
+        jobs_dir = self.workdir / "jobs"
+        jobs_dir.mkdir(parents=True, exist_ok=True)
+        index, targets = {}, []
+        for model, year, inputs_dir, params, workspace in tasks:
+            ws = Path(workspace)
+            rel = ws.relative_to(self.workdir).as_posix()
+            task = jobs_dir / f"{year}-{model}-{ws.name}.json"
+            task.write_text(json.dumps({"model": model, "year": year, "inputs": inputs_dir,
+                                        "params": params, "workspace": str(ws)}, indent=1))
+            index[rel] = {"task": str(task),
+                          "mem_mb": resources.mem_mb("invest", self.pixels),
+                          "runtime": resources.runtime("invest", self.pixels)}
+            targets.append(rel)
+        fd, name = tempfile.mkstemp(prefix="tasks-", suffix=".json", dir=jobs_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(index, fh)
+        cmd = self.command(Path(name), targets)
+        self.log(f"{len(tasks)} InVEST run(s) as Snakemake jobs "
+                 f"({'profile ' + str(self.profile) if self.profile else ''}"
+                 f"{' ' if self.profile and self.executor else ''}"
+                 f"{'executor ' + self.executor if self.executor else ''})")
+        out = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+        # the jobs call `gep` from the PATH: this interpreter's environment first
+        env = dict(os.environ, PATH=os.pathsep.join(
+            [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+
+        def wait() -> list[float]:
+            rc = proc.wait()
+            Path(name).unlink(missing_ok=True)
+            out.seek(0)
+            text = out.read()
+            out.close()
+            if rc != 0:
+                tail = "\n".join(text.strip().splitlines()[-25:])
+                raise TuningError(f"the InVEST runs' Snakemake jobs failed (exit {rc}); job "
+                                  f"logs in {self.workdir / 'logs'}:\n{tail}")
+            secs = []
+            for _, _, _, _, workspace in tasks:
+                rec = Path(workspace) / "gep_run.json"
+                if not rec.is_file():
+                    raise TuningError(f"Snakemake finished but {rec} is missing")
+                secs.append(float(json.loads(rec.read_text()).get("execute_seconds", 0.0)))
+            return secs
+        return wait
+
+
+def run_task_file(path: str | Path, workers: int | None = None) -> Path:
+    """One InVEST run from a task file written by :class:`SnakemakeRunner` (``gep
+    tuning-run``)."""
+    from gep.invest import run_model
+    from gep.resources import invest_workers
+
+    t = json.loads(Path(path).read_text(encoding="utf-8"))
+    params = dict(t["params"])
+    if workers is not None and workers > 1:
+        params["n_workers"] = invest_workers(workers)
+    return run_model(t["model"], Path(t["inputs"]), params, Path(t["workspace"]), t["year"])
+
+
 # -- worker tasks (module level so they pickle) ------------------------------------------------
 def _invest_task(model: str, year: int, inputs_dir: str, params: dict, workspace: str) -> float:
     from gep.invest import run_model
@@ -314,7 +432,8 @@ class Study:
 
     def __init__(self, config: str | Path | Config, tuning: str | Path | None = None, *,
                  surrogate: bool = False, jobs: int | None = None,
-                 log: Callable[[str], None] | None = None, quality: str | Path | None = None):
+                 log: Callable[[str], None] | None = None, quality: str | Path | None = None,
+                 executor: str | None = None, profile: str | Path | None = None):
         if isinstance(config, Config):
             self.cfg, self.config_file = config, None
         else:
@@ -326,6 +445,12 @@ class Study:
         self.root = self.cfg.out / "tuning"
         self.cache = self.root / "cache"
         self.jobs = jobs or self.tuning.jobs or os.cpu_count() or 1
+        # InVEST runs on a Snakemake executor (None: this machine's process pool)
+        self.runner: SnakemakeRunner | None = None
+        if executor is not None or profile is not None:
+            self.runner = SnakemakeRunner(
+                self.cache, executor, None if profile is None else str(Path(profile).resolve()),
+                jobs or self.tuning.jobs, log=log)
         self.surrogate = surrogate
         self.log = log or (lambda msg: None)
         self.check_year = self.tuning.surrogate.check_year or self.cfg.years[0]
@@ -443,7 +568,10 @@ class Study:
             args = build_args(spec.model, inputs, spec.params, Path(tmp), spec.year)
             expected = {k: (str(v).replace(tmp, str(main)) if isinstance(v, str) else v)
                         for k, v in args.items() if k != "workspace_dir"}
-            if data.get("args") != json.loads(json.dumps(expected)):
+            # n_workers changes speed, not results (the pipeline passes a job's threads)
+            made = {k: v for k, v in (data.get("args") or {}).items() if k != "n_workers"}
+            if made != json.loads(json.dumps(
+                    {k: v for k, v in expected.items() if k != "n_workers"})):
                 return False
             if spec.model == HQ:
                 if not (main / "gep_threats.csv").exists() or not _threats(
@@ -485,16 +613,22 @@ class Study:
                 self.log(f"reused the pipeline's {s.model} {s.year} workspace")
             else:
                 todo.append(s)
-        if todo:
+        if todo and self.runner is None:
             self.log(f"running InVEST {len(todo)} time(s) on {min(self.jobs, len(todo))} "
                      "process(es)")
         tasks = [(s.model, s.year, str(self.paths.year_dir(s.year)), self._materialise(s),
                   str(self.workspace(s))) for s in todo]
-        if spare_cores and 0 < len(todo) < self.jobs:
-            for t in tasks:
-                if t[3].get("n_workers", -1) == -1:
-                    t[3]["n_workers"] = self.jobs // len(todo)
-        wait = pool.submit(_invest_task, tasks)
+        if self.runner is not None:
+            from gep.resources import basin_pixels
+
+            self.runner.pixels = basin_pixels(self.cfg, self.paths.party_file("parties.tif"))
+            wait = self.runner.submit(tasks)
+        else:
+            if spare_cores and 0 < len(todo) < self.jobs:
+                for t in tasks:
+                    if t[3].get("n_workers", -1) == -1:
+                        t[3]["n_workers"] = self.jobs // len(todo)
+            wait = pool.submit(_invest_task, tasks)
 
         def finish() -> list[RunSpec]:
             secs = wait()

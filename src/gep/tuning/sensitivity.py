@@ -101,7 +101,8 @@ def run_sensitivity(config: str | Path, *, tuning: str | Path | None = None,
                     surrogate: bool | None = None, parameters: list[str] | None = None,
                     jobs: int | None = None, out_dir: str | Path | None = None,
                     tornado: bool = True, quality: str | Path | None = None,
-                    log: Callable[[str], None] | None = None) -> SensitivityResult:
+                    log: Callable[[str], None] | None = None, executor: str | None = None,
+                    profile: str | Path | None = None) -> SensitivityResult:
     """Run a Morris or Sobol' analysis over the declared ranges (see the module doc).
 
     ``n`` is the number of Morris trajectories or the Sobol' base sample size."""
@@ -112,7 +113,8 @@ def run_sensitivity(config: str | Path, *, tuning: str | Path | None = None,
         from gep.io import check_out_dir
 
         check_out_dir(out_dir)
-    study = Study(config, tuning, jobs=jobs, log=log, quality=quality)
+    study = Study(config, tuning, jobs=jobs, log=log, quality=quality, executor=executor,
+                  profile=profile)
     sens = study.tuning.sensitivity
     use_sur = sens.surrogate if surrogate is None else surrogate
     study.surrogate = use_sur

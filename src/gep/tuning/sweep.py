@@ -76,13 +76,15 @@ def plan_sweep(study: Study, params: Sequence[str]) -> tuple[list[SweepSpec], li
 def run_sweep(config: str | Path, params: Sequence[str], *, tuning: str | Path | None = None,
               surrogate: bool = False, jobs: int | None = None, out_dir: str | Path | None = None,
               plots: bool = True, quality: str | Path | None = None,
-              log: Callable[[str], None] | None = None) -> SweepResult:
+              log: Callable[[str], None] | None = None, executor: str | None = None,
+              profile: str | Path | None = None) -> SweepResult:
     """Sweep ``params`` (``name=SPEC`` strings); return the tidy table (see module doc)."""
     if out_dir:
         from gep.io import check_out_dir
 
         check_out_dir(out_dir)
-    study = Study(config, tuning, surrogate=surrogate, jobs=jobs, log=log, quality=quality)
+    study = Study(config, tuning, surrogate=surrogate, jobs=jobs, log=log, quality=quality,
+                  executor=executor, profile=profile)
     specs, scenarios = plan_sweep(study, params)        # everything is validated here
     if study.quality is None and any(s.param.target == "agreement" for s in specs):
         from gep.errors import ConfigError

@@ -1,0 +1,102 @@
+"""Threads, memory and run time of each workflow rule, scaled from the basin's pixel count.
+
+The workflow's rules declare ``threads`` and ``resources: mem_mb, runtime`` from these
+functions (workflow/rules/common.smk), so a cluster executor (Slurm) requests what a job of
+this basin needs instead of the cluster's defaults. The figures are measured, not guessed:
+``benchmarks/bench_rules.py`` runs the whole demo DAG at two basin sizes, one job at a time,
+and records each job's peak resident memory and wall time; :data:`MEASURED` holds the linear
+fit per million pixels it printed (docs/scaling.md has the table). The requests add a margin
+(:data:`MEMORY_MARGIN`, :data:`RUNTIME_MARGIN`) for machines slower than the one measured and
+for basins whose land cover is less regular than the demo's.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from gep.config import Config
+
+#: rule -> (peak MB at 0 pixels, MB per million pixels, CPU seconds at 0 pixels, CPU seconds
+#: per million pixels) of one job; fitted by benchmarks/bench_rules.py --sizes 200 1000
+#: --years 2020 2021 2022 (the rules that read every year are scaled by the years, PER_YEARS).
+MEASURED: dict[str, tuple[float, float, float, float]] = {
+    "acquire_parties": (289, 69, 1.6, 0.3),
+    "acquire_static": (231, 77, 1.4, 0.4),
+    "acquire_year": (235, 77, 1.6, 0.6),
+    "allocate": (34, 0, 0.3, 0.0),
+    "dispatch": (36, 0, 0.5, 0.0),
+    "invest": (386, 34, 5.1, 1.8),
+    "monitor": (354, 4, 3.9, 0.2),
+    "monitor_demo_data": (428, 3, 3.2, 0.0),
+    "publish": (79, 1, 0.9, 0.0),
+    "report": (338, 17, 4.6, 0.0),
+    "value": (168, 0, 0.9, 0.1),
+    "zonal": (214, 51, 1.1, 0.3),
+    # not in the demo DAG, so not measured by bench_rules.py: estimated from invest's figures
+    # (twice its memory per pixel, ten of its runs' time; the fit reads every year's rasters
+    # and runs InVEST at the fitted values)
+    "calibrate": (386, 68, 51.0, 18.0),
+}
+#: years of the run the measurements had; rules below read every year of the run
+MEASURED_YEARS = 3
+PER_YEARS = frozenset({"value", "allocate", "monitor", "monitor_demo_data", "report", "publish",
+                       "calibrate"})
+#: rule -> threads it uses (InVEST passes them on as ``n_workers``; monitor's QA/QC workers)
+THREADS = {"invest": 1, "monitor": 2, "calibrate": 2}
+MEMORY_MARGIN = 1.5
+RUNTIME_MARGIN = 3.0
+MIN_MEM_MB = 512
+MIN_RUNTIME_MIN = 5
+
+
+def basin_pixels(cfg: Config, parties_raster: str | Path | None = None) -> int:
+    """Pixels of the basin grid: the parties raster's size once it exists, else the demo's
+    rows x cols, else the parties' bounding box (in the grid's CRS) over the pixel area."""
+    if parties_raster is not None and Path(parties_raster).is_file():
+        import rasterio
+
+        with rasterio.open(parties_raster) as ds:
+            return int(ds.width) * int(ds.height)
+    if cfg.source == "demo" or cfg.parties is None:
+        return int(cfg.demo.rows) * int(cfg.demo.cols)
+    import pyogrio
+    from pyproj import CRS, Transformer
+
+    info = pyogrio.read_info(cfg.path(cfg.parties.path), layer=cfg.parties.layer)
+    x0, y0, x1, y1 = info["total_bounds"]
+    if info.get("crs"):
+        tr = Transformer.from_crs(CRS.from_user_input(info["crs"]),
+                                  CRS.from_user_input(cfg.grid.crs), always_xy=True)
+        x0, y0, x1, y1 = tr.transform_bounds(x0, y0, x1, y1)
+    size = cfg.grid.pixel_size
+    return max(1, math.ceil((x1 - x0) / size) * math.ceil((y1 - y0) / size))
+
+
+def threads(rule: str) -> int:
+    return THREADS.get(rule, 1)
+
+
+def _scale(rule: str, years: int) -> float:
+    return max(1.0, years / MEASURED_YEARS) if rule in PER_YEARS else 1.0
+
+
+def mem_mb(rule: str, pixels: int, years: int = 1, n_threads: int | None = None) -> int:
+    """Memory to request for one job of ``rule`` (MB, rounded up to 256 MB). Several InVEST
+    workers (``n_threads`` > 1) each hold their own blocks: the per-pixel part scales."""
+    base, per_mpx, _, _ = MEASURED[rule]
+    n = max(1, n_threads if n_threads is not None else threads(rule))
+    need = base + per_mpx * pixels / 1e6 * _scale(rule, years) * (n if rule == "invest" else 1)
+    return max(MIN_MEM_MB, 256 * math.ceil(MEMORY_MARGIN * need / 256))
+
+
+def runtime(rule: str, pixels: int, years: int = 1) -> int:
+    """Wall time to request for one job of ``rule`` (whole minutes, one core)."""
+    _, _, base, per_mpx = MEASURED[rule]
+    secs = (base + per_mpx * pixels / 1e6) * _scale(rule, years)
+    return max(MIN_RUNTIME_MIN, math.ceil(RUNTIME_MARGIN * secs / 60))
+
+
+def invest_workers(n_threads: int) -> int:
+    """InVEST's ``n_workers`` for a job given ``n_threads`` cores: -1 (InVEST's tasks run in
+    the job's own process, no worker pool) for one core, else one worker per core."""
+    return -1 if n_threads <= 1 else int(n_threads)
