@@ -139,15 +139,18 @@ def _threats_table_for(inputs: Path, table: str, workspace: Path) -> Path:
 
 
 def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Path,
-              year: int | None = None) -> Path:
+              year: int | None = None, overrides: dict[str, Any] | None = None) -> Path:
     """Validate and run one InVEST model into ``workspace`` (replaced atomically).
 
-    Writes ``gep_run.json`` beside InVEST's outputs with the arguments and the wall time.
+    ``overrides`` replaces InVEST arguments after they are built from ``inputs`` (e.g. the
+    reference climate's ``erosivity_path``). Writes ``gep_run.json`` beside InVEST's outputs
+    with the arguments and the wall time.
     """
     workspace = Path(workspace)
     module = importlib.import_module(MODULES[model_id])
     with atomic_dir(workspace) as tmp:
         args = build_args(model_id, inputs, params, tmp, year)
+        args.update(overrides or {})
         problems = module.validate(args)
         if problems:
             keys, msg = problems[0]

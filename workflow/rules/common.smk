@@ -9,7 +9,7 @@ from snakemake.utils import validate
 from gep.config import dump_resolved
 from gep.config import validate as gep_validate
 from gep.invest import model_params, table_inputs
-from gep.paths import Paths, PARTY_FILES, STATIC_FILES, YEAR_FILES
+from gep.paths import Paths, CLIMATE_FILES, PARTY_FILES, STATIC_FILES, YEAR_FILES
 from gep.io import write_text
 from gep.publish import dispatch_years
 import yaml
@@ -21,6 +21,7 @@ CONFIG_FILE = Path(workflow.configfiles[-1]).resolve()
 CFG = gep_validate(dict(config), file=str(CONFIG_FILE), config_dir=CONFIG_FILE.parent)
 P = Paths(CFG, Path(os.path.relpath(CFG.out)))
 YEARS = [str(y) for y in CFG.years]
+REFERENCE_YEARS = [str(y) for y in CFG.reference_years]
 MODELS = CFG.models.enabled()
 GEP = f"{sys.executable} -m gep"
 ENV = "../envs/gep.yaml"
@@ -41,7 +42,7 @@ DISPATCH_YEARS = [str(y) for y in dispatch_years(CFG)] if MONITORING else []
 
 
 def final_outputs():
-    out = [P.gep_csv, P.increments_csv, P.report / "index.html"]
+    out = [P.gep_csv, P.increments_csv, P.attribution_csv, P.report / "index.html"]
     if COMPENSATION:
         out.append(P.compensation / "statement.csv")
     out += [P.dispatch(y) / "disbursements.csv" for y in DISPATCH_YEARS]
@@ -90,6 +91,7 @@ def allocate_inputs(wildcards):
     inputs = {
         "agreement": str(CFG.path(c.agreement)),
         "increments": str(P.gep_csv.parent / "increments.csv"),
+        "attribution": str(P.attribution_csv),
     }
     if MONITORING:
         inputs["quality"] = str(P.monitoring / "section_quality.csv")
@@ -115,7 +117,8 @@ def invest_inputs(wc):
 
 
 def report_inputs(wildcards):
-    files = [str(P.gep_csv), str(P.increments_csv), str(P.party_file("parties.gpkg"))]
+    files = [str(P.gep_csv), str(P.increments_csv), str(P.attribution_csv),
+             str(P.party_file("parties.gpkg"))]
     files += [str(P.workspace(y, m)) for y in YEARS for m in MODELS]
     return files + report_extra_inputs()
 

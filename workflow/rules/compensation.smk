@@ -28,4 +28,5 @@ rule allocate:
         ENV
     shell:
         "{params.gep} allocate --agreement {input.agreement} --increments {input.increments}"
+        " --attribution {input.attribution}"
         " --quality {input.quality} {params.optional} --out {params.out} > {log} 2>&1"
