@@ -132,8 +132,7 @@ def attribution_section(cfg, p: Paths, data_uri) -> dict | None:
                       f"land-use change (basis {basis}, baseline {baseline}).")
             html.append(f"<p>{_bi(zh, en)}</p>")
     return dict(id="attribution", zh="GEP变化归因：土地利用与气候",
-                en="GEP change: land use or climate", html="
-".join(html))
+                en="GEP change: land use or climate", html="\n".join(html))
 
 
 def compensation_section(cfg, p: Paths, data_uri) -> dict | None:
