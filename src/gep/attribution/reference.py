@@ -36,7 +36,7 @@ def _water_yield_surrogate(cfg: Config, p: Paths, year: int, workspace: Path) ->
                "precip": p.reference_file("precipitation"),
                "soil": p.year_file(year, "root_restricting_depth"),
                "pawc": p.year_file(year, "plant_available_water")}
-    sur = WaterYieldSurrogate(rasters, Biophysical.read(params["biophysical_table"]))
+    sur = WaterYieldSurrogate(rasters, Biophysical.read_csv(params["biophysical_table"]))
     z = WaterYieldParams(float(params["seasonality_constant"]))
     with atomic_dir(workspace) as tmp:
         sur.write(tmp / "output" / "per_pixel" / "wyield.tif", z)
