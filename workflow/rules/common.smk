@@ -75,7 +75,8 @@ def monitor_inputs(wildcards):
 
 
 def publish_inputs(wildcards):
-    files = [str(P.gep_csv), str(P.increments_csv), str(P.report / "index.html")]
+    files = [str(P.gep_csv), str(P.increments_csv), str(P.attribution_csv),
+             str(P.report / "index.html")]
     files.append(str(P.party_file("parties.csv")))
     if COMPENSATION:
         files.append(str(P.compensation / "transfers.csv"))

@@ -228,7 +228,7 @@ def ledger_section(cfg, p: Paths, data_uri) -> dict | None:
     and every transfer, under a signed checkpoint anyone can verify."""
     import hashlib
 
-    files = [p.gep_csv, p.increments_csv, p.compensation / "transfers.csv",
+    files = [p.gep_csv, p.increments_csv, p.attribution_csv, p.compensation / "transfers.csv",
              p.compensation / "statement.csv", p.monitoring / "section_quality.csv",
              p.monitoring / "performance.csv", p.party_file("parties.gpkg")]
     files += [p.year_file(y, n) for y in cfg.years for n in ("landcover", "precipitation")]
