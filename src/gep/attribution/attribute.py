@@ -28,7 +28,8 @@ def _constant(rows) -> dict[tuple[int, str, str], Decimal]:
     out = {}
     for r in rows:
         if r["service"] in VALUED_SERVICES and str(r["value_cny_constant"]) not in ("", "nan"):
-            out[(int(r["year"]), str(r["party_id"]), r["service"])] = D(str(r["value_cny_constant"]))
+            key = (int(r["year"]), str(r["party_id"]), r["service"])
+            out[key] = D(str(r["value_cny_constant"]))
     return out
 
 
