@@ -15,6 +15,7 @@ from gep.errors import GepError
 
 _SUBCOMMAND_MODULES = [
     "gep.pipeline_cli",        # run, acquire, invest, zonal, value, report, validate-config
+    "gep.attribution.cli",     # reference-climate, reference, attribute
     "gep.compensation.cli",    # allocate
     "gep.monitoring.cli",      # monitor, dispatch
     "gep.ledger.cli",          # ledger ...

@@ -120,6 +120,16 @@ class ValuationConfig(_Model):
     runoff_coefficients: Path = Path("tables/runoff_coefficients.csv")
 
 
+class AttributionConfig(_Model):
+    """Split every GEP change into land use and climate (docs/compensation.md)."""
+
+    reference_years: list[int] | None = Field(
+        None, description="Years whose per-pixel mean precipitation, reference ET and "
+        "erosivity form the reference climate every year's land cover is also valued under "
+        "(default: all configured years). Fix them for a running agreement: adding a year "
+        "to `years` otherwise changes the reference climate of past years.")
+
+
 class EarthEngineConfig(_Model):
     project: str | None = Field(None, description="Google Cloud project id for Earth Engine.")
     landcover: Literal["worldcover", "dynamicworld"] = "worldcover"
@@ -226,6 +236,7 @@ class Config(_Model):
     classification: ClassificationConfig = ClassificationConfig()
     models: ModelsConfig = ModelsConfig()
     valuation: ValuationConfig = ValuationConfig()
+    attribution: AttributionConfig = AttributionConfig()
     compensation: CompensationConfig = CompensationConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     ledger: LedgerConfig = LedgerConfig()
@@ -256,6 +267,18 @@ class Config(_Model):
                 raise ValueError(f"classification.imagery: no image for {missing[0]}")
         if c.demo_imagery and self.source != "demo":
             raise ValueError("classification.demo_imagery: works with source 'demo' only")
+        ref = self.attribution.reference_years
+        if ref is not None:
+            if not ref:
+                raise ValueError("attribution.reference_years is empty; list at least one of "
+                                 f"the years {self.years}, or remove the key (all years)")
+            outside = [y for y in ref if y not in self.years]
+            if outside:
+                raise ValueError(f"attribution.reference_years: {outside[0]} is not one of "
+                                 f"the configured years {self.years}; the reference climate "
+                                 "is the mean over years whose inputs are acquired")
+            if len(set(ref)) != len(ref):
+                raise ValueError("attribution.reference_years lists a year twice")
         if self.source in ("local", "earthengine") and self.parties is None:
             raise ValueError(f"parties: source '{self.source}' needs "
                              "'parties: {path, id_field}'")
@@ -274,6 +297,12 @@ class Config(_Model):
             return None
         p = Path(p)
         return p if p.is_absolute() else (self.config_dir / p)
+
+    @property
+    def reference_years(self) -> list[int]:
+        """Years whose mean climate is the reference climate (default: all years)."""
+        ref = self.attribution.reference_years
+        return list(self.years) if ref is None else sorted(ref)
 
     @property
     def out(self) -> Path:

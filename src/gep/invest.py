@@ -150,12 +150,15 @@ def _threats_table_for(inputs: Path, table: str, workspace: Path) -> Path:
 
 
 def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Path,
-              year: int | None = None, report: bool = True) -> Path:
+              year: int | None = None, report: bool = True,
+              overrides: dict[str, Any] | None = None) -> Path:
     """Validate and run one InVEST model into ``workspace`` (replaced atomically).
 
-    Runs ``MODEL_SPEC.execute`` with InVEST's log file, metadata, saved file registry and (if
-    ``report`` and the model has a reporter) InVEST's HTML report; writes the parameter set
-    ``<model_id>.invs.json`` and ``gep_run.json`` (arguments and wall time) beside them.
+    ``overrides`` replaces InVEST arguments after they are built from ``inputs`` (e.g. the
+    reference climate's ``erosivity_path``). Runs ``MODEL_SPEC.execute`` with InVEST's log
+    file, metadata, saved file registry and (if ``report`` and the model has a reporter)
+    InVEST's HTML report; writes the parameter set ``<model_id>.invs.json`` and
+    ``gep_run.json`` (arguments and wall time) beside them.
     """
     from natcap.invest import datastack
 
@@ -166,6 +169,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
     spec = module.MODEL_SPEC
     with atomic_dir(workspace) as tmp:
         args = build_args(model_id, inputs, params, tmp, year)
+        args.update(overrides or {})
         problems = module.validate(args)
         if problems:
             keys, msg = problems[0]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from gep.config import Config
 
+#: year layers that carry the climate; the reference climate replaces them by their mean
+CLIMATE_FILES = ("precipitation", "reference_et", "erosivity")
 YEAR_FILES = ("landcover", "precipitation", "reference_et", "dem", "root_restricting_depth",
               "plant_available_water", "threat_built", "threat_crop", "threat_road",
               "erosivity", "erodibility")
@@ -38,6 +40,19 @@ class Paths:
     def party_file(self, name: str) -> Path:
         return self.inputs / name
 
+    # reference climate (attribution of GEP changes to land use and climate)
+    @property
+    def reference_climate(self) -> Path:
+        """Per-pixel mean precipitation, reference ET and erosivity of the reference years."""
+        return self.inputs / "reference"
+
+    def reference_file(self, name: str) -> Path:
+        return self.reference_climate / f"{name}.tif"
+
+    def reference_workspace(self, year, model: str) -> Path:
+        """A climate-dependent model of ``year``'s land cover under the reference climate."""
+        return self.root / "reference" / str(year) / model
+
     # models
     def workspace(self, year, model: str) -> Path:
         return self.root / "invest" / str(year) / model
@@ -56,7 +71,7 @@ class Paths:
 
     @property
     def attribution_csv(self) -> Path:
-        """Attribution of GEP changes per party (optional; joined into the GeoPackage)."""
+        """GEP changes per party and service split into land use and climate."""
         return self.root / "gep" / "attribution.csv"
 
     # GIS
@@ -69,6 +84,15 @@ class Paths:
     def gep_qml(self) -> Path:
         """QGIS style of the GeoPackage's GEP layers."""
         return self.root / "gep" / "gep_by_party.qml"
+
+    def zonal_reference(self, year) -> Path:
+        return self.root / "gep" / "zonal_reference" / f"{year}.csv"
+
+    @property
+    def gep_reference_csv(self) -> Path:
+        """GEP of each year's land cover under the reference climate."""
+        return self.root / "gep" / "gep_reference.csv"
+
 
     # downstream stages
     @property

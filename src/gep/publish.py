@@ -54,6 +54,10 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
     years = f"{cfg.years[0]}-{cfg.years[-1]}"
     ledger.append_digests(db, [p.gep_csv, p.increments_csv], "gep_table",
                           f"GEP by party and its increments, basin {cfg.basin}, {years}")
+    if p.attribution_csv.exists():
+        ledger.append_digests(db, [p.attribution_csv, p.gep_reference_csv], "gep_table",
+                              f"GEP changes split into land use and climate (the reward's "
+                              f"basis), basin {cfg.basin}, {years}")
     if cfg.compensation.agreement is not None and (p.compensation / "transfers.csv").exists():
         ledger.append_digests(db, [cfg.path(cfg.compensation.agreement)], "data_batch",
                               f"compensation agreement of basin {cfg.basin}")

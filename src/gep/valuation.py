@@ -4,8 +4,10 @@ Inputs are the zonal tables of :mod:`gep.zonal` (per party and land cover), the 
 (``config/prices.yaml``) and the runoff coefficients. For party *p*, year *t* and land cover *c*:
 
 - ``water_yield`` (m3, physical only) = sum_c WY[p,c]
-- ``water_conservation`` (m3) = sum_c (WY[p,c] - alpha[c] * P[p,c]); since InVEST's yield is
-  P - AET this is Ouyang's Q = sum (P - R - ET) x A with storm runoff R = alpha x P.
+- ``water_conservation`` (m3) = sum_c (WY[p,c] - alpha[c] * P[p,c]) over the land covers the
+  runoff table counts (``water_conservation: yes``); since InVEST's yield is P - AET this is
+  Ouyang's Q = sum (P - R - ET) x A with annual surface runoff R = alpha x P. Built-up and
+  bare land lie outside the ecosystems of the GEP guideline and count no water conservation.
   Value = Q x 7.06 CNY/m3 (2010 prices).
 - ``biodiversity`` (ha, habitat-quality-weighted) = sum_c HQ[p,c];
   value = sum_c HQ[p,c] x EF[c] x standard equivalent value (Xie et al. 2015).
@@ -99,11 +101,17 @@ def load_prices(path: Path) -> Prices:
                   str(path))
 
 
-def load_runoff(path: Path) -> dict[int, Decimal]:
+_YES_NO = {"yes": True, "no": False, "true": True, "false": False, "1": True, "0": False}
+
+
+def load_runoff(path: Path) -> dict[int, Decimal | None]:
+    """Annual surface-runoff ratio by land-cover code; ``None`` for land covers that count no
+    water conservation (column ``water_conservation: no``, e.g. built-up and bare land)."""
     from gep.tables import read_table
 
-    out: dict[int, Decimal] = {}
-    for r in read_table(path, ("lucode", "runoff_coefficient"), "runoff coefficients"):
+    out: dict[int, Decimal | None] = {}
+    for r in read_table(path, ("lucode", "runoff_coefficient"), "runoff coefficients",
+                        optional=("water_conservation",)):
         code = r.integer("lucode", "a land-cover code (a whole number)")
         a = r.decimal("runoff_coefficient")
         if not (0 <= a <= 1):
@@ -111,7 +119,15 @@ def load_runoff(path: Path) -> dict[int, Decimal]:
                           "use a fraction")
         if code in out:
             raise r.error("lucode", f"lucode {code} is listed twice", "keep one row per code")
-        out[code] = a
+        counted = True
+        if r.get("water_conservation"):
+            counted = _YES_NO.get(r["water_conservation"].lower())
+            if counted is None:
+                raise r.error("water_conservation",
+                              f"'{r['water_conservation']}' is not yes or no",
+                              "write yes (counted) or no (outside the ecosystems that "
+                              "conserve water)")
+        out[code] = a if counted else None
     return out
 
 
@@ -143,7 +159,7 @@ def _q(x) -> Decimal:
     return D(float(x))
 
 
-def value_year(zonal: pd.DataFrame, prices: Prices, runoff: dict[int, Decimal],
+def value_year(zonal: pd.DataFrame, prices: Prices, runoff: dict[int, Decimal | None],
                previous: pd.DataFrame | None = None) -> list[dict]:
     """GEP rows (dicts with GEP_HEADER keys, Decimal values) for one year's zonal table."""
     year = int(zonal["year"].iloc[0])
@@ -181,7 +197,7 @@ def value_year(zonal: pd.DataFrame, prices: Prices, runoff: dict[int, Decimal],
                                       f"no runoff coefficient for land-cover code {missing[0]}",
                                       "add a row for it")
                 wc = sum((_q(sub.at[c, "water_yield"]) - runoff[c] * _q(sub.at[c, "precipitation"])
-                          for c in sub.index), Decimal(0))
+                          for c in sub.index if runoff[c] is not None), Decimal(0))
                 add(party, "water_conservation", wc, "m3",
                     wc * prices.num("water_conservation", "unit_price"))
             if "habitat_quality" in cols:

@@ -131,8 +131,12 @@ def read_parties_table(path: str | Path) -> pd.DataFrame:
 
 
 def zonal_year(year: int, inputs_dir: Path, parties_tif: Path, parties_csv: Path,
-               workspaces: dict[str, Path], out_csv: Path) -> Path:
-    """Write ``year,party_id,lucode,variable,quantity,unit,nodata_pixels`` for one year."""
+               workspaces: dict[str, Path], out_csv: Path,
+               input_files: dict[str, Path] | None = None) -> Path:
+    """Write ``year,party_id,lucode,variable,quantity,unit,nodata_pixels`` for one year.
+
+    ``input_files`` replaces files of ``inputs_dir`` by name (e.g. ``precipitation.tif`` by
+    the reference climate's) for the variables read from the inputs."""
     inputs_dir = Path(inputs_dir)
     parties = read_parties_table(parties_csv)
     n_party = int(parties["index"].max()) + 1
@@ -146,7 +150,7 @@ def zonal_year(year: int, inputs_dir: Path, parties_tif: Path, parties_csv: Path
     sources: dict[str, tuple[Path, Path | None]] = {}
     for v in VARIABLES:
         if v.model is None:
-            sources[v.name] = (inputs_dir / v.path, None)
+            sources[v.name] = (Path((input_files or {}).get(v.path, inputs_dir / v.path)), None)
         elif v.model in workspaces:
             ws = Path(workspaces[v.model])
             sources[v.name] = (ws / v.path, ws / v.path2 if v.path2 else None)

@@ -33,7 +33,10 @@ ISSUE_AGREEMENT: dict = {
     ],
     "funding": {"central": 0.5, "downstream": 0.5},
     "base_payment": 1000000,
-    "reward": {"rate": 0.15, "services": ["water_conservation", "biodiversity"]},
+    # total / previous_year: these cases feed an increments file (actual-GEP deltas); the
+    # land-use basis and the high-water mark are tested with attribution tables
+    "reward": {"rate": 0.15, "services": ["water_conservation", "biodiversity"],
+               "basis": "total", "baseline": "previous_year"},
     "tiers": {"basic": 0.5, "performance": 0.3, "excess": 0.2},
     "excess_margin": 0.15,
     "water_quality_bet": {

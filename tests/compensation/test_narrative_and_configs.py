@@ -19,12 +19,20 @@ XINAN = ROOT / "config" / "agreements" / "xinan_round1.yaml"
 BASE = {"codmn": F("2.0"), "nh3n": F("0.12"), "tp": F("0.025"), "tn": F("1.10")}
 
 
-def _demo_increments(path: Path) -> Path:
-    rows = [[y, p, s, v] for y in range(2021, 2025)
-            for p, v in (("shanyuan", "3000000"), ("linxi", "-100"), ("yunling", "1000"),
-                         ("xiahe", "7"))
+def _demo_attribution(path: Path) -> Path:
+    """An attribution table: land use as given, plus a climate part that the demo agreement's
+    land-use basis must ignore (it is larger than the land-use part for linxi)."""
+    rows = [[y, p, s, str(Decimal(v) + Decimal(c)), v, c] for y in range(2021, 2025)
+            for p, v, c in (("shanyuan", "3000000", "-500"), ("linxi", "-100", "900"),
+                            ("yunling", "1000", "0"), ("xiahe", "7", "1"))
             for s in ("water_conservation", "biodiversity")]
-    return write_csv(path, ["year", "party_id", "service", "delta_value_cny_constant"], rows)
+    return write_csv(path, ["year", "party_id", "service", "total", "land_use", "climate"],
+                     rows)
+
+
+def _allocate_demo(tmp_path: Path, out: Path):
+    return allocate(DEMO_AGREEMENT, None, STANDIN, out,
+                    attribution_path=_demo_attribution(tmp_path / "attribution.csv"))
 
 
 def test_demo_standin_exercises_payment_and_clawback(tmp_path):
@@ -36,20 +44,22 @@ def test_demo_standin_exercises_payment_and_clawback(tmp_path):
     p = {y: F(85, 100) * sum(c[k] / BASE[k] for k in BASE) / 4 for y, c in conc.items()}
     assert [y for y in sorted(p) if p[y] > 1] == [2023]      # the clawback year
     out = tmp_path / "out"
-    allocate(DEMO_AGREEMENT, _demo_increments(tmp_path / "inc.csv"), STANDIN, out)
+    _allocate_demo(tmp_path, out)
     transfers, _, summary = read_outputs(out)
     assert summary["years"] == [2021, 2022, 2023, 2024]
     for y in summary["years"]:
         assert abs(F(summary["by_year"][str(y)]["P"]) - p[y]) <= F(1, 2 * 10**6)
     assert {t["clause"] for t in transfers if t["year"] == "2023"} == {"clawback"}
     assert {t["clause"] for t in transfers if t["year"] == "2024"} == {"base", "reward"}
-    # the upstream county with a negative increment gets no reward
+    # the upstream county whose land-use change is negative gets no reward, although its
+    # total change (land use + climate) is positive: the demo agreement pays on land use
     assert not [t for t in transfers if t["clause"] == "reward" and t["to_account"] == "linxi"]
+    assert summary["rules"]["reward_basis"] == "land_use"
 
 
 def test_narrative_explains_each_account_in_both_languages(tmp_path):
     out = tmp_path / "out"
-    allocate(DEMO_AGREEMENT, _demo_increments(tmp_path / "inc.csv"), STANDIN, out)
+    _allocate_demo(tmp_path, out)
     _, statement, summary = read_outputs(out)
     story = narrative(out)
     assert set(story) == {"central", "basin_fund", "shanyuan", "linxi", "yunling", "xiahe",

@@ -64,8 +64,11 @@ def cases(draw):
         "accounts": accounts,
         "funding": {"central": str(central), "downstream": str(1 - central)},
         "base_payment": str(Decimal(draw(st.integers(0, 10**11))) / 100),
-        "reward": draw(st.none() | hundredths(0, 30).map(
-            lambda r: {"rate": str(r), "services": SERVICES})),
+        # basis total: the cases feed increments (actual-GEP deltas); both baselines drawn
+        "reward": draw(st.none() | st.tuples(hundredths(0, 30), st.sampled_from(
+            ["previous_year", "high_water_mark"])).map(
+            lambda rb: {"rate": str(rb[0]), "services": SERVICES, "basis": "total",
+                        "baseline": rb[1]})),
         "tiers": {"basic": str(Decimal(cut[0]) / 100),
                   "performance": str(Decimal(cut[1] - cut[0]) / 100),
                   "excess": str(Decimal(100 - cut[1]) / 100)},
@@ -174,7 +177,7 @@ def test_payments_follow_funding_shares_and_clawbacks_never_exceed_receipts(case
 def test_more_gep_increment_never_lowers_a_reward(case, draw):
     data, inputs = case
     if data["reward"] is None:
-        data["reward"] = {"rate": "0.15", "services": SERVICES}
+        data["reward"] = {"rate": "0.15", "services": SERVICES, "basis": "total"}
     a = validate_agreement(data)
     year = draw.draw(st.sampled_from(inputs.years))
     party = draw.draw(st.sampled_from([x.id for x in a.accounts_with("upstream")]))

@@ -46,31 +46,33 @@ def test_reward_is_rate_times_positive_increment_over_listed_services(tmp_path):
     rows.append([2021, "up_a", "carbon_sequestration", "1000000"])  # not a reward service: ignored
     transfers, _, summary = run_case(tmp_path, agreement_dict(base_payment=0), rows,
                                      quality_rows({2021: "0.8"}))
-    # d_a = 80,000; d_b = max(0, -40,000) = 0; R = 0.15 * 80,000 = 12,000, all to up_a
-    assert summary["by_year"]["2021"]["reward_pool"] == "12000.00"
-    assert sum(amounts(transfers, clause="reward", to_account="up_a").values()) == F(12000)
+    # d_a = 80,000; d_b = max(0, -40,000) = 0; R = 0.15 * 80,000 = 12,000 at constant prices,
+    # paid at current prices: x CPI factor 1.02 of 2021 = 12,240, all to up_a
+    assert summary["by_year"]["2021"]["reward_pool"] == "12240.00"
+    assert sum(amounts(transfers, clause="reward", to_account="up_a").values()) == F(12240)
     assert amounts(transfers, clause="reward", to_account="up_b") == {}
     assert summary["by_year"]["2021"]["parties"]["up_b"]["increment"] == "0.00"
 
 
 def test_tiers_scale_payment_by_performance_share_and_excess_factor(tmp_path):
-    # factor 1.1: P = 0.935, e = (1 - 0.935) / 0.15 = 13/30.
+    # factor 0.95: S = 0.95, P = 0.8075; e = (1 - S) / 0.15 = 1/3 (from S, not from P).
     perf = [[2021, "up_b", "redline_area", "true"], [2021, "up_b", "flow_days", "TRUE"],
             [2021, "up_b", "compliance", "false"]]
     transfers, _, summary = run_case(
         tmp_path, agreement_dict(), incr(2021, up_a=("100000", "-20000"), up_b=("0", "0")),
-        quality_rows({2021: "1.1"}), performance=perf)
-    tau_a = F(1, 2) + F(3, 10) + F(1, 5) * F(13, 30)            # s = 1 (no targets): 133/150
-    tau_b = F(1, 2) + F(3, 10) * F(2, 3) + F(1, 5) * F(13, 30)  # s = 2/3: 118/150
-    assert tau_a == F(133, 150) and tau_b == F(118, 150)
+        quality_rows({2021: "0.95"}), performance=perf)
+    tau_a = F(1, 2) + F(3, 10) + F(1, 5) * F(1, 3)            # s = 1 (no targets): 13/15
+    tau_b = F(1, 2) + F(3, 10) * F(2, 3) + F(1, 5) * F(1, 3)  # s = 2/3: 23/30
+    assert tau_a == F(13, 15) and tau_b == F(23, 30)
     base_a = sum(amounts(transfers, clause="base", to_account="up_a").values())
     base_b = sum(amounts(transfers, clause="base", to_account="up_b").values())
     reward_a = sum(amounts(transfers, clause="reward", to_account="up_a").values())
-    assert base_a == fen(F(340000) * tau_a) == F("301466.67")
-    assert base_b == fen(F(680000) * tau_b) == F("534933.33")
-    assert reward_a == fen(F(12000) * tau_a) == F("10640.00")
+    assert base_a == fen(F(340000) * tau_a) == F("294666.67")
+    assert base_b == fen(F(680000) * tau_b) == F("521333.33")
+    # reward at current prices: 0.15 x 80,000 x 1.02 = 12,240
+    assert reward_a == fen(F(12240) * tau_a) == F("10608.00")
     info = summary["by_year"]["2021"]
-    assert info["P"] == "0.935000" and info["e"] == "0.433333"
+    assert info["P"] == "0.807500" and info["S"] == "0.950000" and info["e"] == "0.333333"
     assert info["parties"]["up_b"]["targets"] == 3
     assert info["parties"]["up_b"]["targets_met"] == 2
 
@@ -78,12 +80,13 @@ def test_tiers_scale_payment_by_performance_share_and_excess_factor(tmp_path):
 def test_each_payment_is_funded_by_central_and_downstream_by_largest_remainder(tmp_path):
     transfers, _, _ = run_case(
         tmp_path, agreement_dict(), incr(2021, up_a=("100000", "-20000"), up_b=("0", "0")),
-        quality_rows({2021: "1.1"}))
-    # up_a's base 301,466.67: central 150,733.335, down_x 113,050.00125, down_y 37,683.33375;
-    # floors 150,733.33 / 113,050.00 / 37,683.33 leave one fen for central (largest remainder)
+        quality_rows({2021: "0.95"}))
+    # up_a's base 340,000 x 13/15 = 294,666.67: central 147,333.335, down_x 110,500.00125,
+    # down_y 36,833.33375; floors 147,333.33 / 110,500.00 / 36,833.33 leave one fen for
+    # central (largest remainder)
     got = amounts(transfers, clause="base", to_account="up_a")
-    assert got == {("central", "up_a"): F("150733.34"), ("down_x", "up_a"): F("113050.00"),
-                   ("down_y", "up_a"): F("37683.33")}
+    assert got == {("central", "up_a"): F("147333.34"), ("down_x", "up_a"): F("110500.00"),
+                   ("down_y", "up_a"): F("36833.33")}
     for party in ("up_a", "up_b"):
         for clause in ("base", "reward"):
             got = amounts(transfers, clause=clause, to_account=party)
@@ -113,9 +116,10 @@ def test_missed_target_pays_nothing_and_claws_back_in_funders_proportions(tmp_pa
                             [(p, paid_by[p]) for p, _ in PAYERS if p in paid_by])
         assert {to: v for (_, to), v in claw.items()} == {k: v for k, v in expected.items()
                                                           if v}
-    # up_a received 301,466.67 + 10,640.00 = 312,106.67; 0.205 of it is 63,981.867... -> .87
+    # 2021 (S = 1.1, so e = 0 and tau = 0.8): up_a received base 340,000 x 0.8 = 272,000.00
+    # and reward 12,240 x 0.8 = 9,792.00; 0.205 x 281,792.00 = 57,767.36
     assert sum(amounts(transfers, year=2022, clause="clawback",
-                       from_account="up_a").values()) == F("63981.87")
+                       from_account="up_a").values()) == F("57767.36")
 
 
 def test_clawback_looks_back_the_configured_number_of_years(tmp_path):

@@ -10,7 +10,7 @@ from snakemake.utils import validate
 from gep.config import dump_resolved
 from gep.config import validate as gep_validate
 from gep.invest import model_params, table_inputs
-from gep.paths import Paths, PARTY_FILES, STATIC_FILES, YEAR_FILES
+from gep.paths import Paths, CLIMATE_FILES, PARTY_FILES, STATIC_FILES, YEAR_FILES
 from gep.io import write_text
 from gep.publish import dispatch_years
 from gep import resources
@@ -27,6 +27,7 @@ read_yaml(CONFIG_FILE, "config file", "pass --configfile with an existing file")
 CFG = gep_validate(dict(config), file=str(CONFIG_FILE), config_dir=CONFIG_FILE.parent)
 P = Paths(CFG, Path(os.path.relpath(CFG.out)))
 YEARS = [str(y) for y in CFG.years]
+REFERENCE_YEARS = [str(y) for y in CFG.reference_years]
 MODELS = CFG.models.enabled()
 # Rules call `gep` from the PATH of the environment a job runs in (the active venv, or the
 # conda environment of `--sdm conda`, or a container's), never this interpreter's own path.
@@ -74,7 +75,7 @@ DISPATCH_YEARS = [str(y) for y in dispatch_years(CFG)] if MONITORING else []
 
 
 def final_outputs():
-    out = [P.gep_csv, P.increments_csv, P.report / "index.html", P.gep_gpkg]
+    out = [P.gep_csv, P.increments_csv, P.attribution_csv, P.report / "index.html", P.gep_gpkg]
     if COMPENSATION:
         out.append(P.compensation / "statement.csv")
     out += [P.dispatch(y) / "disbursements.csv" for y in DISPATCH_YEARS]
@@ -107,7 +108,8 @@ def monitor_inputs(wildcards):
 
 
 def publish_inputs(wildcards):
-    files = [str(P.gep_csv), str(P.increments_csv), str(P.report / "index.html")]
+    files = [str(P.gep_csv), str(P.increments_csv), str(P.attribution_csv),
+             str(P.report / "index.html")]
     files.append(str(P.party_file("parties.csv")))
     if COMPENSATION:
         files.append(str(P.compensation / "transfers.csv"))
@@ -123,6 +125,7 @@ def allocate_inputs(wildcards):
     inputs = {
         "agreement": str(CFG.path(c.agreement)),
         "increments": str(P.gep_csv.parent / "increments.csv"),
+        "attribution": str(P.attribution_csv),
     }
     if MONITORING:
         inputs["quality"] = str(P.monitoring / "section_quality.csv")
@@ -148,7 +151,8 @@ def invest_inputs(wc):
 
 
 def report_inputs(wildcards):
-    files = [str(P.gep_csv), str(P.increments_csv), str(P.party_file("parties.gpkg"))]
+    files = [str(P.gep_csv), str(P.increments_csv), str(P.attribution_csv),
+             str(P.party_file("parties.gpkg"))]
     files += [str(P.workspace(y, m)) for y in YEARS for m in MODELS]
     return files + report_extra_inputs()
 
@@ -206,10 +210,9 @@ def year_papers(year):
 
 
 def gis_inputs(wildcards):
-    """The GeoPackage's inputs; the responsibility lists and the attribution when present."""
+    """The GeoPackage's inputs: GEP, its attribution and the responsibility lists."""
     files = {"gep": str(P.gep_csv), "parties": str(P.party_file("parties.gpkg"))}
     if MONITORING:
         files["performance"] = str(P.monitoring / "performance.csv")
-    if P.attribution_csv.exists():
-        files["attribution"] = str(P.attribution_csv)
+    files["attribution"] = str(P.attribution_csv)
     return files

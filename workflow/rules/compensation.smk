@@ -34,4 +34,5 @@ rule allocate:
         ENV
     shell:
         "{params.gep} allocate --agreement {input.agreement:q} --increments {input.increments:q}"
+        " --attribution {input.attribution:q}"
         " --quality {input.quality:q} {params.optional} --out {params.out:q} > {log:q} 2>&1"

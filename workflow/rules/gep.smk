@@ -57,3 +57,70 @@ rule value:
         ENV
     shell:
         "{params.gep} value --config {params.config:q} > {log:q} 2>&1"
+
+
+# Attribution: each year's land cover valued under one reference climate (the mean climate of
+# attribution.reference_years), so every GEP change splits into land use and climate.
+
+
+rule reference_climate:
+    input:
+        [str(P.year_file(y, f)) for y in REFERENCE_YEARS for f in CLIMATE_FILES],
+    output:
+        [str(P.reference_file(f)) for f in CLIMATE_FILES],
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+        years=REFERENCE_YEARS,
+    log:
+        str(P.logs / "reference_climate.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} reference-climate --config {params.config:q} > {log:q} 2>&1"
+
+
+rule reference:
+    input:
+        workspaces=expand(str(P.workspace("{{year}}", "{model}")), model=MODELS),
+        climate=[str(P.reference_file(f)) for f in CLIMATE_FILES],
+        parties=str(P.party_file("parties.tif")),
+        table=str(P.party_file("parties.csv")),
+    output:
+        str(P.zonal_reference("{year}")),
+    wildcard_constraints:
+        year=r"\d{4}",
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+        models=lambda wc: {m: model_params(CFG, m) for m in MODELS},
+    log:
+        str(P.logs / "reference" / "{year}.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} reference --config {params.config:q} --year {wildcards.year} > {log:q} 2>&1"
+
+
+rule attribute:
+    input:
+        gep=str(P.gep_csv),
+        reference=expand(str(P.zonal_reference("{year}")), year=YEARS),
+        prices=str(CFG.path(CFG.valuation.prices)),
+        runoff=str(CFG.path(CFG.valuation.runoff_coefficients)),
+    output:
+        reference=str(P.gep_reference_csv),
+        attribution=report(
+            str(P.attribution_csv),
+            caption="../report/attribution.rst",
+            category="GEP",
+        ),
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+    log:
+        str(P.logs / "attribute.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} attribute --config {params.config:q} > {log:q} 2>&1"

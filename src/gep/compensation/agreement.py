@@ -80,6 +80,13 @@ class Funding(_Model):
 class Reward(_Model):
     rate: Dec = Field(..., ge=0, le=1, description="Share of the GEP increment paid as reward.")
     services: list[str] = Field(..., min_length=1, description="GEP services counted.")
+    basis: Literal["land_use", "total"] = Field(
+        "land_use", description="land_use: pay on the change of GEP under the reference "
+        "climate (stewardship); total: on the change of actual GEP (land use and weather).")
+    baseline: Literal["previous_year", "high_water_mark"] = Field(
+        "high_water_mark", description="high_water_mark: pay only above the best level "
+        "reached in the base year or any earlier settled year; previous_year: pay every "
+        "year-on-year gain.")
 
 
 class Tiers(_Model):

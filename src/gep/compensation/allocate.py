@@ -27,7 +27,9 @@ OUTPUT_FILES = {"transfers": "transfers.csv", "statement": "statement.csv",
 #: keys of summary.json holding money (two decimals); other Decimals are ratios
 _MONEY_KEYS = {"base", "reward_pool", "increment_total", "increment", "entitlement_base",
                "entitlement_reward", "paid_base", "paid_reward", "clawback_basis", "clawback",
-               "paid_to_upstream", "transferred", "reward", "bet", "grant", "penalty", "amount"}
+               "paid_to_upstream", "transferred", "reward", "bet", "grant", "penalty", "amount",
+               "change", "level", "high_water_mark", "change_total", "change_land_use",
+               "change_climate"}
 
 
 def statement_rows(settlement: Settlement) -> list[tuple[int, str, str, Decimal]]:
@@ -84,6 +86,8 @@ def summary_dict(settlement: Settlement, input_hashes: dict[str, str | None]) ->
         "rules": {
             "reward_rate": None if a.reward is None else str(a.reward.rate),
             "reward_services": [] if a.reward is None else list(a.reward.services),
+            "reward_basis": None if a.reward is None else a.reward.basis,
+            "reward_baseline": None if a.reward is None else a.reward.baseline,
             "tiers": None if a.tiers is None else {k: str(v) for k, v in
                                                    a.tiers.model_dump().items()},
             "funding": None if a.funding is None else {k: str(v) for k, v in
@@ -102,10 +106,13 @@ def summary_dict(settlement: Settlement, input_hashes: dict[str, str | None]) ->
 def allocate(agreement_path: str | Path, increments_path: str | Path | None,
              quality_path: str | Path, out_dir: str | Path,
              performance_path: str | Path | None = None,
-             incidents_path: str | Path | None = None) -> dict[str, Path]:
+             incidents_path: str | Path | None = None,
+             attribution_path: str | Path | None = None) -> dict[str, Path]:
     """Settle an agreement and write ``transfers.csv``, ``statement.csv``, ``summary.json``.
 
-    ``increments_path`` may be None only when the agreement has no GEP reward. Raises
+    The reward reads ``attribution_path`` (``gep/attribution.csv``: its ``reward.basis``
+    column); ``increments_path`` alone serves ``reward.basis: total`` only, and both may be
+    None only when the agreement has no GEP reward. Raises
     :class:`gep.errors.ConfigError` / :class:`gep.errors.InputDataError` before writing
     anything when an input is wrong. Returns ``{"transfers": ..., "statement": ...,
     "summary": ...}``.
@@ -113,11 +120,12 @@ def allocate(agreement_path: str | Path, increments_path: str | Path | None,
     io.check_out_dir(out_dir)
     agreement = load_agreement(agreement_path)
     inputs = read_inputs(agreement, increments_path, quality_path, performance_path,
-                         incidents_path)
+                         incidents_path, attribution_path)
     settlement = settle(agreement, inputs)
     hashes = {"agreement": _sha256(agreement_path), "increments": _sha256(increments_path),
               "quality": _sha256(quality_path), "performance": _sha256(performance_path),
-              "incidents": _sha256(incidents_path)}
+              "incidents": _sha256(incidents_path),
+              "attribution": _sha256(attribution_path)}
     summary = summary_dict(settlement, hashes)
     transfer_rows = [(t.transfer_id, t.year, t.clause, t.from_account, t.to_account,
                       fmt(t.amount), t.explanation) for t in settlement.transfers]

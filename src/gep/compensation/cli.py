@@ -18,6 +18,10 @@ def register(subparsers) -> None:
     p.add_argument("--increments", metavar="increments.csv",
                    help="GEP increments (year,party_id,service,delta_value_cny_constant); "
                         "required when the agreement has a reward clause")
+    p.add_argument("--attribution", metavar="attribution.csv",
+                   help="GEP changes split into land use and climate "
+                        "(year,party_id,service,total,land_use,climate); the reward reads "
+                        "its reward.basis column. Needed for reward.basis: land_use")
     p.add_argument("--quality", required=True, metavar="section_quality.csv",
                    help="annual means (year,section,indicator,concentration_mg_l)")
     p.add_argument("--performance", metavar="performance.csv",
@@ -32,7 +36,8 @@ def _run(args: argparse.Namespace) -> int:
     from gep.compensation.allocate import allocate
 
     paths = allocate(args.agreement, args.increments, args.quality, args.out,
-                     performance_path=args.performance, incidents_path=args.incidents)
+                     performance_path=args.performance, incidents_path=args.incidents,
+                     attribution_path=args.attribution)
     summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
     for year in summary["years"]:
         info = summary["by_year"][str(year)]

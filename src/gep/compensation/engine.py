@@ -4,10 +4,14 @@ Pure computation (no file access), so tests, the CLI, Snakemake and the daily di
 the same code. Rules, for each settled year t in order (docs/compensation.md has the details):
 
 - base ``B_t = base_payment * prod(1 + cpi)``, shared by ``base_weight``;
-- reward ``R_t = rate * sum(d_i)``, ``d_i`` = the party's positive GEP increment, shared by d;
-- water-quality bet ``P_t = k0 * sum(k_j C_j / C_j0)``; ``P_t <= 1`` pays the tiers
-  ``basic + performance * s_i + excess * e_t``; ``P_t > 1`` pays nothing and claws back
-  ``r_t`` of what each upstream account received in the lookback years;
+- reward ``R_t = rate * sum(d_i) * CPI factor``: ``d_i`` is the party's GEP gain on the
+  agreement's basis (``land_use``: reference-climate GEP, or ``total``), above its previous
+  year or, by default, above the best level it reached in the base year or any earlier
+  settled year (high-water mark), so a recovered loss is not paid twice;
+- water-quality bet ``P_t = k0 * S_t``, ``S_t = sum(k_j C_j / C_j0)``; ``P_t <= 1`` pays the
+  tiers ``basic + performance * s_i + excess * e_t`` with ``e_t = clip((1 - S_t) / margin)``
+  (undiscounted: standing still at the baseline earns no excess tier); ``P_t > 1`` pays
+  nothing and claws back ``r_t`` of what each upstream account received in the lookback years;
 - fixed transfers (bet / grant clauses) for agreements like Xin'an round 1;
 - punitive damages ``multiplier * damage`` paid to the fund.
 
@@ -81,6 +85,13 @@ def p_index(agreement: Agreement, concentrations: Mapping[str, Any], *,
     indicators not in the agreement are ignored, a missing one is an error (never a zero).
     ``P <= 1`` means the target is met. Returns an exact Decimal (40 significant digits).
     """
+    return agreement.water_quality_bet.k0 * s_index(agreement, concentrations, source=source)
+
+
+def s_index(agreement: Agreement, concentrations: Mapping[str, Any], *,
+            source: str = "concentrations") -> Decimal:
+    """The undiscounted ratio ``S = sum_j k_j * C_j / C_j0`` (``P = k0 * S``): 1 means the
+    water is exactly at the baseline. The excess tier is computed from S."""
     bet = agreement.water_quality_bet
     missing = [k for k in bet.indicators if k not in concentrations]
     if missing:
@@ -98,7 +109,29 @@ def p_index(agreement: Agreement, concentrations: Mapping[str, Any], *,
                                      "non-negative number", "check the measurement",
                                      field=name)
             total += ind.weight * c / ind.baseline_mg_l
-        return bet.k0 * total
+        return total
+
+
+def _gain_text(a: Agreement, d: Decimal, level: Decimal, mark: Decimal) -> str:
+    if a.reward is None:
+        return f"increment d_i {fmt(d)}"
+    what = "land-use (reference-climate)" if a.reward.basis == "land_use" else "total"
+    if a.reward.baseline == "high_water_mark":
+        return (f"{what} GEP gain d_i {fmt(d)} (level {fmt(level)} above high-water mark "
+                f"{fmt(mark)}, constant prices)")
+    return f"{what} GEP increment d_i {fmt(d)} (constant prices)"
+
+
+def _split(inputs: EngineInputs, t: int, party: str, services) -> dict[str, Decimal]:
+    """The party's change of the reward services split into land use and climate (when the
+    attribution table was given)."""
+    per = inputs.attribution.get(t, {}).get(party)
+    if per is None:
+        return {}
+    out = {}
+    for k in ("total", "land_use", "climate"):
+        out[f"change_{k}"] = sum((per[s][k] for s in services if s in per), ZERO)
+    return out
 
 
 def transfer_id(agreement_id: str, year: int, clause: str, from_account: str, to_account: str,
@@ -151,24 +184,38 @@ def settle(agreement: Agreement, inputs: EngineInputs) -> Settlement:
     # received[year][upstream_id][payer_id]: base + reward paid, the basis of clawbacks
     received: dict[int, dict[str, dict[str, Decimal]]] = {}
     bet = a.water_quality_bet
-    needs_cpi = a.base_payment > 0 or any(ft.cpi_indexed for ft in a.fixed_transfers)
+    needs_cpi = a.base_payment > 0 or a.reward is not None or \
+        any(ft.cpi_indexed for ft in a.fixed_transfers)
+    services = a.reward.services if a.reward else []
+    hwm = a.reward is not None and a.reward.baseline == "high_water_mark"
+    # GEP level on the reward's basis relative to the base year (sum of the yearly changes of
+    # the reward services), and the best level reached so far: the base year's, 0
+    level = {u.id: ZERO for u in upstream}
+    mark = {u.id: ZERO for u in upstream}
 
     with localcontext() as ctx:
         ctx.prec = PREC
         for t in inputs.years:
-            P = p_index(a, inputs.quality[t], source=f"section quality {t}")
+            S = s_index(a, inputs.quality[t], source=f"section quality {t}")
+            P = bet.k0 * S
             met = P <= 1
-            e = _clip01((1 - P) / a.excess_margin) if a.excess_margin else ZERO
+            e = _clip01((1 - S) / a.excess_margin) if a.excess_margin else ZERO
             cpi_f = a.cpi_factor(t) if needs_cpi else None
             B = a.base_payment * cpi_f if a.base_payment > 0 else ZERO
             wsum = sum((u.base_weight or ZERO for u in upstream), ZERO)
 
-            services = a.reward.services if a.reward else []
             incr = inputs.increments.get(t, {})
-            d = {u.id: max(ZERO, sum((incr.get(u.id, {}).get(s, ZERO) for s in services),
-                                     ZERO)) for u in upstream}
+            change = {u.id: sum((incr.get(u.id, {}).get(s, ZERO) for s in services), ZERO)
+                      for u in upstream}
+            prev_mark = dict(mark)
+            d = {}
+            for u in upstream:
+                level[u.id] += change[u.id]
+                d[u.id] = max(ZERO, level[u.id] - mark[u.id]) if hwm else \
+                    max(ZERO, change[u.id])
+                mark[u.id] = max(mark[u.id], level[u.id])
             dsum = sum(d.values(), ZERO)
-            R = a.reward.rate * dsum if a.reward else ZERO
+            R = a.reward.rate * dsum * cpi_f if a.reward else ZERO
 
             received[t] = {u.id: {} for u in upstream}
             parties: dict[str, dict[str, Any]] = {}
@@ -187,7 +234,8 @@ def settle(agreement: Agreement, inputs: EngineInputs) -> Settlement:
                     "base": (f"base {t} for {u.id}: B_t {fmt(B)} x weight {w}/{wsum} = "
                              f"{fmt(Fb)} entitled"),
                     "reward": (f"reward {t} for {u.id}: rate {a.reward.rate if a.reward else 0}"
-                               f" x increment d_i {fmt(d[u.id])} = {fmt(Fr)} entitled"),
+                               f" x {_gain_text(a, d[u.id], level[u.id], prev_mark[u.id])}"
+                               f" x CPI factor {cpi_f} = {fmt(Fr)} entitled"),
                 }
                 for clause in ("base", "reward"):
                     amount = paid[clause]
@@ -202,7 +250,9 @@ def settle(agreement: Agreement, inputs: EngineInputs) -> Settlement:
                         rec = received[t][u.id]
                         rec[payer] = rec.get(payer, ZERO) + part
                 parties[u.id] = {
-                    "base_weight": w, "increment": d[u.id],
+                    "base_weight": w, "increment": d[u.id], "change": change[u.id],
+                    "level": level[u.id], "high_water_mark": prev_mark[u.id],
+                    **_split(inputs, t, u.id, services),
                     "entitlement_base": Fb, "entitlement_reward": Fr,
                     "targets": len(targets), "targets_met": n_met, "s": s,
                     "tier_factor": tau, "paid_base": paid["base"],
@@ -272,7 +322,7 @@ def settle(agreement: Agreement, inputs: EngineInputs) -> Settlement:
                          discriminator=f"{key}|{n}")
 
             result.by_year[t] = {
-                "P": P, "target_met": met, "e": e, "clawback_rate": rate,
+                "P": P, "S": S, "target_met": met, "e": e, "clawback_rate": rate,
                 "clawback_lookback_years": lookback, "cpi_factor": cpi_f,
                 "base": B, "reward_pool": R, "increment_total": dsum,
                 # exact text: the measured values, not a rounded ratio

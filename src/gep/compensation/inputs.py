@@ -38,6 +38,7 @@ from gep.tables import (
 )
 
 INCREMENTS_COLUMNS = ("year", "party_id", "service", "delta_value_cny_constant")
+ATTRIBUTION_COLUMNS = ("year", "party_id", "service", "total", "land_use", "climate")
 QUALITY_COLUMNS = ("year", "section", "indicator", "concentration_mg_l")
 PERFORMANCE_COLUMNS = ("year", "party_id", "target", "met")
 INCIDENTS_COLUMNS = ("date", "party_id", "damage_cny", "description")
@@ -63,8 +64,11 @@ class EngineInputs:
     years: list[int]
     #: year -> indicator -> annual mean concentration (mg/L) at the bet's section
     quality: dict[int, dict[str, Decimal]]
-    #: year -> party_id -> service -> delta value (CNY, constant prices)
+    #: year -> party_id -> service -> delta value (CNY, constant prices) on the reward's basis
     increments: dict[int, dict[str, dict[str, Decimal]]] = field(default_factory=dict)
+    #: year -> party_id -> service -> {"total", "land_use", "climate"} (attribution table)
+    attribution: dict[int, dict[str, dict[str, dict[str, Decimal]]]] = field(
+        default_factory=dict)
     #: year -> party_id -> list of (target, met)
     performance: dict[int, dict[str, list[tuple[str, bool]]]] = field(default_factory=dict)
     incidents: list[Incident] = field(default_factory=list)
@@ -178,7 +182,8 @@ def settled_years(agreement: Agreement, quality: dict[int, dict[str, Decimal]],
                                  f"add the annual mean concentration (mg/L) of each of "
                                  f"{', '.join(needed)} for every year from {first} to {last}",
                                  field="indicator")
-    if agreement.base_payment > 0 or any(ft.cpi_indexed for ft in agreement.fixed_transfers):
+    if agreement.base_payment > 0 or agreement.reward is not None or \
+            any(ft.cpi_indexed for ft in agreement.fixed_transfers):
         agreement.cpi_factor(last)  # raises ConfigError naming the missing cpi year
     return years
 
@@ -233,6 +238,45 @@ def read_increments(path: str | Path | None, agreement: Agreement,
                                          f"for {y}", f"add its increments for {y} (0 when "
                                          "unchanged); every settled year needs them",
                                          field="year")
+    return out
+
+
+def read_attribution(path: str | Path, agreement: Agreement, years: list[int]
+                     ) -> dict[int, dict[str, dict[str, dict[str, Decimal]]]]:
+    """The GEP stage's attribution table: per year, party and service the change of actual GEP
+    (``total``), of reference-climate GEP (``land_use``) and ``climate = total - land_use``
+    (checked exactly). Parties as in :func:`read_increments`."""
+    path = Path(path)
+    out: dict[int, dict[str, dict[str, dict[str, Decimal]]]] = {}
+    for line, row in _rows(path, ATTRIBUTION_COLUMNS, "GEP attribution"):
+        year = _year(path, line, row["year"])
+        party, service = row["party_id"], row["service"]
+        if not party:
+            raise InputDataError(str(path), "empty party_id", "fill in the party id",
+                                 line=line, field="party_id")
+        vals = {k: _decimal(path, line, k, row[k]) for k in ("total", "land_use", "climate")}
+        if vals["climate"] != vals["total"] - vals["land_use"]:
+            raise InputDataError(str(path), f"climate {vals['climate']} is not total "
+                                 f"{vals['total']} - land_use {vals['land_use']}",
+                                 "regenerate the table with gep attribute", line=line,
+                                 field="climate")
+        per = out.setdefault(year, {}).setdefault(party, {})
+        if service in per:
+            raise InputDataError(str(path), f"service '{service}' appears twice for party "
+                                 f"'{party}' in {year}", "keep one row per year, party and "
+                                 "service", line=line, field="service")
+        per[service] = vals
+    if agreement.reward is not None:
+        all_parties = {p for per_year in out.values() for p in per_year}
+        for acc in agreement.accounts_with("upstream"):
+            for y in years:
+                if acc.id not in out.get(y, {}):
+                    raise InputDataError(str(path), f"upstream account '{acc.id}' has no rows "
+                                         f"for {y}", "check the party_id spelling against the "
+                                         "agreement (parties found: "
+                                         f"{', '.join(sorted(all_parties)) or 'none'}) and "
+                                         "that the GEP years cover every settled year",
+                                         field="party_id")
     return out
 
 
@@ -307,14 +351,33 @@ def read_incidents(path: str | Path | None, agreement: Agreement,
 
 
 def read_inputs(agreement: Agreement, increments_path, quality_path, performance_path=None,
-                incidents_path=None) -> EngineInputs:
-    """Read and check every input file; raise before anything is computed or written."""
+                incidents_path=None, attribution_path=None) -> EngineInputs:
+    """Read and check every input file; raise before anything is computed or written.
+
+    The reward reads the attribution table when given (column ``reward.basis``); an
+    increments file alone serves only ``reward.basis: total`` (its deltas are totals)."""
     quality = read_quality(quality_path, agreement)
     years = settled_years(agreement, quality, quality_path)
+    attribution: dict = {}
+    if attribution_path is not None:
+        attribution = read_attribution(attribution_path, agreement, years)
+        basis = agreement.reward.basis if agreement.reward is not None else "land_use"
+        increments = {y: {p: {s: v[basis] for s, v in per.items()} for p, per in by.items()}
+                      for y, by in attribution.items()}
+    else:
+        if agreement.reward is not None and agreement.reward.basis == "land_use" and \
+                increments_path is not None:
+            raise ConfigError("reward.basis", "land_use needs the attribution table "
+                              "(year,party_id,service,total,land_use,climate), but only an "
+                              "increments file was given", "pass --attribution results/"
+                              "<basin>/gep/attribution.csv, or set reward.basis: total",
+                              file=agreement.source)
+        increments = read_increments(increments_path, agreement, years)
     return EngineInputs(
         years=years,
         quality={y: quality[y] for y in years},
-        increments=read_increments(increments_path, agreement, years),
+        increments=increments,
+        attribution=attribution,
         performance=read_performance(performance_path, agreement),
         incidents=read_incidents(incidents_path, agreement, years),
     )

@@ -65,8 +65,11 @@ def _upstream_detail(year: int, acc: dict, info: dict, summary: dict) -> tuple[l
     P = info["P"]
     pays = rules["pays_upstream"]
     if info["target_met"]:
-        tail_en = f", so the excess factor e = {_p(info['e'])}" if rules["tiers"] else ""
-        tail_zh = f"，超额系数 e = {_p(info['e'])}" if rules["tiers"] else ""
+        S = info.get("S")
+        s_en = f"the undiscounted ratio S = {_p(S)} gives " if S is not None else ""
+        s_zh = f"未折算比值 S = {_p(S)}，" if S is not None else ""
+        tail_en = f"; {s_en}the excess factor e = {_p(info['e'])}" if rules["tiers"] else ""
+        tail_zh = f"；{s_zh}超额系数 e = {_p(info['e'])}" if rules["tiers"] else ""
         en.append(f"The water-quality index at section '{section}' was P = {_p(P)} (P <= 1, "
                   f"target met){tail_en}.")
         zh.append(f"{section}断面水质指数 P = {_p(P)}（P ≤ 1，达标）{tail_zh}。")
@@ -91,11 +94,33 @@ def _upstream_detail(year: int, acc: dict, info: dict, summary: dict) -> tuple[l
     if rules["reward_rate"] is not None:
         services = rules["reward_services"]
         rate = _pct(rules["reward_rate"])
-        en.append(f"Reward: its GEP increment in {', '.join(services)} was "
-                  f"{_m(party['increment'])} (constant prices, negative counts as 0); "
-                  f"{rate} of it is an entitlement of {_m(party['entitlement_reward'])}.")
-        zh.append(f"GEP绩效奖励：{'、'.join(SERVICE_ZH.get(s, s) for s in services)}"
-                  f"增量 {_m(party['increment'])} 元（不变价，负值计为0），按 {rate} 计，应得 "
+        basis = rules.get("reward_basis") or "total"
+        hwm = rules.get("reward_baseline") == "high_water_mark"
+        names_zh = "、".join(SERVICE_ZH.get(s, s) for s in services)
+        if "change_total" in party:
+            en.append(f"Its GEP change in {', '.join(services)} was {_m(party['change_total'])}"
+                      f" (constant prices): {_m(party['change_land_use'])} from land use and "
+                      f"{_m(party['change_climate'])} from climate.")
+            zh.append(f"其{names_zh}GEP变化 {_m(party['change_total'])} 元（不变价），其中土地"
+                      f"利用贡献 {_m(party['change_land_use'])} 元，气候贡献 "
+                      f"{_m(party['change_climate'])} 元。")
+        what_en = ("land use (GEP under the reference climate)" if basis == "land_use"
+                   else "total GEP (land use and climate)")
+        what_zh = "土地利用（参考气候下的GEP）" if basis == "land_use" else "GEP总变化（含气候）"
+        if hwm:
+            gain_en = (f"its level on this basis, {_m(party['level'])} relative to the base "
+                       f"year, stands {_m(party['increment'])} above its high-water mark "
+                       f"{_m(party['high_water_mark'])} (the best earlier level)")
+            gain_zh = (f"其相对基准年的水平 {_m(party['level'])} 元高出历史最高水平 "
+                       f"{_m(party['high_water_mark'])} 元的部分为 {_m(party['increment'])} 元")
+        else:
+            gain_en = f"its gain over the previous year is {_m(party['increment'])}"
+            gain_zh = f"其较上年增量为 {_m(party['increment'])} 元"
+        en.append(f"Reward basis: {what_en}; {gain_en} (negative counts as 0); {rate} of it, "
+                  f"at current prices (x CPI factor {info.get('cpi_factor')}), is an "
+                  f"entitlement of {_m(party['entitlement_reward'])}.")
+        zh.append(f"GEP绩效奖励依据：{what_zh}；{gain_zh}（负值计为0），按 {rate} 并乘以CPI"
+                  f"系数 {info.get('cpi_factor')} 折算为现价，应得 "
                   f"{_m(party['entitlement_reward'])} 元。")
     if info["target_met"] and rules["tiers"]:
         tiers = rules["tiers"]

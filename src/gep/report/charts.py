@@ -121,3 +121,40 @@ def landcover_map(path, title: str, max_pixels: int = 600) -> bytes:
     ax.set_title(title)
     ax.set_axis_off()
     return png(fig)
+
+
+def attribution_chart(att: pd.DataFrame, parties: list[str]) -> bytes:
+    """Per party, each year's GEP change (all valued services, constant prices) split into
+    land use and climate: stacked bars, the total as a black tick."""
+    df = att.copy()
+    for c in ("total", "land_use", "climate"):
+        df[c] = df[c].astype(float) / 1e6
+    by = df.groupby(["party_id", "year"])[["total", "land_use", "climate"]].sum()
+    n = len(parties)
+    cols = min(n, 3)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 2.9 * rows), squeeze=False,
+                             sharey=True)
+    for ax, party in zip(axes.flat, parties):
+        if party not in by.index.get_level_values(0):
+            ax.set_axis_off()
+            continue
+        sub = by.loc[party]
+        x = np.arange(len(sub))
+        lu, cl = sub["land_use"].to_numpy(), sub["climate"].to_numpy()
+        # stack positive parts upwards and negative parts downwards
+        for vals, base_pos, base_neg, color, label in (
+                (lu, 0 * lu, 0 * lu, "#2b8a3e", "land use"),
+                (cl, np.maximum(lu, 0), np.minimum(lu, 0), "#4dabf7", "climate")):
+            ax.bar(x, vals, bottom=np.where(vals >= 0, base_pos, base_neg), color=color,
+                   label=label, width=0.6)
+        ax.scatter(x, sub["total"], marker="_", s=300, color="black", label="total", zorder=3)
+        ax.axhline(0, color="#555", linewidth=0.6)
+        ax.set_xticks(x, [str(int(y)) for y in sub.index])
+        ax.set_title(party, fontsize=9)
+    for ax in list(axes.flat)[n:]:
+        ax.set_axis_off()
+    axes[0][0].set_ylabel("GEP change, million CNY")
+    axes[0][0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return png(fig)

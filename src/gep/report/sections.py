@@ -37,8 +37,8 @@ def extra_sections(cfg, p: Paths, data_uri) -> list[dict]:
     from gep.report.committee_sections import committee_section, rating_section
 
     out = []
-    for fn in (classification_section, compensation_section, monitoring_section,
-               rating_section, committee_section, ledger_section):
+    for fn in (classification_section, attribution_section, compensation_section,
+               monitoring_section, rating_section, committee_section, ledger_section):
         s = fn(cfg, p, data_uri)
         if s:
             out.append(s)
@@ -86,6 +86,69 @@ def classification_section(cfg, p: Paths, data_uri) -> dict | None:
                     "</figcaption></figure>")
     return dict(id="classification", zh="土地覆被分类精度评价", en="Land-cover classification "
                 "accuracy", html="\n".join(html), tables=tables)
+
+
+def land_use_share(summary: dict) -> tuple[float | None, float]:
+    """Share of the reward entitlements that comes from land-use change, and their sum.
+
+    Each upstream party's entitled reward rests on its gain ``d`` on the agreement's basis; the
+    land-use part of it is its land-use change clipped to [0, d] (all of it on the land-use
+    basis)."""
+    basis = summary["rules"].get("reward_basis")
+    total = land = 0.0
+    for info in summary["by_year"].values():
+        for party in info["parties"].values():
+            ent, d = float(party["entitlement_reward"]), float(party["increment"])
+            if ent <= 0 or d <= 0:
+                continue
+            if basis == "land_use":
+                part = 1.0
+            elif "change_land_use" in party:
+                part = min(max(float(party["change_land_use"]), 0.0), d) / d
+            else:
+                continue
+            total += ent
+            land += ent * part
+    return (land / total if total > 0 else None), total
+
+
+def attribution_section(cfg, p: Paths, data_uri) -> dict | None:
+    """Per party, each year's GEP change split into land use and climate, and the share of
+    the reward pool that land use earns."""
+    import json
+
+    from gep.report import charts
+
+    if not p.attribution_csv.exists():
+        return None
+    att = pd.read_csv(p.attribution_csv, dtype={"total": str, "land_use": str,
+                                                "climate": str})
+    if att.empty:
+        return None
+    parties = list(dict.fromkeys(att["party_id"]))
+    html = [f"<figure class='wide'><img src='{data_uri(charts.attribution_chart(att, parties))}'"
+            f" alt='GEP change split into land use and climate'><figcaption>"
+            f"{_bi('各方GEP年度变化：土地利用（参考气候下）与气候的贡献（不变价）', 'GEP change per party and year: land use (under the reference climate) and climate (constant prices)')}"
+            "</figcaption></figure>"]
+    summary_path = p.compensation / "summary.json"
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        share, pool = land_use_share(summary)
+        basis = summary["rules"].get("reward_basis")
+        baseline = summary["rules"].get("reward_baseline")
+        if basis is not None:
+            if share is None:
+                zh = f"本期无绩效奖励（奖励依据：{basis}，基线：{baseline}）。"
+                en = (f"No GEP reward was earned in these years (basis {basis}, baseline "
+                      f"{baseline}).")
+            else:
+                zh = (f"绩效奖励资金 {_fmt(pool)} 元中 {share:.1%} 来自土地利用变化"
+                      f"（奖励依据：{basis}，基线：{baseline}）。")
+                en = (f"{share:.1%} of the reward pool ({_fmt(pool)} CNY entitled) comes from "
+                      f"land-use change (basis {basis}, baseline {baseline}).")
+            html.append(f"<p>{_bi(zh, en)}</p>")
+    return dict(id="attribution", zh="GEP变化归因：土地利用与气候",
+                en="GEP change: land use or climate", html="\n".join(html))
 
 
 def compensation_section(cfg, p: Paths, data_uri) -> dict | None:
@@ -198,7 +261,7 @@ def ledger_section(cfg, p: Paths, data_uri) -> dict | None:
     and every transfer, under a signed checkpoint anyone can verify."""
     import hashlib
 
-    files = [p.gep_csv, p.increments_csv, p.compensation / "transfers.csv",
+    files = [p.gep_csv, p.increments_csv, p.attribution_csv, p.compensation / "transfers.csv",
              p.compensation / "statement.csv", p.monitoring / "section_quality.csv",
              p.monitoring / "performance.csv", p.party_file("parties.gpkg")]
     files += [p.year_file(y, n) for y in cfg.years for n in ("landcover", "precipitation")]

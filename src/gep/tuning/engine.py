@@ -348,13 +348,48 @@ def _check_task(model: str, year: int, ref_ws: str, table: str | None, check_ws:
     return fn(sur, check_ws, p, year, tolerance).as_dict()
 
 
+#: zonal variables the reference climate changes (the rest is taken from the actual run)
+CLIMATE_VARIABLES = ("precipitation", "water_yield", "avoided_erosion", "n_retained",
+                     "p_retained")
+
+
+def _reference_task(year: int, inputs_dir: str, parties_tif: str, parties_csv: str,
+                    awy: dict | None, table: str | None, pipeline_ws: dict[str, str],
+                    ref_dir: str, out: str) -> str:
+    """Zonal rows of ``year``'s land cover under the reference climate, for the variables the
+    climate changes: water yield from the surrogate with the scenario's settings (no InVEST),
+    SDR / NDR from the pipeline's reference (or actual) workspaces."""
+    from gep.zonal import zonal_year
+
+    ref = Path(ref_dir)
+    with tempfile.TemporaryDirectory(prefix="gep-ref-") as tmp:
+        ws = {m: Path(w) for m, w in pipeline_ws.items()}
+        if awy is not None:
+            from gep.tuning import surrogate as s
+
+            d = Path(inputs_dir)
+            rasters = {"lulc": d / "landcover.tif", "eto": ref / "reference_et.tif",
+                       "precip": ref / "precipitation.tif",
+                       "soil": d / "root_restricting_depth.tif",
+                       "pawc": d / "plant_available_water.tif"}
+            sur = s.WaterYieldSurrogate(rasters, s.Biophysical.read(table))
+            sur.write(Path(tmp) / "awy" / "output" / "per_pixel" / "wyield.tif",
+                      s.WaterYieldParams.from_mapping(awy))
+            ws[AWY] = Path(tmp) / "awy"
+        return str(zonal_year(year, Path(inputs_dir), Path(parties_tif), Path(parties_csv),
+                              ws, Path(out),
+                              input_files={"precipitation.tif": ref / "precipitation.tif"}))
+
+
 _PRICES: dict[tuple, Any] = {}
 
 
 def _downstream_task(zonals: list[pd.DataFrame], prices_path: str, runoff_path: str,
                      agreement_path: str | None, quality: str | None, performance: str | None,
-                     incidents: str | None) -> tuple[list[tuple], list[tuple]]:
-    """Valuation, increments and settlement of one combination (files only in a temp dir)."""
+                     incidents: str | None, ref_zonals: list[pd.DataFrame] | None = None
+                     ) -> tuple[list[tuple], list[tuple]]:
+    """Valuation, increments, attribution and settlement of one combination (files only in a
+    temp dir)."""
     from gep.valuation import INCREMENT_HEADER, increments, load_prices, load_runoff, value_year
 
     def cached(path: str, loader):
@@ -386,11 +421,19 @@ def _downstream_task(zonals: list[pd.DataFrame], prices_path: str, runoff_path: 
         from gep.compensation import allocate
         from gep.io import write_csv
 
+        from gep.attribution.attribute import (ATTRIBUTION_HEADER, attribution_rows,
+                                               value_frames)
+
         inc = increments(rows)
         with tempfile.TemporaryDirectory(prefix="gep-tuning-") as d:
             inc_path = write_csv(Path(d) / "increments.csv", INCREMENT_HEADER, inc)
+            att_path = None
+            if ref_zonals is not None:
+                att = attribution_rows(rows, value_frames(ref_zonals, prices, runoff))
+                att_path = write_csv(Path(d) / "attribution.csv", ATTRIBUTION_HEADER, att)
             paths = allocate(agreement_path, inc_path, quality, Path(d) / "out",
-                             performance_path=performance, incidents_path=incidents)
+                             performance_path=performance, incidents_path=incidents,
+                             attribution_path=att_path)
             st = pd.read_csv(paths["statement"], dtype={"amount_cny": str})
             summary = json.loads(Path(paths["summary"]).read_text(encoding="utf-8"))
         net: dict[tuple[int, str], Decimal] = {}
@@ -804,6 +847,60 @@ class Study:
             write_text(path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
         return str(path)
 
+    def _reference_rows(self, plan: "Plan", pool: Pool) -> dict:
+        """Zonal rows under the reference climate for every (year, water-yield settings) the
+        scenarios use: the surrogate evaluates water yield, so no InVEST model runs (SDR and
+        NDR reference values come from the pipeline's reference runs)."""
+        from gep.attribution.climate import reference_climate, same_raster
+        from gep.invest import model_params
+        from gep.paths import CLIMATE_FILES
+
+        p, cfg = self.paths, self.cfg
+        if not all(p.reference_file(n).exists() for n in CLIMATE_FILES):
+            self.log("computing the reference climate")
+            reference_climate(cfg, p)
+        clim = {n: file_digest(p.reference_file(n)) for n in CLIMATE_FILES}
+        models = cfg.models.enabled()
+        table = model_params(cfg, AWY)["biophysical_table"] if AWY in models else None
+        parties = {"tif": file_digest(p.party_file("parties.tif")),
+                   "csv": file_digest(p.party_file("parties.csv"))}
+        code = [_module_digest("gep.zonal"), _module_digest("gep.tuning.surrogate")]
+        assign, todo = {}, {}
+        for sc, a in zip(plan.scenarios, plan.assign):
+            for year in cfg.years:
+                awy = dict(sc.settings[AWY]) if AWY in models else None
+                ws = {}
+                for m in ("sdr", "ndr"):
+                    if m not in models:
+                        continue
+                    ref_ws = p.reference_workspace(year, m)
+                    names = {"sdr": ("erosivity",), "ndr": ("precipitation",)}[m]
+                    if all(same_raster(p.year_file(year, n), p.reference_file(n))
+                           for n in names):
+                        ws[m] = str(self.workspace(plan.runs[a[(m, year)][0]]))
+                    elif ref_ws.exists():
+                        ws[m] = str(ref_ws)
+                    else:
+                        raise TuningError(f"{ref_ws}: no reference-climate {m} run for {year}."
+                                          " Fix: run the pipeline first (gep run), which "
+                                          "makes it")
+                key = digest({"year": year, "awy": awy, "ws": ws, "climate": clim,
+                              "parties": parties, "inputs": self.input_digests(year),
+                              "code": code, "table": file_digest(table) if table else None}
+                             )[:20]
+                assign[(id(sc), year)] = key
+                out = self.cache / "zonal_reference" / str(year) / f"{key}.csv"
+                if key not in todo:
+                    todo[key] = (year, str(p.year_dir(year)), str(p.party_file("parties.tif")),
+                                 str(p.party_file("parties.csv")), awy, table, ws,
+                                 str(p.reference_climate), str(out))
+        missing = [t for t in todo.values() if not Path(t[-1]).exists()]
+        if missing:
+            self.log(f"reference-climate zonal sums: {len(missing)} (surrogate)")
+        pool.map(_reference_task, missing)
+        frames = {k: pd.read_csv(t[-1]) for k, t in todo.items()}
+        return {"assign": assign, "frames": frames}
+
     def _downstream(self, plan: "Plan", zonal_paths: dict, sur_frames: dict,
                     pool: Pool) -> pd.DataFrame:
         models = self.cfg.models.enabled()
@@ -812,8 +909,10 @@ class Study:
         tasks: dict[str, tuple] = {}
         which: list[str] = []
         runoff = str(self.cfg.path(self.cfg.valuation.runoff_coefficients))
+        refs = self._reference_rows(plan, pool) if self.quality is not None else None
         for sc, a in zip(plan.scenarios, plan.assign):
             zids = []
+            rids = []
             for year in self.cfg.years:
                 keys = tuple(sorted((m, a[(m, year)][0]) for m in models))
                 zpath = zonal_paths[(year, keys)]
@@ -829,14 +928,26 @@ class Study:
                                               SURROGATE_VARIABLES[m])
                     combined[zid] = z
                 zids.append(zid)
+                if refs is not None:
+                    rkey = refs["assign"][(id(sc), year)]
+                    rid = f"ref:{zid}:{rkey}"
+                    if rid not in combined:
+                        z = combined[zid]
+                        rows = refs["frames"][rkey]
+                        for v in CLIMATE_VARIABLES:
+                            if (z["variable"] == v).any():
+                                z = _replace_variable(z, rows[rows["variable"] == v], v)
+                        combined[rid] = z
+                    rids.append(rid)
             prices = self._inputs_file("prices", sc.prices, sc.prices_key,
                                        self.space.prices_path)
             agreement = None if self.quality is None else self._inputs_file(
                 "agreement", sc.agreement, sc.agreement_key, self.space.agreement_path)
-            tkey = digest([prices, agreement, zids])
+            tkey = digest([prices, agreement, zids, rids])
             if tkey not in tasks:
                 tasks[tkey] = ([combined[z] for z in zids], prices, runoff, agreement,
-                               self.quality, self.performance, self.incidents)
+                               self.quality, self.performance, self.incidents,
+                               [combined[z] for z in rids] if refs is not None else None)
             which.append(tkey)
         keys = list(tasks)
         self.log(f"valuing and settling {len(keys)} distinct combination(s)")

@@ -1,0 +1,30 @@
+"""Attribution of every GEP change to land use or climate (issue 10).
+
+A year's GEP mixes what the parties did (land cover) with the weather (rain, evaporative
+demand, storm erosivity). For every year *t* gep therefore values the year's land cover twice:
+under the year's actual climate (the ordinary run) and under one **reference climate**, the
+per-pixel mean precipitation, reference ET and erosivity over ``attribution.reference_years``
+(default: every configured year). With the climate held fixed, the change of reference-climate
+GEP from *t−1* to *t* is caused by land cover alone:
+
+    total_t    = GEP(LC_t, climate_t)   − GEP(LC_t−1, climate_t−1)
+    land_use_t = GEP(LC_t, reference)   − GEP(LC_t−1, reference)
+    climate_t  = total_t − land_use_t
+
+per party and valued service, in CNY at constant prices, to the fen
+(``results/<basin>/gep/attribution.csv``). The compensation engine pays its reward on
+``land_use`` by default (``reward.basis`` in the agreement).
+
+Which model runs again under the reference climate:
+
+- annual water yield depends on precipitation and reference ET: its reference run uses the
+  water-yield surrogate (:mod:`gep.tuning.surrogate`, InVEST's pixel equations on the same
+  inputs; a test compares it with a real InVEST run per pixel);
+- SDR (erosivity) and NDR (precipitation as runoff proxy) are re-run with InVEST;
+- habitat quality and carbon do not depend on climate: the actual runs are reused;
+- a year whose climate equals the reference climate per pixel reuses its actual runs.
+
+Stages: :func:`gep.attribution.climate.reference_climate` (``gep reference-climate``),
+:func:`gep.attribution.reference.reference_year` (``gep reference --year``) and
+:func:`gep.attribution.attribute.attribute` (``gep attribute``).
+"""

@@ -1,0 +1,76 @@
+"""One year's land cover valued under the reference climate: model runs and zonal sums."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gep.attribution.climate import same_raster
+from gep.config import Config
+from gep.errors import ConfigError
+from gep.io import atomic_dir
+from gep.paths import Paths
+
+#: climate layers each climate-dependent model reads, and the InVEST argument naming them
+CLIMATE_ARGS = {
+    "annual_water_yield": {"precipitation": "precipitation_path",
+                           "reference_et": "eto_path"},
+    "sdr": {"erosivity": "erosivity_path"},
+    "ndr": {"precipitation": "runoff_proxy_path"},
+}
+
+
+def _same_climate(p: Paths, year: int, model: str) -> bool:
+    return all(same_raster(p.year_file(year, name), p.reference_file(name))
+               for name in CLIMATE_ARGS[model])
+
+
+def _water_yield_surrogate(cfg: Config, p: Paths, year: int, workspace: Path) -> Path:
+    """Per-pixel water yield of ``year``'s land cover under the reference climate, written
+    where InVEST writes it (``output/per_pixel/wyield.tif``), with the surrogate."""
+    from gep.invest import model_params
+    from gep.tuning.surrogate import Biophysical, WaterYieldParams, WaterYieldSurrogate
+
+    params = model_params(cfg, "annual_water_yield")
+    rasters = {"lulc": p.year_file(year, "landcover"),
+               "eto": p.reference_file("reference_et"),
+               "precip": p.reference_file("precipitation"),
+               "soil": p.year_file(year, "root_restricting_depth"),
+               "pawc": p.year_file(year, "plant_available_water")}
+    sur = WaterYieldSurrogate(rasters, Biophysical.read_csv(params["biophysical_table"]))
+    z = WaterYieldParams(float(params["seasonality_constant"]))
+    with atomic_dir(workspace) as tmp:
+        sur.write(tmp / "output" / "per_pixel" / "wyield.tif", z)
+        (tmp / "gep_reference.json").write_text(json.dumps(
+            {"model": "annual_water_yield", "year": year, "method": "surrogate",
+             "reference_years": cfg.reference_years, "seasonality_constant": z.seasonality_constant,
+             "inputs": {k: str(v) for k, v in rasters.items()}}, indent=2))
+    return workspace
+
+
+def reference_year(cfg: Config, year: int, paths: Paths | None = None) -> Path:
+    """Run the climate-dependent models of ``year`` under the reference climate and write the
+    year's reference zonal table (``gep/zonal_reference/<year>.csv``); returns its path."""
+    from gep.invest import model_params, run_model
+    from gep.zonal import zonal_year
+
+    p = paths or Paths(cfg)
+    if year not in cfg.years:
+        raise ConfigError("years", f"{year} is not a configured year", f"use one of {cfg.years}")
+    workspaces: dict[str, Path] = {}
+    for model in cfg.models.enabled():
+        actual = p.workspace(year, model)
+        if model not in CLIMATE_ARGS or _same_climate(p, year, model):
+            workspaces[model] = actual       # climate-independent, or the climate is the same
+            continue
+        ws = p.reference_workspace(year, model)
+        if model == "annual_water_yield":
+            _water_yield_surrogate(cfg, p, year, ws)
+        else:
+            overrides = {arg: str(p.reference_file(name))
+                         for name, arg in CLIMATE_ARGS[model].items()}
+            run_model(model, p.year_dir(year), model_params(cfg, model), ws, year,
+                      overrides=overrides)
+        workspaces[model] = ws
+    return zonal_year(year, p.year_dir(year), p.party_file("parties.tif"),
+                      p.party_file("parties.csv"), workspaces, p.zonal_reference(year),
+                      input_files={"precipitation.tif": p.reference_file("precipitation")})
