@@ -168,6 +168,13 @@ class LedgerConfig(_Model):
                           "results/ and back it up: a new key cannot extend old checkpoints.")
 
 
+class PortalConfig(_Model):
+    enabled: bool = Field(True, description="Build the demo portal database (gep portal seed) "
+                          "and show patrols and reports in the committee report.")
+    config: Path = Field(Path("portal.yaml"), description="Portal settings: points rules, "
+                         "rate limits, security (see docs/portal.md).")
+
+
 class ReportConfig(_Model):
     title_en: str = "Gross Ecosystem Product and ecological compensation"
     title_zh: str = "生态系统生产总值与流域生态补偿"
@@ -197,6 +204,7 @@ class Config(_Model):
     monitoring: MonitoringConfig = MonitoringConfig()
     ledger: LedgerConfig = LedgerConfig()
     report: ReportConfig = ReportConfig()
+    portal: PortalConfig = PortalConfig()
     config_dir: Path = Field(Path("."), description="Set by the loader: the config file's folder.")
 
     @field_validator("years")

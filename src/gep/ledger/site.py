@@ -45,6 +45,7 @@ KIND_LABELS = {
     "data_batch": ("监测数据批次", "data batch"),
     "gep_table": ("GEP 核算表", "GEP table"),
     "report": ("报告", "report"),
+    "portal_event": ("公众监督平台记录", "portal record"),
 }
 FIELD_LABELS = {
     "type": ("记录类型", "record type"), "kind": ("类型", "kind"),
