@@ -219,7 +219,10 @@ def create_report(body: s.ReportIn, request: Request, portal: Portal = PORTAL,
 @router.get("/reports/{code}", response_model=s.ReportPublic, tags=["reports"])
 def get_report(code: str, db: Session = DB):
     """Status and the committee's public reply; never the reporter's contact."""
-    r = svc.report_by_code(db, code)
+    return _public(svc.report_by_code(db, code))
+
+
+def _public(r: Report) -> dict:
     return {"tracking_code": r.tracking_code, "category": r.category, "status": r.status,
             "public_reply": r.public_reply, "outcome": r.outcome, "received_at": r.created_at,
             "resolved_at": r.resolved_at}
@@ -244,23 +247,24 @@ def assign_report(code: str, body: s.AssignIn, db: Session = DB,
                   who: Principal | None = WHO):
     r = svc.assign_report(db, require(who, "committee"), code, body.assignee)
     db.commit()
-    return get_report(code, db)
+    return _public(r)
 
 
 @router.post("/reports/{code}/reply", response_model=s.ReportPublic, tags=["reports"])
 def reply_report(code: str, body: s.ReplyIn, db: Session = DB, who: Principal | None = WHO):
-    svc.reply_report(db, require(who, "committee"), code, body.reply)
+    r = svc.reply_report(db, require(who, "committee"), code, body.reply)
     db.commit()
-    return get_report(code, db)
+    return _public(r)
 
 
 @router.post("/reports/{code}/resolve", response_model=s.ReportPublic, tags=["reports"])
 def resolve_report(code: str, body: s.ResolveIn, tasks: BackgroundTasks,
                    portal: Portal = PORTAL, db: Session = DB, who: Principal | None = WHO):
-    svc.resolve_report(portal, db, require(who, "committee"), code, body.outcome, body.reply)
+    r = svc.resolve_report(portal, db, require(who, "committee"), code, body.outcome,
+                           body.reply)
     db.commit()
     tasks.add_task(portal.flush_ledger)
-    return get_report(code, db)
+    return _public(r)
 
 
 # ----------------------------------------------------------------------------- fund use

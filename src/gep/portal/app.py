@@ -71,15 +71,21 @@ def session_authenticator(request: Request, db: Session) -> Principal | None:
 def api_principal(request: Request, db: Session = Depends(get_db)) -> Principal | None:
     """The API caller (``None``: the public). The API never reads the session cookie, so a
     page cannot be made to call it with a citizen's session (no CSRF on the API)."""
-    for auth in request.app.state.authenticators:
-        p = auth(request, db)
-        if p is not None:
-            return p
-    return None
+    try:
+        for auth in request.app.state.authenticators:
+            p = auth(request, db)
+            if p is not None:
+                return p
+        return None
+    finally:
+        db.commit()  # end the read: SQLite holds its write lock for a whole transaction
 
 
 def page_principal(request: Request, db: Session = Depends(get_db)) -> Principal | None:
-    return session_authenticator(request, db)
+    try:
+        return session_authenticator(request, db)
+    finally:
+        db.commit()
 
 
 def client_address(request: Request) -> str:

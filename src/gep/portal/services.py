@@ -143,6 +143,7 @@ def local_day(d_utc_naive: datetime, tz) -> date:
 
 
 def fen_text(fen: int) -> str:
+    fen = int(fen)
     sign = "-" if fen < 0 else ""
     return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
@@ -481,8 +482,8 @@ def create_project(portal: Portal, db: Session, actor: Principal, data: ProjectI
     fen = int(amount * 100)
     # lock the party row: two officers of one party cannot overspend together
     db.execute(select(Party).where(Party.party_id == party_id).with_for_update()).first()
-    spent = db.scalar(select(func.coalesce(func.sum(Project.amount_fen), 0)).where(
-        Project.party_id == party_id, Project.year == data.year)) or 0
+    spent = int(db.scalar(select(func.coalesce(func.sum(Project.amount_fen), 0)).where(
+        Project.party_id == party_id, Project.year == data.year)) or 0)
     received = portal.received().get((party_id, data.year), 0)
     if spent + fen > received:
         raise PortalError(422, f"{party_id} would spend {fen_text(spent + fen)} CNY in "
@@ -493,6 +494,7 @@ def create_project(portal: Portal, db: Session, actor: Principal, data: ProjectI
                    amount_fen=fen, started_on=data.started_on, ended_on=data.ended_on,
                    progress=data.progress, description=data.description,
                    created_by=actor.user_id)
+    proj.evidence = []
     db.add(proj)
     db.flush()
     audit(db, actor, "record_fund_use", f"project:{proj.id}", amount_cny=fen_text(fen),
