@@ -21,6 +21,7 @@ include: "workflow/rules/gep.smk"
 include: "workflow/rules/compensation.smk"
 include: "workflow/rules/monitoring.smk"
 include: "workflow/rules/ledger.smk"
+include: "workflow/rules/portal.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/tuning.smk"
 

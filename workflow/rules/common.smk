@@ -37,6 +37,7 @@ if not EFFECTIVE.exists() or EFFECTIVE.read_text(encoding="utf-8") != _resolved:
 COMPENSATION = CFG.compensation.agreement is not None
 MONITORING = CFG.monitoring.enabled and COMPENSATION
 LEDGER = CFG.ledger.enabled
+PORTAL = CFG.portal.enabled
 DISPATCH_YEARS = [str(y) for y in dispatch_years(CFG)] if MONITORING else []
 
 
@@ -47,6 +48,8 @@ def final_outputs():
     out += [P.dispatch(y) / "disbursements.csv" for y in DISPATCH_YEARS]
     if LEDGER:
         out += [P.ledger / "checkpoint", P.ledger / "site" / "index.html"]
+    if PORTAL:
+        out.append(P.portal_db)
     return [str(x) for x in out]
 
 
@@ -129,4 +132,6 @@ def report_extra_inputs():
         files += [str(P.monitoring / f) for f in ("daily_index.csv", "performance.csv")]
     files += [str(P.dispatch(y) / f) for y in DISPATCH_YEARS
               for f in ("disbursements.csv", "alerts.csv")]
+    if PORTAL:
+        files.append(str(P.portal_db))
     return files

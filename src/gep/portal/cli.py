@@ -55,6 +55,9 @@ def register(subparsers) -> None:
 
     q = sub.add_parser("seed", help="fill a new portal database with deterministic demo data")
     _common(q)
+    q.add_argument("--append-receipts", action="store_true",
+                   help="first append this run's dispatch disbursements to the ledger "
+                        "(idempotent), so fund use can be checked against them")
     q.set_defaults(func=_seed)
 
     q = sub.add_parser("migrate", help="bring the database schema up to date (Alembic)")
@@ -115,16 +118,37 @@ def _create_user(a) -> int:
     return _create(a, a.role, a.party)
 
 
+def _append_receipts(config: str) -> None:
+    from gep.config import load_config
+    from gep.ledger import api
+    from gep.paths import Paths
+    from gep.publish import dispatch_years
+
+    cfg = load_config(config)
+    if not cfg.ledger.enabled:
+        return
+    p = Paths(cfg)
+    for y in dispatch_years(cfg):
+        f = p.dispatch(y) / "ledger_transfers.csv"
+        if f.exists():
+            print(f"ledger receipts {y}: "
+                  f"{api.append_transfers_csv(p.ledger / 'ledger.db', f, 'disbursement')}")
+
+
 def _seed(a) -> int:
     from gep.portal import seed as seedmod
     from gep.portal import services as svc
 
+    if a.append_receipts:
+        _append_receipts(a.config)
     portal = _portal(a)
     try:
         counts = seedmod.seed(portal)
     except svc.PortalError as exc:
         raise InputDataError(a.db or "portal.db", exc.message, field="db",
                              fix="remove the database or pass --db with a new one") from None
+    finally:
+        portal.engine.dispose()
     print(f"seeded demo portal: {counts}; accounts 'committee', 'officer_<party>', "
           f"'chief01'..'chief10', password '{seedmod.DEMO_PASSWORD}' (demo only)")
     return 0

@@ -23,8 +23,10 @@ def _table(df: pd.DataFrame) -> str:
 
 def extra_sections(cfg, p: Paths, data_uri) -> list[dict]:
     out = []
+    from gep.report.portal_section import portal_section
+
     for fn in (classification_section, compensation_section, monitoring_section,
-               ledger_section):
+               portal_section, ledger_section):
         s = fn(cfg, p, data_uri)
         if s:
             out.append(s)
