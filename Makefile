@@ -9,13 +9,13 @@ CORES ?= 2
 STAMP := $(VENV)/.gep-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps lint bench clean-results
+.PHONY: demo test install system-deps browser-deps db-deps lint bench clean-results
 
 demo: install
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
 	@echo "Report: results/demo/report/index.html"
 
-test: install browser-deps
+test: install browser-deps db-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 install: $(STAMP)
@@ -27,6 +27,12 @@ system-deps:
 browser-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver)
+
+# PostgreSQL server binaries for the portal's tests (each test session starts its own throwaway
+# cluster from /usr/lib/postgresql/<version>/bin, whatever the version).
+db-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
 
 # natcap.invest has no Linux wheel: its build and pygeoprocessing's need gdal-config, GDAL's
 # bindings must match the system library and see numpy at build time, and pygeoprocessing does
@@ -49,6 +55,7 @@ bench: install
 	$(PY) benchmarks/bench_monitoring.py
 	$(PY) benchmarks/bench_ledger.py
 	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
+	$(PY) benchmarks/bench_portal.py
 
 clean-results:
 	rm -rf results/
