@@ -126,3 +126,22 @@ def test_portal_settings_errors_name_key_and_fix(tmp_path):
     with pytest.raises(ConfigError, match="IANA time zone"):
         load_settings(f)
     assert load_settings(None).points.per_patrol == 10
+
+
+def test_ledger_site_links_to_portal_and_labels_events(tmp_path):
+    from gep.ledger import api as lapi
+    from gep.ledger.site import build_site
+
+    db = tmp_path / "ledger.db"
+    skey, _ = lapi.keygen("gep.example/t", tmp_path / "keys")
+    doc = b'{"event":"fund_use","ref":"P1"}'
+    lapi.append_record_digests(db, [(doc, "portal/fund_use/P1.json", "fund use of west 2024")])
+    cp = tmp_path / "checkpoint"
+    lapi.write_checkpoint(db, skey, "gep.example/t", cp, tmp_path / "v.vkey")
+    out = build_site(db, cp, tmp_path / "v.vkey", tmp_path / "site",
+                     portal_url="https://portal.example.org/")
+    html = out.read_text(encoding="utf-8")
+    assert 'id="portal-link" href="https://portal.example.org/"' in html
+    assert "portal record" in html and hashlib.sha256(doc).hexdigest() in html
+    plain = build_site(db, cp, tmp_path / "v.vkey", tmp_path / "site2")
+    assert "portal-link" not in plain.read_text(encoding="utf-8")
