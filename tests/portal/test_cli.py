@@ -7,7 +7,6 @@ import sys
 from collections import defaultdict
 from decimal import Decimal
 
-import pytest
 
 from .helpers import RECEIVED, WEST
 

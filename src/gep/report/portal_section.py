@@ -38,8 +38,8 @@ def portal_section(cfg, p: Paths, data_uri) -> dict | None:
         "longest (h) / 最长（小时）": "—" if r["max_hours"] is None else f"{r['max_hours']:.1f}",
     } for r in stats["reports"]])
     html = [
-        "<p>" + _bi("民间河长巡河记录（经委员会审核）、经确认的问题，以及公众监督举报的办理时长。数据来自监督平台数据库；"
-                    "个人信息不在本报告中。",
+        "<p>" + _bi("民间河长巡河记录（经委员会审核）、经确认的问题，以及公众监督举报的"
+                    "办理时长。数据来自监督平台数据库；个人信息不在本报告中。",
                     "Civic river chiefs' patrols (as reviewed by the committee), the findings it "
                     "confirmed, and how long public reports took to handle. From the portal "
                     "database; no personal data.") + "</p>",
