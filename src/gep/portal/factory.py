@@ -38,10 +38,8 @@ def build_portal(cfg: Config, db_url: str | None = None,
                     secret=load_or_create_secret(secret_path(cfg)), uploads=p.portal_uploads,
                     sink=SunshineLedger(ledger_db) if cfg.ledger.enabled else NoLedger(),
                     ledger_db=ledger_db, performance_csv=p.monitoring / "performance.csv",
-                    report_url="/committee-report" if (p.report / "index.html").exists()
-                    else None)
-    portal.engine = engine
-    portal.report_file = p.report / "index.html"
+                    report_url="/committee-report", report_file=p.report / "index.html",
+                    engine=engine)
     sync_parties(portal)
     return portal
 

@@ -296,6 +296,17 @@ def evidence_file(name: str, portal: Portal = PORTAL, db: Session = DB):
                     headers={"Content-Disposition": "attachment"})
 
 
+@router.get("/committee-report")
+def committee_report_file(portal: Portal = PORTAL):
+    """The committee's published report (results/<basin>/report/index.html), when built."""
+    f = portal.report_file
+    if f is None or not f.is_file():
+        raise PortalError(404, "the committee report has not been built yet (gep report)")
+    return Response(f.read_bytes(), media_type="text/html; charset=utf-8",
+                    headers={"Content-Security-Policy": "default-src 'none'; img-src data:; "
+                             "style-src 'unsafe-inline'; script-src 'unsafe-inline'"})
+
+
 @router.get("/ledger/{event}/{ref}.json")
 def ledger_document(event: str, ref: str, db: Session = DB):
     row = db.scalar(select(LedgerOutbox).where(LedgerOutbox.event == event,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -72,6 +73,8 @@ class Portal:
     ledger_db: Path | None = None
     performance_csv: Path | None = None
     report_url: str | None = None
+    report_file: Path | None = None
+    engine: Any = None
     limiter: RateLimiter = field(default_factory=RateLimiter)
 
     def __post_init__(self):
