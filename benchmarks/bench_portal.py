@@ -86,6 +86,26 @@ async def load(base: str, tokens: list[str], n: int, conc: int, tag: str) -> tup
     return ok, wall, lat
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children that were waited for (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU of the server and its worker processes (uvicorn --workers spawns children)."""
+    total = cpu_seconds(pid)
+    for child in Path("/proc").iterdir():
+        if child.name.isdigit():
+            try:
+                stat = (child / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                total += cpu_seconds(int(child.name))
+    return total
+
+
 def run(name: str, basin_config: Path, url: str, args) -> None:
     tokens = prepare(basin_config, url, args.chiefs)
     port = free_port()
@@ -98,7 +118,10 @@ def run(name: str, basin_config: Path, url: str, args) -> None:
             wait_port(port)
             base = f"http://127.0.0.1:{port}"
             asyncio.run(load(base, tokens, 200, args.concurrency, "warm"))
+            cpu0, client0 = tree_cpu(proc.pid), time.process_time()
             ok, wall, lat = asyncio.run(load(base, tokens, args.n, args.concurrency, "run"))
+            server_cpu = tree_cpu(proc.pid) - cpu0
+            client_cpu = time.process_time() - client0
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -106,6 +129,12 @@ def run(name: str, basin_config: Path, url: str, args) -> None:
     print(f"{name:10s} {args.n} submissions, {args.concurrency} concurrent, "
           f"{args.workers} worker(s): {ok} accepted, {ok / wall:7.1f} accepted/s, "
           f"p50 {statistics.median(lat) * 1000:6.1f} ms, p95 {p95:6.1f} ms")
+    # Independent of other load on the machine: the CPU the server spent per submission
+    # (its database server's CPU not included for PostgreSQL), and what one core sustains.
+    per = server_cpu / max(ok, 1)
+    print(f"{'':10s} server CPU {per * 1000:.2f} ms per submission (= {1 / per:.0f} per "
+          f"second per core); client CPU {client_cpu / max(ok, 1) * 1000:.2f} ms; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 def main() -> int:

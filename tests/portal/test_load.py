@@ -62,17 +62,23 @@ def test_concurrent_submissions_no_loss_no_duplicate(server, basin_config):
     base, tokens, db_url = server
     jobs = [(c, k) for c in range(CHIEFS) for k in range(PER_CHIEF)]
     limits = httpx.Limits(max_connections=CHIEFS * PER_CHIEF)
-    with httpx.Client(base_url=base, timeout=120, limits=limits) as client:
-        def submit(job):
-            c, k = job
-            body = patrol_body(km=1 + k / 10, x=701_000.0 + 400 * c, hour=6 + k % 12)
-            r = client.post("/api/v1/patrols", json=body, headers={
-                "Authorization": f"Bearer {tokens[c]}", "Idempotency-Key": f"c{c}-p{k}"})
-            return job, r.status_code, r.json().get("id"), r.headers.get("Idempotent-Replayed")
 
-        with ThreadPoolExecutor(max_workers=CHIEFS * PER_CHIEF) as pool:
-            first = list(pool.map(submit, jobs))
-            retry = list(pool.map(submit, jobs))
+    def run_all():
+        # a fresh client per round, as a phone retrying after a lost response reconnects
+        with httpx.Client(base_url=base, timeout=120, limits=limits) as client:
+            def submit(job):
+                c, k = job
+                body = patrol_body(km=1 + k / 10, x=701_000.0 + 400 * c, hour=6 + k % 12)
+                r = client.post("/api/v1/patrols", json=body, headers={
+                    "Authorization": f"Bearer {tokens[c]}", "Idempotency-Key": f"c{c}-p{k}"})
+                return (job, r.status_code, r.json().get("id"),
+                        r.headers.get("Idempotent-Replayed"))
+
+            with ThreadPoolExecutor(max_workers=CHIEFS * PER_CHIEF) as pool:
+                return list(pool.map(submit, jobs))
+
+    first = run_all()
+    retry = run_all()
     assert [s for _, s, _, _ in first] == [201] * len(jobs)
     assert [s for _, s, _, _ in retry] == [201] * len(jobs)
     ids = {job: pid for job, _, pid, _ in first}

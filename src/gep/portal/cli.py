@@ -31,6 +31,9 @@ def register(subparsers) -> None:
     p.add_argument("--proxy-headers", action="store_true",
                    help="trust X-Forwarded-For from --forwarded-allow-ips (behind a proxy)")
     p.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    p.add_argument("--timeout-keep-alive", type=int, default=30,
+                   help="seconds an idle keep-alive connection stays open (default 30; keep "
+                        "it above the reverse proxy's upstream keepalive timeout)")
     p.set_defaults(func=_serve)
 
     portal = subparsers.add_parser("portal", help="portal administration (accounts, demo "
@@ -184,5 +187,6 @@ def _serve(a) -> int:
     uvicorn.run("gep.portal.factory:app_from_env", factory=True, host=a.host, port=a.port,
                 workers=a.workers, proxy_headers=a.proxy_headers,
                 forwarded_allow_ips=a.forwarded_allow_ips, log_level="info",
+                timeout_keep_alive=a.timeout_keep_alive,
                 access_log=False)
     return 0
