@@ -70,6 +70,18 @@ def driver():
     shutil.rmtree(profile, ignore_errors=True)
 
 
+def _go(driver, element_id):
+    """Click a link or submit button and wait until the next page has replaced this one."""
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element("tag name", "html")
+    driver.find_element("id", element_id).click()
+    WebDriverWait(driver, 60).until(ec.staleness_of(old))
+    WebDriverWait(driver, 60).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def _severe(driver) -> list:
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
@@ -79,7 +91,7 @@ def _login(driver, base, user, password):
     driver.get(base + "/login")
     driver.find_element("id", "username").send_keys(user)
     driver.find_element("id", "password").send_keys(password)
-    driver.find_element("id", "login-submit").click()
+    _go(driver, "login-submit")
 
 
 def _set(driver, elem_id, value):
@@ -91,7 +103,7 @@ def test_apply_approve_patrol_review_points(driver, server):
     base = server
     # 1. a citizen applies
     driver.get(base + "/")
-    driver.find_element("id", "go-apply").click()
+    _go(driver, "go-apply")
     form = driver.find_element("id", "apply-form")
     form.find_element("name", "name").send_keys("李河长")
     form.find_element("name", "phone").send_keys("13800002222")
@@ -100,7 +112,7 @@ def test_apply_approve_patrol_review_points(driver, server):
     Select(form.find_element("name", "party_id")).select_by_value("west")
     form.find_element("name", "username").send_keys("lihe")
     form.find_element("name", "password").send_keys("river-password")
-    driver.find_element("id", "apply-submit").click()
+    _go(driver, "apply-submit")
     assert driver.find_element("id", "application-status").text == "pending"
     cid = driver.find_element("id", "application-id").text
     # a pending chief cannot patrol yet
@@ -110,12 +122,12 @@ def test_apply_approve_patrol_review_points(driver, server):
     # 2. the committee approves
     _login(driver, base, "chair", "chair-password")
     assert "李河长" in driver.find_element("id", "applications").text
-    driver.find_element("id", f"approve-{cid}").click()
+    _go(driver, f"approve-{cid}")
     assert not driver.find_elements("id", f"approve-{cid}")
     # 3. the chief logs in and records a patrol (3.5 km inside its party, one finding)
     _login(driver, base, "lihe", "river-password")
     assert driver.find_element("id", "chief-status").text == "approved"
-    driver.find_element("id", "new-patrol").click()
+    _go(driver, "new-patrol")
     body = patrol_body(km=3.5)
     coords = body["track"]["coordinates"]
     _set(driver, "started_at", "2024-05-06T08:00")
@@ -125,16 +137,16 @@ def test_apply_approve_patrol_review_points(driver, server):
     driver.find_element("id", "finding-0-description").send_keys("漂浮垃圾 floating waste")
     driver.find_element("id", "finding-0-lon").send_keys(f"{coords[1][0]:.7f}")
     driver.find_element("id", "finding-0-lat").send_keys(f"{coords[1][1]:.7f}")
-    driver.find_element("id", "patrol-submit").click()
+    _go(driver, "patrol-submit")
     rows = driver.find_elements("css selector", "#my-patrols tbody tr")
     assert len(rows) == 1 and rows[0].find_element("class name", "status").text == "submitted"
     pid = rows[0].find_element("tag name", "td").text
     # 4. the committee reviews: accept, confirming the finding
     _login(driver, base, "chair", "chair-password")
-    driver.find_element("id", f"review-{pid}").click()
+    _go(driver, f"review-{pid}")
     assert abs(float(driver.find_element("id", "km-in-party").text) - 3.5) < 0.01
     driver.find_element("id", "confirm-0").click()
-    driver.find_element("id", "accept").click()
+    _go(driver, "accept")
     assert not driver.find_elements("id", f"review-{pid}")
     # 5. the chief sees the points: 10 + 3 whole km x 2 + 1 confirmed finding x 20
     _login(driver, base, "lihe", "river-password")
