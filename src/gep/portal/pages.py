@@ -259,18 +259,20 @@ def project_page(project_id: int, request: Request, portal: Portal = PORTAL,
                                                    LedgerOutbox.ref.like(f"P{p.id}%"))
                         .order_by(LedgerOutbox.id)).all()
     return render(request, "project.html", who, p=p, group=group,
-                  performance=_performance(portal, p.party_id), events=events,
+                  performance=_performance(portal, p.party_id, p.year), events=events,
                   docname=lambda r: "/" + document_name(r.event, r.ref).replace(
                       "portal/", "ledger/", 1))
 
 
-def _performance(portal: Portal, party_id: str) -> list[dict]:
-    """The party's rows of the monitoring stage's responsibility list, when present."""
+def _performance(portal: Portal, party_id: str, year: int) -> list[dict]:
+    """The party's rows of the monitoring stage's responsibility list for the project's year,
+    when present."""
     f = portal.performance_csv
     if f is None or not f.is_file():
         return []
     with open(f, newline="", encoding="utf-8") as fh:
-        return [r for r in csv.DictReader(fh) if r.get("party_id") == party_id]
+        return [r for r in csv.DictReader(fh)
+                if r.get("party_id") == party_id and r.get("year") == str(year)]
 
 
 @router.post("/projects/{project_id}/evidence")
