@@ -97,7 +97,7 @@ def create_app(portal: Portal) -> FastAPI:
     from gep.portal.limits import BodySizeLimit
 
     app = FastAPI(title="gep citizen portal 民间河长与阳光账本监督平台",
-                  version="1", openapi_url="/openapi.json", docs_url="/api/docs",
+                  version="1", openapi_url="/openapi.json", docs_url=None,
                   redoc_url=None,
                   description="River chiefs, patrols, points, public reports and fund use of "
                               "the basin's ecological compensation. See docs/portal.md.")
@@ -138,14 +138,12 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        docs = scope["path"].startswith("/api/docs")
-
         async def add_headers(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
                 headers += [h for h in _HEADERS if h[0] not in names]
-                if not docs and _CSP[0] not in names:
+                if _CSP[0] not in names:
                     headers.append(_CSP)
                 message = dict(message, headers=headers)
             await send(message)
