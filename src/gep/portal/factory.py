@@ -31,8 +31,8 @@ def build_portal(cfg: Config, db_url: str | None = None,
     url = db_url or dbm.default_sqlite_url(p.portal_db)
     engine = dbm.make_engine(url)
     dbm.upgrade(engine)
-    geometry = BasinGeometry.from_file(p.party_file("parties.gpkg"),
-                                       cfg.parties.id_field if cfg.parties else "party_id")
+    # acquire writes inputs/parties.gpkg with a normalised party_id column for every source
+    geometry = BasinGeometry.from_file(p.party_file("parties.gpkg"), "party_id")
     ledger_db = p.ledger / "ledger.db"
     portal = Portal(settings=settings, factory=dbm.session_factory(engine), geometry=geometry,
                     secret=load_or_create_secret(secret_path(cfg)), uploads=p.portal_uploads,
