@@ -247,9 +247,12 @@ def test_report_rate_limit_with_retry_after(make_api):
     r = api.c.post("/api/v1/reports", json=body)
     assert r.status_code == 429
     assert 1 <= int(r.headers["Retry-After"]) <= 60
-    strict = make_api(rate_limits={"reports_per_minute": 2})
+    strict = make_api(rate_limits={"reports_per_minute": 2, "lookups_per_minute": 3})
     assert [strict.c.post("/api/v1/reports", json=body).status_code
             for _ in range(3)] == [201, 201, 429]
+    # guessing tracking codes is slowed down too
+    assert [strict.c.get(f"/api/v1/reports/R{i:010d}").status_code
+            for i in range(4)] == [404, 404, 404, 429]
 
 
 def test_rate_limiter_window_slides():

@@ -225,8 +225,10 @@ def create_report(body: s.ReportIn, request: Request, portal: Portal = PORTAL,
 
 
 @router.get("/reports/{code}", response_model=s.ReportPublic, tags=["reports"])
-def get_report(code: str, db: Session = DB):
+def get_report(code: str, request: Request, portal: Portal = PORTAL, db: Session = DB):
     """Status and the committee's public reply; never the reporter's contact."""
+    portal.rate_limit("lookup", client_address(request),
+                      portal.settings.rate_limits.lookups_per_minute)
     return _public(svc.report_by_code(db, code))
 
 

@@ -202,8 +202,10 @@ def report_post(request: Request, portal: Portal = PORTAL, db: Session = DB,
 
 
 @router.get("/reports/{code}", response_class=HTMLResponse)
-def report_status(code: str, request: Request, db: Session = DB,
+def report_status(code: str, request: Request, portal: Portal = PORTAL, db: Session = DB,
                   who: Principal | None = WHO):
+    portal.rate_limit("lookup", client_address(request),
+                      portal.settings.rate_limits.lookups_per_minute)
     return render(request, "report_status.html", who, r=svc.report_by_code(db, code[:32]))
 
 

@@ -33,6 +33,8 @@ class RateLimits(_Model):
     reports_per_minute: int = Field(10, ge=1)
     applications_per_minute: int = Field(10, ge=1)
     logins_per_minute: int = Field(30, ge=1)
+    lookups_per_minute: int = Field(60, ge=1, description="Report status look-ups by "
+                                    "tracking code (slows guessing codes).")
 
 
 class Argon2Params(_Model):
