@@ -148,8 +148,12 @@ def _seed(a) -> int:
     try:
         counts = seedmod.seed(portal)
     except svc.PortalError as exc:
-        raise InputDataError(a.db or "portal.db", exc.message, field="db",
-                             fix="remove the database or pass --db with a new one") from None
+        if exc.status == 409:
+            raise InputDataError(a.db or "portal.db", exc.message, field="db",
+                                 fix="remove the database or pass --db with a new one"
+                                 ) from None
+        raise InputDataError(a.config, f"demo data refused: {exc.message}", field="portal",
+                             fix="check the basin's inputs/parties.gpkg") from None
     finally:
         portal.engine.dispose()
     print(f"seeded demo portal: {counts}; accounts 'committee', 'officer_<party>', "

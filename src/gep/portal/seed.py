@@ -30,21 +30,26 @@ def _principal(u: User, via: str = "seed") -> Principal:
 
 
 def _track_in(geom, rng: random.Random, n: int = 12) -> list[list[float]]:
-    """A wandering walk inside ``geom`` (lon/lat), about 3-8 km long."""
+    """A wandering walk inside ``geom`` (lon/lat): steps of 1/15 of the party's size, at most
+    about 600 m, so small parties of a tiny basin get a track too."""
+    import math
+
     from shapely.geometry import Point
 
     minx, miny, maxx, maxy = geom.bounds
-    while True:
+    size = min(maxx - minx, maxy - miny)
+    for _ in range(1000):
         x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         if geom.contains(Point(x, y)):
             break
-    pts = [[x, y]]
-    step = rng.uniform(0.004, 0.007)
-    heading = rng.uniform(0, 6.283)
-    import math
-
+    else:
+        c = geom.representative_point()
+        x, y = c.x, c.y
+    pts = [[round(x, 6), round(y, 6)]]
+    step = min(0.006, size / 15) * rng.uniform(0.7, 1.1)
+    heading = rng.uniform(0, 2 * math.pi)
     for _ in range(n - 1):
-        for _try in range(20):
+        for _try in range(24):
             h = heading + rng.uniform(-0.6, 0.6)
             nx, ny = x + step * math.cos(h), y + step * math.sin(h)
             if geom.contains(Point(nx, ny)):
@@ -52,6 +57,11 @@ def _track_in(geom, rng: random.Random, n: int = 12) -> list[list[float]]:
                 pts.append([round(x, 6), round(y, 6)])
                 break
             heading += 1.2
+    if len(pts) < 2:  # boxed in: walk to the polygon's representative point
+        c = geom.representative_point()
+        pts.append([round(c.x, 6), round(c.y, 6)])
+        if pts[1] == pts[0]:
+            pts[1] = [pts[0][0] + 1e-5, pts[0][1]]
     return pts
 
 
