@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import anyio
+
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -162,7 +164,7 @@ async def submit_patrol(request: Request, response: Response, portal: Portal = P
             db.commit()
             return patrol, created
 
-    patrol, created = await run_in_threadpool(work)
+    patrol, created = await anyio.to_thread.run_sync(work, limiter=portal.db_limiter())
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return {"id": patrol.id, "status": patrol.status}

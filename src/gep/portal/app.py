@@ -21,7 +21,7 @@ from gep.portal.services import Portal, PortalError, principal_for
 Authenticator = Callable[[Request, Session], "Principal | None"]
 
 
-def get_portal(request: Request) -> Portal:
+async def get_portal(request: Request) -> Portal:  # async: no worker-thread hop
     return request.app.state.portal
 
 

@@ -70,7 +70,9 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+    # no pool_pre_ping: it costs a round trip per request; recycle instead, and a dropped
+    # connection fails one request, not all of them
+    return create_engine(url, pool_size=10, max_overflow=30, pool_recycle=1800)
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -7,7 +7,9 @@ must show call ``ledger_hook.record_event`` in the same transaction too.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import json
 import secrets
 import threading
@@ -18,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gep.money import FEN
@@ -101,6 +102,17 @@ class Portal:
         with self._lock:
             self._received_cache = (key, data)
         return data
+
+    def db_limiter(self):
+        """How many worker threads may run database work of the busy endpoints at once:
+        one on SQLite (writers queue here, in order, instead of sleeping in SQLite's busy
+        handler), a few on PostgreSQL (fewer threads fighting over the GIL)."""
+        import anyio
+
+        if getattr(self, "_db_limiter", None) is None:
+            sqlite = self.engine is not None and self.engine.dialect.name == "sqlite"
+            self._db_limiter = anyio.CapacityLimiter(1 if sqlite else 6)
+        return self._db_limiter
 
     def flush_ledger(self) -> int:
         return ledger_hook.flush(self.factory, self.sink)
@@ -238,6 +250,15 @@ def chief_of(db: Session, principal: Principal) -> Chief | None:
 
 _INSERT_PATROL = insert(Patrol.__table__).returning(Patrol.__table__.c.id)
 _INSERT_FINDING = insert(Finding.__table__)
+
+
+@functools.cache
+def _insert_patrol(dialect: str):
+    """INSERT ... ON CONFLICT (chief_id, idempotency_key) DO NOTHING RETURNING id."""
+    mod = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+    return (mod.insert(Patrol.__table__)
+            .on_conflict_do_nothing(index_elements=["chief_id", "idempotency_key"])
+            .returning(Patrol.__table__.c.id))
 _INSERT_PHOTO = insert(Photo.__table__)
 
 
@@ -299,33 +320,23 @@ def submit_patrol(portal: Portal, db: Session, actor: Principal, data: PatrolIn,
                   km_total=km_basin, km_in_party=km_party, status="submitted",
                   submitted_at=utcnow(), review_note="")
 
-    def insert_all() -> int:
-        conn = db.connection()  # Core: no ORM unit of work on the hot path
-        pid = conn.execute(_INSERT_PATROL, values).scalar_one()
-        if data.findings:
-            conn.execute(_INSERT_FINDING, [dict(patrol_id=pid, idx=i, kind=f.kind,
-                                              description=f.description, lon=f.lon,
-                                              lat=f.lat, confirmed=False)
-                                         for i, f in enumerate(data.findings)])
-        if stored:
-            conn.execute(_INSERT_PHOTO, [dict(patrol_id=pid, stored_name=s.stored_name,
-                                            original_name=s.original_name,
-                                            content_type=s.content_type, sha256=s.sha256,
-                                            size_bytes=s.size_bytes) for s in stored])
-        return pid
-
-    if idempotency_key:
-        # a concurrent twin may commit first: the unique (chief, key) index decides
-        try:
-            with db.begin_nested():
-                pid = insert_all()
-        except IntegrityError:
-            existing = _patrol_by_key(db, chief.id, idempotency_key)
-            if existing is None:
-                raise
-            return _replay(existing, digest), False
-    else:
-        pid = insert_all()
+    conn = db.connection()  # Core statements: no ORM unit of work on the hot path
+    # With a key, a concurrent twin may commit first: the unique (chief, key) index decides,
+    # INSERT ... ON CONFLICT DO NOTHING then returns no id and we answer with the twin.
+    stmt = _insert_patrol(conn.dialect.name) if idempotency_key else _INSERT_PATROL
+    pid = conn.execute(stmt, values).scalar()
+    if pid is None:
+        return _replay(_patrol_by_key(db, chief.id, idempotency_key), digest), False
+    if data.findings:
+        conn.execute(_INSERT_FINDING, [dict(patrol_id=pid, idx=i, kind=f.kind,
+                                          description=f.description, lon=f.lon, lat=f.lat,
+                                          confirmed=False)
+                                     for i, f in enumerate(data.findings)])
+    if stored:
+        conn.execute(_INSERT_PHOTO, [dict(patrol_id=pid, stored_name=s.stored_name,
+                                        original_name=s.original_name,
+                                        content_type=s.content_type, sha256=s.sha256,
+                                        size_bytes=s.size_bytes) for s in stored])
     return Submitted(pid, "submitted"), True
 
 
