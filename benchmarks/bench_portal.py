@@ -4,7 +4,7 @@ process over loopback, on SQLite and (when PostgreSQL is installed) on a throwaw
 Targets from issue 11, on 2 cores: at least 200 accepted submissions per second with p95 at
 most 100 ms, on each database.
 
-    python benchmarks/bench_portal.py                      # 2000 submissions, 32 at a time
+    python benchmarks/bench_portal.py                      # 2000 submissions, 16 at a time
     python benchmarks/bench_portal.py -n 5000 -c 64 --workers 2 --db sqlite
 
 The client (asyncio + httpx) runs on the same machine and takes part of the CPU; the figures
@@ -140,7 +140,8 @@ def run(name: str, basin_config: Path, url: str, args) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", type=int, default=2000, help="submissions to time")
-    ap.add_argument("-c", "--concurrency", type=int, default=32)
+    ap.add_argument("-c", "--concurrency", type=int, default=16,
+                    help="submissions in flight (latency >= concurrency / throughput)")
     ap.add_argument("--chiefs", type=int, default=20)
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
