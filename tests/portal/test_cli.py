@@ -69,6 +69,21 @@ def test_seed_follows_the_rules(basin_config, tmp_path):
     assert r.returncode == 0, r.stderr
     again = gep("portal", "seed", "--config", str(basin_config), "--db", url)
     assert again.returncode == 2 and "already has accounts" in again.stderr
+    # deterministic: seeding another new database publishes the very same ledger documents,
+    # so re-running make demo does not grow the sunshine ledger
+    from gep.ledger.store import Ledger
+
+    from .helpers import build as build_portal
+
+    first = build_portal(basin_config, url)
+    ledger_db = first.ledger_db
+    first.engine.dispose()
+    with Ledger(ledger_db) as lg:
+        size = lg.size
+    url2 = f"sqlite:///{tmp_path / 'seed2.db'}"
+    assert gep("portal", "seed", "--config", str(basin_config), "--db", url2).returncode == 0
+    with Ledger(ledger_db) as lg:
+        assert lg.size == size
     portal = build(basin_config, url)
     with portal.factory() as db:
         accepted = db.scalars(select(Patrol).where(Patrol.status == "accepted")).all()
