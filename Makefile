@@ -11,14 +11,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # the rules call `gep` from the PATH: the venv's bin first, as `source .venv/bin/activate` does
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: demo test test-cluster install system-deps browser-deps fonts-deps lint bench clean-results
+.PHONY: demo test test-cluster install system-deps browser-deps fonts-deps db-deps lint bench clean-results
 
 # gep run: Snakemake's state under results/demo/, and a re-run after a crash recovers itself.
 demo: install fonts-deps
 	$(PY) -m gep run --config config/config.yaml --cores $(CORES)
 	@echo "Report: results/demo/report/index.html"
 
-test: install browser-deps fonts-deps
+test: install browser-deps fonts-deps db-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 install: $(STAMP)
@@ -50,6 +50,12 @@ browser-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver)
 
+# PostgreSQL server binaries for the portal's tests (each test session starts its own throwaway
+# cluster from /usr/lib/postgresql/<version>/bin, whatever the version).
+db-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
+
 # natcap.invest has no Linux wheel: its build and pygeoprocessing's need gdal-config, GDAL's
 # bindings must match the system library and see numpy at build time, and pygeoprocessing does
 # not compile with Cython >= 3.2. See README "Installation details".
@@ -75,6 +81,7 @@ bench: install
 	test ! -f results/demo/committee/execution.csv || $(PY) benchmarks/bench_committee.py --config config/config.yaml
 	$(PY) benchmarks/bench_rules.py --sizes 200 1000
 	$(PY) benchmarks/scaling_estimate.py
+	$(PY) benchmarks/bench_portal.py
 
 clean-results:
 	rm -rf results/

@@ -24,6 +24,7 @@ _SUBCOMMAND_MODULES = [
     "gep.rating.cli",          # rate, rate-demo
     "gep.committee.cli",       # execution, bulletin, agreement file
     "gep.gis.cli",             # gis
+    "gep.portal.cli",          # serve, portal ...
 ]
 
 

@@ -211,6 +211,13 @@ class CommitteeConfig(_Model):
                                         "local people's congress; recorded in the ledger.")
 
 
+class PortalConfig(_Model):
+    enabled: bool = Field(True, description="Build the demo portal database (gep portal seed) "
+                          "and show patrols and reports in the committee report.")
+    config: Path = Field(Path("portal.yaml"), description="Portal settings: points rules, "
+                         "rate limits, security (see docs/portal.md).")
+
+
 class ReportConfig(_Model):
     title_en: str = "Gross Ecosystem Product and ecological compensation"
     title_zh: str = "生态系统生产总值与流域生态补偿"
@@ -243,6 +250,7 @@ class Config(_Model):
     rating: RatingConfig = RatingConfig()
     committee: CommitteeConfig = CommitteeConfig()
     report: ReportConfig = ReportConfig()
+    portal: PortalConfig = PortalConfig()
     config_dir: Path = Field(Path("."), description="Set by the loader: the config file's folder.")
 
     @field_validator("years")

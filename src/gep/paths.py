@@ -128,6 +128,18 @@ class Paths:
         return self.report / "tables.xlsx"
 
     @property
+    def portal(self) -> Path:
+        return self.root / "portal"
+
+    @property
+    def portal_db(self) -> Path:
+        return self.portal / "portal.db"
+
+    @property
+    def portal_uploads(self) -> Path:
+        return self.portal / "uploads"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -88,7 +88,13 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
                              f"{years}")
     checkpoint, vkey = out / "checkpoint", out / "verifier.vkey"
     ledger.write_checkpoint(db, signer, cfg.ledger.origin, checkpoint, vkey_out=vkey)
+    portal_url = None
+    if cfg.portal.enabled:
+        from gep.portal.settings import load_settings
+
+        portal_url = load_settings(cfg.path(cfg.portal.config)).public_url
     site = ledger.build_site(db, checkpoint, vkey, out / "site",
                              parties=p.party_file("parties.csv"),
-                             title=f"{cfg.basin} sunshine ledger 阳光账本")
+                             title=f"{cfg.basin} sunshine ledger 阳光账本",
+                             portal_url=portal_url)
     return {"db": db, "checkpoint": checkpoint, "vkey": vkey, "site": site}

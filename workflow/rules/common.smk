@@ -71,6 +71,7 @@ def invest_mem_mb(wildcards, threads):
 COMPENSATION = CFG.compensation.agreement is not None
 MONITORING = CFG.monitoring.enabled and COMPENSATION
 LEDGER = CFG.ledger.enabled
+PORTAL = CFG.portal.enabled
 DISPATCH_YEARS = [str(y) for y in dispatch_years(CFG)] if MONITORING else []
 
 
@@ -81,6 +82,8 @@ def final_outputs():
     out += [P.dispatch(y) / "disbursements.csv" for y in DISPATCH_YEARS]
     if LEDGER:
         out += [P.ledger / "checkpoint", P.ledger / "site" / "index.html"]
+    if PORTAL:
+        out.append(P.portal_db)
     return [str(x) for x in out]
 
 
@@ -168,6 +171,8 @@ def report_extra_inputs():
               for f in ("disbursements.csv", "alerts.csv")]
     if MONITORING and COMPENSATION and CFG.committee.enabled:
         files.append(str(P.downstream_csv))
+    if PORTAL:
+        files.append(str(P.portal_db))
     return files + committee_report_inputs()
 
 

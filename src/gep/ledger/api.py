@@ -124,6 +124,39 @@ def append_digest(db: str | os.PathLike, file: str | os.PathLike, kind: str, cov
     return append_digests(db, [file], kind, covers)
 
 
+def append_record_digests(db: str | os.PathLike, records: Iterable[tuple[bytes, str, str]],
+                          kind: str = "portal_event") -> AppendSummary:
+    """Append the SHA-256 of in-memory documents ``(content, name, covers)`` as one batch.
+
+    Used by the citizen portal: the document is the canonical JSON of an event (pseudonymous
+    ids only) that the portal publishes at ``name``, so anyone can re-hash it.
+    """
+    items = [Item(digest_record(hashlib.sha256(content).hexdigest(), len(content), name, kind,
+                                covers, file=name), name)
+             for content, name, covers in records]
+    with Ledger(db) as lg:
+        results = lg.append(items)
+        return AppendSummary(results, lg.size)
+
+
+def received_by_year(db: str | os.PathLike, kind: str = "disbursement"
+                     ) -> dict[tuple[str, int], int]:
+    """Fen received per ``(to_account, year)`` in one book (``settlement`` or
+    ``disbursement``), summed over the whole log; empty when the ledger does not exist."""
+    from gep.ledger.records import amount_to_fen
+
+    if not Path(db).is_file():
+        return {}
+    out: dict[tuple[str, int], int] = {}
+    with Ledger(db, create=False) as lg:
+        for _, raw in lg.entries():
+            rec = json.loads(raw)
+            if rec.get("type") == "transfer" and rec.get("kind") == kind:
+                key = (rec["to_account"], rec["year"])
+                out[key] = out.get(key, 0) + amount_to_fen(rec["amount_cny"])
+    return out
+
+
 def append_alerts_csv(db: str | os.PathLike, csv_path: str | os.PathLike) -> AppendSummary:
     """Append one ``alert`` record per row, stored exactly as given (all values as text)."""
     path = Path(csv_path)

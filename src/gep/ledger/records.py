@@ -39,7 +39,7 @@ def book_account(record, side: str) -> str:
     yuan twice.
     """
     return f"{record['kind']}:{record[side]}"
-DIGEST_KINDS = ("data_batch", "gep_table", "report")
+DIGEST_KINDS = ("data_batch", "gep_table", "report", "portal_event")
 # Field order used when naming the first differing field of a conflicting retry.
 TRANSFER_COMPARE_ORDER = ("kind", "year", "clause", "from_account", "to_account", "amount_cny",
                           "explanation")

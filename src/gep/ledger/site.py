@@ -45,6 +45,7 @@ KIND_LABELS = {
     "data_batch": ("监测数据批次", "data batch"),
     "gep_table": ("GEP 核算表", "GEP table"),
     "report": ("报告", "report"),
+    "portal_event": ("公众监督平台记录", "portal record"),
 }
 FIELD_LABELS = {
     "type": ("记录类型", "record type"), "kind": ("类型", "kind"),
@@ -110,8 +111,10 @@ def _publish_modes(top: Path) -> None:
 
 def build_site(db: str | os.PathLike, checkpoint: str | os.PathLike, vkey: str | os.PathLike,
                out_dir: str | os.PathLike, *, parties: str | os.PathLike | None = None,
-               title: str | None = None) -> Path:
-    """Write the site into ``out_dir`` (replaced atomically); returns the index.html path."""
+               title: str | None = None, portal_url: str | None = None) -> Path:
+    """Write the site into ``out_dir`` (replaced atomically); returns the index.html path.
+
+    ``portal_url``: the citizen portal (gep serve), linked from every page."""
     cp_path = Path(checkpoint)
     if not cp_path.is_file():
         raise InputDataError(str(cp_path), "checkpoint file not found", field="checkpoint",
@@ -186,7 +189,7 @@ def build_site(db: str | os.PathLike, checkpoint: str | os.PathLike, vkey: str |
     common = {
         "title_zh": title or "阳光账本", "title_en": title or "Sunshine Ledger",
         "origin": cp.origin, "note": note, "vkey": vkey_text, "cp_size": cp.size, "size": n,
-        "site_json": site_json,
+        "site_json": site_json, "portal_url": portal_url,
     }
     env = _environment()
     index_html = env.get_template("index.html.j2").render(

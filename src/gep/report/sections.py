@@ -37,8 +37,11 @@ def extra_sections(cfg, p: Paths, data_uri) -> list[dict]:
     from gep.report.committee_sections import committee_section, rating_section
 
     out = []
+    from gep.report.portal_section import portal_section
+
     for fn in (classification_section, attribution_section, compensation_section,
-               monitoring_section, rating_section, committee_section, ledger_section):
+               monitoring_section, portal_section, rating_section, committee_section,
+               ledger_section):
         s = fn(cfg, p, data_uri)
         if s:
             out.append(s)

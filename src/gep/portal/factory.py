@@ -1,0 +1,52 @@
+"""Build the portal of a basin from its config: database (migrated), basin geometry, secret,
+ledger hook, uploads folder; all found through ``gep.paths.Paths``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gep.config import Config, load_config
+from gep.paths import Paths
+from gep.portal import db as dbm
+from gep.portal.geo import BasinGeometry
+from gep.portal.ledger_hook import NoLedger, SunshineLedger
+from gep.portal.services import Portal, sync_parties
+from gep.portal.settings import PortalSettings, load_settings
+
+
+def settings_for(cfg: Config, overrides: dict | None = None) -> PortalSettings:
+    return load_settings(cfg.path(cfg.portal.config), overrides)
+
+
+def secret_path(cfg: Config) -> Path:
+    return cfg.path(cfg.ledger.key_dir) / cfg.basin / "portal.secret"
+
+
+def build_portal(cfg: Config, db_url: str | None = None,
+                 settings: PortalSettings | None = None) -> Portal:
+    from gep.portal.security import load_or_create_secret
+
+    p = Paths(cfg)
+    settings = settings or settings_for(cfg)
+    url = db_url or dbm.default_sqlite_url(p.portal_db)
+    engine = dbm.make_engine(url)
+    dbm.upgrade(engine)
+    # acquire writes inputs/parties.gpkg with a normalised party_id column for every source
+    geometry = BasinGeometry.from_file(p.party_file("parties.gpkg"), "party_id")
+    ledger_db = p.ledger / "ledger.db"
+    portal = Portal(settings=settings, factory=dbm.session_factory(engine), geometry=geometry,
+                    secret=load_or_create_secret(secret_path(cfg)), uploads=p.portal_uploads,
+                    sink=SunshineLedger(ledger_db) if cfg.ledger.enabled else NoLedger(),
+                    ledger_db=ledger_db, performance_csv=p.monitoring / "performance.csv",
+                    report_url="/committee-report", report_file=p.report / "index.html",
+                    engine=engine)
+    sync_parties(portal)
+    return portal
+
+
+def app_from_env():
+    """Uvicorn factory for ``gep serve --workers N`` (each worker builds its own portal)."""
+    from gep.portal.app import create_app
+
+    cfg = load_config(os.environ["GEP_PORTAL_CONFIG"])
+    return create_app(build_portal(cfg, os.environ.get("GEP_PORTAL_DB") or None))

@@ -1,0 +1,22 @@
+# The citizen portal's demo database: accounts, river chiefs, patrols, reports and fund use,
+# seeded through the portal's own rules (gep portal seed). Fund use is checked against what
+# the sunshine ledger shows each party received, so the seed first appends this run's
+# disbursements to the ledger (idempotent: publish later finds them already there).
+# Serve it with: gep serve --config config/config.yaml (see docs/portal.md).
+
+
+rule portal_seed:
+    input:
+        parties=str(P.party_file("parties.gpkg")),
+        receipts=[str(P.dispatch(y) / "ledger_transfers.csv") for y in DISPATCH_YEARS],
+    output:
+        db=str(P.portal_db),
+    params:
+        gep=GEP,
+        config=str(EFFECTIVE),
+    log:
+        str(P.logs / "portal_seed.log"),
+    conda:
+        ENV
+    shell:
+        "{params.gep} portal seed --config {params.config} --append-receipts > {log} 2>&1"
