@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from .helpers import WEST, patrol_body
+from .helpers import WEST, line_lonlat, patrol_body
 
 
 def test_migrations_build_exactly_the_models(db_url):
@@ -25,7 +25,7 @@ def test_migrations_build_exactly_the_models(db_url):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                 Base.metadata)
     assert diff == []
-    assert dbm.current_revision(engine) == "0001"
+    assert dbm.current_revision(engine) == "0002"
     engine.dispose()
 
 
@@ -145,3 +145,42 @@ def test_ledger_site_links_to_portal_and_labels_events(tmp_path):
     assert "portal record" in html and hashlib.sha256(doc).hexdigest() in html
     plain = build_site(db, cp, tmp_path / "v.vkey", tmp_path / "site2")
     assert "portal-link" not in plain.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_committee_agenda_reads_open_items_without_personal_data(make_api, db_url):
+    """The committee's monthly agenda (gep.committee.portal) reads the portal's
+    ``committee_open_items`` view: a report and a finding awaiting review are open until the
+    committee resolves or reviews them, and no contact data or free text reaches it."""
+    from datetime import datetime, timezone
+
+    from gep.committee.portal import open_items
+
+    api = make_api()
+    db_file = db_url.removeprefix("sqlite:///")
+    today = datetime.now(timezone.utc).date()
+    boss = api.admin()
+    _, chief = api.chief("ann", boss)
+    lon, lat = line_lonlat([(705_000, 3_295_000.0)])[0]
+    code = api.c.post("/api/v1/reports", json={
+        "category": "pollution", "description": "oil near my house", "lon": lon, "lat": lat,
+        "contact": "13800000000"}).json()["tracking_code"]
+    pid = api.c.post("/api/v1/patrols", headers=chief, json=patrol_body(findings=2)).json()["id"]
+
+    got = open_items(db_file, today)
+    assert got["status"] == "ok"
+    assert got["counts"] == {"citizen_report": 1, "patrol_finding": 2}
+    report = next(i for i in got["items"] if i["kind"] == "citizen_report")
+    assert report["item_id"] == code and report["summary"] == "pollution"
+    assert {i["item_id"] for i in got["items"] if i["kind"] == "patrol_finding"} == {
+        f"P{pid}-0", f"P{pid}-1"}
+    text = repr(got)
+    assert "13800000000" not in text and "oil near my house" not in text
+    # opened today: not on the agenda of a month that ended before
+    assert open_items(db_file, date(2000, 1, 31))["items"] == []
+
+    api.c.post(f"/api/v1/patrols/{pid}/review", headers=boss,
+               json={"decision": "accept", "confirmed_findings": [0]})
+    api.c.post(f"/api/v1/reports/{code}/resolve", headers=boss,
+               json={"outcome": "confirmed", "reply": "cleaned"})
+    assert open_items(db_file, today)["items"] == []
