@@ -81,3 +81,15 @@ class Paths:
     @property
     def effective_config(self) -> Path:
         return self.root / "config.effective.yaml"
+
+    # daily operations (issue 18): the station service's database and per-day products
+    @property
+    def operations(self) -> Path:
+        return self.root / "operations"
+
+    @property
+    def operations_db(self) -> Path:
+        return self.operations / "operations.db"
+
+    def operations_day(self, date) -> Path:
+        return self.operations / "days" / str(date)
