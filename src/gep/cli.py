@@ -19,6 +19,7 @@ _SUBCOMMAND_MODULES = [
     "gep.ledger.cli",          # ledger ...
     "gep.landcover_cli",       # classify
     "gep.tuning.cli",          # sweep, sensitivity, calibrate
+    "gep.operations.cli",      # station, daily, operations (issue 18)
 ]
 
 
