@@ -9,13 +9,13 @@ CORES ?= 2
 STAMP := $(VENV)/.gep-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps lint bench clean-results
+.PHONY: demo test install system-deps postgres-deps lint bench clean-results
 
 demo: install
 	$(VENV)/bin/snakemake --cores $(CORES) --configfile config/config.yaml
 	@echo "Report: results/demo/report/index.html"
 
-test: install browser-deps
+test: install browser-deps postgres-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 install: $(STAMP)
@@ -23,6 +23,11 @@ install: $(STAMP)
 system-deps:
 	@command -v gdal-config >/dev/null && command -v g++ >/dev/null || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends libgdal-dev gdal-bin g++)
+
+# PostgreSQL 15 (Debian 12) for the operations tests' throwaway clusters (tests/pg.py)
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
 
 browser-deps:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
@@ -48,6 +53,7 @@ bench: install
 	$(PY) benchmarks/bench_batch.py --sizes 200 1000
 	$(PY) benchmarks/bench_monitoring.py
 	$(PY) benchmarks/bench_ledger.py
+	$(PY) benchmarks/bench_operations.py --db sqlite postgresql
 	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
 
 clean-results:

@@ -143,6 +143,21 @@ def test_batch_year_is_never_appended_to_unless_replaced(ctx):
     assert len(replay.rows(out / "disbursements.csv")) == len(UPSTREAM)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_batch_dispatch_refuses_a_year_paid_day_by_day(ctx, capsys):
+    from gep.cli import main
+
+    run_daily(ctx, dt.date(YEAR, 5, 1), now=replay.FAR_FUTURE, deliver=False)
+    out = ctx.paths.dispatch(YEAR)
+    before = (out / "disbursements.csv").read_bytes()
+    code = main(["dispatch", "--transfers", "t.csv", "--daily-index", "d.csv", "--agreement",
+                 "a.yaml", "--quality", "q.csv", "--year", str(YEAR), "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "gep daily" in err[0] and "Fix:" in err[0]
+    assert (out / "disbursements.csv").read_bytes() == before
+
+
 def test_cli_daily_errors_in_one_line(basin, tmp_path, capsys):
     from gep.cli import main
 

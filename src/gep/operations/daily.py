@@ -130,8 +130,11 @@ def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
               deliver: bool = True) -> DailyOutcome:
     from gep.monitoring.dispatch import ALERT_HEADER, DISBURSEMENT_HEADER, TRANSFER_HEADER
 
+    from gep.operations.service import seal_pending
+
     settings = ctx.monitoring
     tz = settings.timezone
+    seal_pending(ctx)   # nothing is computed from data the ledger does not hold
     start, day_end, end = window(ctx, d)
     now = now or dt.datetime.now(dt.UTC)
     if int(pd.Timestamp(now).value) < day_end:

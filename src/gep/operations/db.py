@@ -58,11 +58,13 @@ class Batch(Base):
     batch_id: Mapped[str] = mapped_column(String(200))
     digest: Mapped[str] = mapped_column(String(64))
     n_readings: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    covers: Mapped[str] = mapped_column(Text)
     first_ts_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     last_ts_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                      index=True)
-    ledger_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
 
 
 class Series(Base):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gep.errors import ConfigError, GepError
@@ -51,8 +51,17 @@ class Context:
     ledger_db: Path | None = None
     dispatch_root: Path | None = None
     _units: dict = field(default_factory=dict)
+    _sealer: object = None
+
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            self._sealer = Sealer(self)
+        return self._sealer
 
     def close(self) -> None:
+        if self._sealer is not None:
+            self._sealer.close()
+            self._sealer = None
         if self.engine is not None:
             self.engine.dispose()
 
@@ -157,16 +166,6 @@ class UploadResult:
     body: dict
 
 
-def _parse_ts(text: str) -> int:
-    """ISO 8601 with an offset -> int64 ns UTC; ValueError otherwise."""
-    if not isinstance(text, str) or not re.search(r"(Z|z|[+-]\d{2}:?\d{2})$", text.strip()):
-        raise ValueError("needs a UTC offset, e.g. 2021-03-01T08:00:00+08:00")
-    t = pd.Timestamp(text.strip())
-    if t.tzinfo is None:  # pragma: no cover - the pattern above demands an offset
-        raise ValueError("needs a UTC offset")
-    return int(t.tz_convert("UTC").value)
-
-
 def batch_digest(station: str, batch_id: str, readings: list[dict]) -> tuple[str, int]:
     """SHA-256 (hex) and size of the batch's canonical JSON (the ledger's record format)."""
     from gep.ledger.records import canonical_bytes
@@ -179,7 +178,12 @@ def batch_digest(station: str, batch_id: str, readings: list[dict]) -> tuple[str
 
 def accept_batch(ctx: Context, station: str, batch_id: str, readings: list[dict],
                  now: dt.datetime | None = None) -> UploadResult:
-    """Validate and store one batch (all or nothing), seal its digest in the ledger."""
+    """Validate and store one batch (all or nothing), seal its digest in the ledger.
+
+    The rows are checked first on their own, then, in the one write transaction that stores
+    them, against what is stored (units, duplicates). The response waits until the batch's
+    digest is in the ledger: a 201 means stored and sealed.
+    """
     if station not in set(ctx.stations["station"]):
         return UploadResult(404, {"detail": f"unknown station '{station}'"})
     if not isinstance(batch_id, str) or not BATCH_ID.match(batch_id):
@@ -189,34 +193,50 @@ def accept_batch(ctx: Context, station: str, batch_id: str, readings: list[dict]
         return UploadResult(413, {"detail": f"{len(readings)} readings; at most "
                                   f"{ctx.ops.max_batch_readings} per batch"})
     digest, size = batch_digest(station, batch_id, readings)
-    with ctx.Session() as s:
-        old = s.execute(select(db.Batch).where(db.Batch.station == station,
-                                               db.Batch.batch_id == batch_id)).scalar()
-    if old is not None:
-        return _replayed(old, digest)
     errors, rows = validate_rows(ctx, station, readings, now)
-    if errors:
-        return UploadResult(422, {"detail": f"{len(errors)} invalid reading(s); nothing of "
-                                  f"batch {batch_id} was stored", "errors": errors})
     try:
-        return _store(ctx, station, batch_id, digest, size, rows)
+        with ctx.Session.begin() as s:
+            old = s.execute(select(db.Batch).where(db.Batch.station == station,
+                                                   db.Batch.batch_id == batch_id)).scalar()
+            if old is not None:
+                raise _Done(_replayed(ctx, old, digest))
+            if not errors:
+                errors = stored_conflicts(s, station, readings, rows)
+            if errors:
+                raise _Done(UploadResult(422, {
+                    "detail": f"{len(errors)} invalid reading(s); nothing of batch "
+                              f"{batch_id} was stored", "errors": errors}))
+            batch = _insert(ctx, s, station, batch_id, digest, size, rows)
+    except _Done as done:
+        return done.result
     except IntegrityError:
         # a concurrent request stored the same batch, or readings it duplicates
         with ctx.Session() as s:
             old = s.execute(select(db.Batch).where(db.Batch.station == station,
                                                    db.Batch.batch_id == batch_id)).scalar()
-        if old is not None:
-            return _replayed(old, digest)
-        errors, _ = validate_rows(ctx, station, readings, now)
+            if old is not None:
+                return _replayed(ctx, old, digest)
+            errors = stored_conflicts(s, station, readings, rows)
         return UploadResult(422, {"detail": "readings already stored by another batch",
                                   "errors": errors})
+    index = ctx.sealer().seal(batch)
+    return UploadResult(201, {"status": "accepted", "batch_id": batch_id, "digest": digest,
+                              "readings": len(rows), "ledger_index": index})
 
 
-def _replayed(old, digest: str) -> UploadResult:
+class _Done(Exception):
+    def __init__(self, result: UploadResult):
+        self.result = result
+
+
+def _replayed(ctx: Context, old, digest: str) -> UploadResult:
     if old.digest == digest:
+        index = old.ledger_index
+        if index is None:   # stored, but the server stopped before sealing it: seal now
+            index = ctx.sealer().seal(old)
         return UploadResult(200, {"status": "exists", "batch_id": old.batch_id,
                                   "digest": old.digest, "readings": old.n_readings,
-                                  "ledger_index": old.ledger_index})
+                                  "ledger_index": index})
     return UploadResult(409, {"detail": f"batch {old.batch_id} was already accepted with "
                               "other content (digest " + old.digest + "); send new readings "
                               "under a new batch_id"})
@@ -229,13 +249,27 @@ def _units_of(ctx: Context) -> dict[str, dict[str, float]]:
     return ctx._units
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+
+
+def _ts_ns(text: str) -> int:
+    """ISO 8601 with a UTC offset -> int64 ns since the epoch; ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError("is not text")
+    t = dt.datetime.fromisoformat(text.strip())
+    if t.tzinfo is None:
+        raise ValueError("needs a UTC offset, e.g. 2021-03-01T08:00:00+08:00")
+    return ((t - _EPOCH) // _US) * 1000
+
+
 def validate_rows(ctx: Context, station: str, readings: list[dict],
                   now: dt.datetime | None = None):
-    """The file-ingestion rules on an uploaded batch: (errors, rows)."""
+    """The file-ingestion rules that need no database: (errors, rows)."""
     settings = ctx.monitoring
     units = _units_of(ctx)
     now = now or dt.datetime.now(dt.UTC)
-    limit_ns = int(pd.Timestamp(now).value) + int(ctx.ops.future_tolerance_minutes * 60e9)
+    limit_ns = ((now - _EPOCH) // _US) * 1000 + int(ctx.ops.future_tolerance_minutes * 60e9)
     errors: list[dict] = []
     rows: list[tuple] = []
     seen: dict[tuple[str, int], int] = {}
@@ -265,9 +299,10 @@ def validate_rows(ctx: Context, station: str, readings: list[dict],
                 "reading)")
             ok = False
         try:
-            ts = _parse_ts(r.get("timestamp"))
+            ts = _ts_ns(r.get("timestamp"))
         except (ValueError, TypeError) as exc:
-            bad(i, "timestamp", f"'{r.get('timestamp')}' is not an ISO 8601 time: {exc}")
+            bad(i, "timestamp", f"'{r.get('timestamp')}' is not an ISO 8601 time with its "
+                f"offset: {exc}")
             continue
         if ts > limit_ns:
             bad(i, "timestamp", f"{r.get('timestamp')} is more than "
@@ -281,65 +316,150 @@ def validate_rows(ctx: Context, station: str, readings: list[dict],
         seen.setdefault(key, i)
         if ok:
             rows.append((ind, ts, None if value is None else float(value), unit, i))
-    if errors or not rows:
-        if not rows and not errors:
-            errors.append({"row": None, "field": "readings", "problem": "no readings"})
-        return errors, rows
-    # against what is stored: one unit per series, no reading twice
-    inds = sorted({r[0] for r in rows})
-    lo, hi = min(r[1] for r in rows), max(r[1] for r in rows)
-    with ctx.Session() as s:
-        known = dict(s.execute(select(db.Series.indicator, db.Series.unit).where(
-            db.Series.station == station, db.Series.indicator.in_(inds))).all())
-        dup = set(s.execute(select(db.Reading.indicator, db.Reading.ts_ns).where(
-            db.Reading.station == station, db.Reading.ts_ns.between(lo, hi),
-            tuple_(db.Reading.indicator, db.Reading.ts_ns).in_([(r[0], r[1]) for r in rows])
-            if len(rows) <= 500 else db.Reading.indicator.in_(inds))).all())
-    for ind, ts, _v, unit, i in rows:
-        if ind in known and known[ind] != unit:
-            bad(i, "unit", f"station '{station}' reports '{ind}' in '{known[ind]}'; "
-                f"'{unit}' here would mix units (convert at the gateway)")
-        if (ind, ts) in dup:
-            bad(i, "timestamp", f"duplicate reading: '{ind}' at "
-                f"{readings[i]['timestamp']} was already uploaded in another batch")
+    if not rows and not errors:
+        errors.append({"row": None, "field": "readings", "problem": "no readings"})
     return errors, rows
 
 
-def _store(ctx: Context, station: str, batch_id: str, digest: str, size: int,
-           rows: list[tuple]) -> UploadResult:
-    from gep.ledger.records import digest_record
-    from gep.ledger.store import Item, Ledger
+def stored_conflicts(s, station: str, readings: list[dict], rows: list[tuple]) -> list[dict]:
+    """Rows that would mix a series' units or repeat a stored reading."""
+    inds = sorted({r[0] for r in rows})
+    lo, hi = min(r[1] for r in rows), max(r[1] for r in rows)
+    known = dict(s.execute(select(db.Series.indicator, db.Series.unit).where(
+        db.Series.station == station, db.Series.indicator.in_(inds))).all())
+    dup = set(s.execute(select(db.Reading.indicator, db.Reading.ts_ns).where(
+        db.Reading.station == station, db.Reading.ts_ns.between(lo, hi),
+        db.Reading.indicator.in_(inds))).all())
+    errors = []
+    for ind, ts, _v, unit, i in rows:
+        if ind in known and known[ind] != unit:
+            errors.append({"row": i, "field": "unit", "problem": f"station '{station}' "
+                           f"reports '{ind}' in '{known[ind]}'; '{unit}' here would mix units "
+                           "(convert at the gateway)"})
+        if (ind, ts) in dup:
+            errors.append({"row": i, "field": "timestamp", "problem": f"duplicate reading: "
+                           f"'{ind}' at {readings[i]['timestamp']} was already uploaded in "
+                           "another batch"})
+    return errors
 
+
+def _insert(ctx: Context, s, station: str, batch_id: str, digest: str, size: int,
+            rows: list[tuple]):
     first, last = min(r[1] for r in rows), max(r[1] for r in rows)
     tz = ctx.monitoring.timezone
     span = (f"{pd.Timestamp(first, tz='UTC').tz_convert(tz).isoformat()} to "
             f"{pd.Timestamp(last, tz='UTC').tz_convert(tz).isoformat()}")
-    with ctx.Session.begin() as s:
-        batch = db.Batch(station=station, batch_id=batch_id, digest=digest,
-                         n_readings=len(rows), first_ts_ns=first, last_ts_ns=last,
-                         received_at=db.utcnow())
-        s.add(batch)
-        s.flush()
-        new_series = {}
-        for ind, ts, _v, unit, _i in rows:
-            if ind not in new_series or ts < new_series[ind][1]:
-                new_series[ind] = (unit, ts)
-        have = set(s.execute(select(db.Series.indicator).where(
-            db.Series.station == station, db.Series.indicator.in_(list(new_series)))).scalars())
-        s.add_all([db.Series(station=station, indicator=ind, unit=u, first_ts_ns=t)
-                   for ind, (u, t) in new_series.items() if ind not in have])
-        s.execute(db.Reading.__table__.insert(), [
-            {"station": station, "indicator": ind, "ts_ns": ts, "value": v, "unit": unit,
-             "batch": batch.id} for ind, ts, v, unit, _i in rows])
-        # sealed before the commit: a batch is never stored without its ledger entry
-        item = Item(digest_record(digest, size, f"{station}/{batch_id}.json", "data_batch",
-                                  f"readings batch {batch_id} of station {station}: "
-                                  f"{len(rows)} readings, {span}"), f"upload {batch_id}")
-        with Ledger(ctx.ledger_db) as lg:
-            res = lg.append([item])[0]
-        batch.ledger_index = res.index
-    return UploadResult(201, {"status": "accepted", "batch_id": batch_id, "digest": digest,
-                              "readings": len(rows), "ledger_index": res.index})
+    batch = db.Batch(station=station, batch_id=batch_id, digest=digest, n_readings=len(rows),
+                     size_bytes=size, covers=f"readings batch {batch_id} of station {station}: "
+                     f"{len(rows)} readings, {span}", first_ts_ns=first, last_ts_ns=last,
+                     received_at=db.utcnow())
+    s.add(batch)
+    s.flush()
+    new_series = {}
+    for ind, ts, _v, unit, _i in rows:
+        if ind not in new_series or ts < new_series[ind][1]:
+            new_series[ind] = (unit, ts)
+    have = set(s.execute(select(db.Series.indicator).where(
+        db.Series.station == station, db.Series.indicator.in_(list(new_series)))).scalars())
+    s.add_all([db.Series(station=station, indicator=ind, unit=u, first_ts_ns=t)
+               for ind, (u, t) in new_series.items() if ind not in have])
+    s.execute(db.Reading.__table__.insert(), [
+        {"station": station, "indicator": ind, "ts_ns": ts, "value": v, "unit": unit,
+         "batch": batch.id} for ind, ts, v, unit, _i in rows])
+    return batch
+
+
+def batch_item(batch):
+    from gep.ledger.records import digest_record
+    from gep.ledger.store import Item
+
+    return Item(digest_record(batch.digest, batch.size_bytes,
+                              f"{batch.station}/{batch.batch_id}.json", "data_batch",
+                              batch.covers), f"upload {batch.station}/{batch.batch_id}")
+
+
+class Sealer:
+    """Group commit of batch digests into the ledger.
+
+    One writer thread holds one ledger connection; it takes every batch waiting, appends their
+    digests in ONE ledger transaction (one fsync), records the entries in ``ops_batches`` and
+    wakes the requests. A hundred stations posting at once cost a few ledger commits, not a
+    hundred.
+    """
+
+    def __init__(self, ctx: Context):
+        import queue
+        import threading
+
+        self.ctx = ctx
+        self.q: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, name="gep-ledger-sealer",
+                                       daemon=True)
+        self.thread.start()
+
+    def seal(self, batch) -> int:
+        import threading
+
+        job = {"batch": batch, "done": threading.Event(), "index": None, "error": None}
+        self.q.put(job)
+        job["done"].wait()
+        if job["error"] is not None:
+            raise job["error"]
+        return job["index"]
+
+    def close(self) -> None:
+        self.q.put(None)
+        self.thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        import queue
+
+        from gep.ledger.store import Ledger
+
+        lg = None
+        try:
+            while True:
+                job = self.q.get()
+                if job is None:
+                    return
+                jobs = [job]
+                while True:
+                    try:
+                        more = self.q.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        self.q.put(None)
+                        break
+                    jobs.append(more)
+                try:
+                    if lg is None:
+                        lg = Ledger(self.ctx.ledger_db)
+                    res = lg.append([batch_item(j["batch"]) for j in jobs])
+                    with self.ctx.Session.begin() as s:
+                        for j, r in zip(jobs, res):
+                            s.execute(update(db.Batch).where(db.Batch.id == j["batch"].id)
+                                      .values(ledger_index=r.index))
+                            j["index"] = r.index
+                except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+                    for j in jobs:
+                        j["error"] = exc
+                finally:
+                    for j in jobs:
+                        j["done"].set()
+        finally:
+            if lg is not None:
+                lg.close()
+
+
+def seal_pending(ctx: Context) -> int:
+    """Seal batches stored but not yet in the ledger (a server stopped in between)."""
+    with ctx.Session() as s:
+        todo = list(s.execute(select(db.Batch).where(db.Batch.ledger_index.is_(None))
+                              .order_by(db.Batch.id)).scalars())
+    for b in todo:
+        ctx.sealer().seal(b)
+    return len(todo)
 
 
 # -- queries for the dashboard ----------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 00:21:57.477905
+Create Date: 2026-12-02 00:37:22.541895
 """
 from alembic import op
 import sqlalchemy as sa
@@ -40,6 +40,8 @@ def upgrade() -> None:
     sa.Column('batch_id', sa.String(length=200), nullable=False),
     sa.Column('digest', sa.String(length=64), nullable=False),
     sa.Column('n_readings', sa.Integer(), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('covers', sa.Text(), nullable=False),
     sa.Column('first_ts_ns', sa.BigInteger(), nullable=True),
     sa.Column('last_ts_ns', sa.BigInteger(), nullable=True),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
@@ -48,6 +50,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('station', 'batch_id', name='uq_ops_batches_station')
     )
     with op.batch_alter_table('ops_batches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ops_batches_ledger_index'), ['ledger_index'], unique=False)
         batch_op.create_index(batch_op.f('ix_ops_batches_received_at'), ['received_at'], unique=False)
 
     op.create_table('ops_daily_index',
@@ -145,6 +148,7 @@ def downgrade() -> None:
     op.drop_table('ops_daily_index')
     with op.batch_alter_table('ops_batches', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ops_batches_received_at'))
+        batch_op.drop_index(batch_op.f('ix_ops_batches_ledger_index'))
 
     op.drop_table('ops_batches')
     with op.batch_alter_table('ops_alerts', schema=None) as batch_op:
