@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, select
 
-from gep.io import atomic_path, write_csv
+from gep.io import write_csv
 from gep.operations import db
 from gep.operations.service import Context, OperationsError
 
