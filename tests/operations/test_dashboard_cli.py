@@ -82,3 +82,29 @@ def test_add_and_revoke_key_commands(basin, tmp_path, capsys):
     assert main(["station", "add-key", "--config", str(basin), "--db", url,
                  "--station", "atlantis"]) == 2
     assert "not in the stations table" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_scheduler_runs_yesterday_once_past_run_at(ctx):
+    import threading
+    import time
+
+    from gep.operations.cli import start_scheduler, yesterday
+
+    ctx.ops.run_at = "00:00"   # any time of day is past it
+    stop = threading.Event()
+    t = start_scheduler(ctx, stop, poll_seconds=0.2)
+    d = yesterday(ctx.monitoring.timezone)
+    deadline = time.monotonic() + 120
+    run = None
+    while time.monotonic() < deadline and run is None:
+        with ctx.Session() as s:
+            run = s.get(db.DailyRun, d)
+        time.sleep(0.2)
+    time.sleep(1.0)   # further polls must not run it again
+    stop.set()
+    t.join(timeout=60)
+    assert run is not None and run.status == "done"
+    rows = [r for r in (ctx.paths.dispatch(d.year) / "daily_runs.csv").read_text().splitlines()
+            if r.startswith(d.isoformat())]
+    assert len(rows) == 1

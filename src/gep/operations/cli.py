@@ -59,6 +59,8 @@ def register(subparsers) -> None:
                    help="the year's folder was written by `gep dispatch`: set its files aside "
                         "(batch-*.csv) and start the year's daily files")
     d.add_argument("--no-deliver", action="store_true", help="write alerts, send them later")
+    d.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes for the QA/QC tests (default 1)")
     d.set_defaults(func=_daily)
 
     o = subparsers.add_parser("operations", help="the station service: serve, deliver alerts")
@@ -132,7 +134,8 @@ def _daily(args) -> int:
         else:
             d = yesterday(ctx.monitoring.timezone)
         out = run_daily(ctx, d, entitlement_year=args.entitlement_year,
-                        allow_batch=args.replace_batch, deliver=not args.no_deliver)
+                        allow_batch=args.replace_batch, deliver=not args.no_deliver,
+                        workers=args.workers)
     finally:
         ctx.close()
     if out.status == "unchanged":

@@ -127,7 +127,7 @@ def check_not_batch(out: Path, allow_batch: bool) -> None:
 
 def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
               now: dt.datetime | None = None, allow_batch: bool = False,
-              deliver: bool = True) -> DailyOutcome:
+              deliver: bool = True, workers: int = 1) -> DailyOutcome:
     from gep.monitoring.dispatch import ALERT_HEADER, DISBURSEMENT_HEADER, TRANSFER_HEADER
 
     from gep.operations.service import seal_pending
@@ -159,7 +159,7 @@ def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
     check_not_batch(out, allow_batch=False)
 
     day_dir = ctx.paths.operations_day(d)
-    days, details = evaluate_day(ctx, d, df, series, start, end, day_dir)
+    days, details = evaluate_day(ctx, d, df, series, start, end, day_dir, workers)
     disb, alerts, ledger = decide_day(ctx, d, days, details, entitlement_year)
 
     # files first (each atomic; any earlier rows of D replaced), then ledger, then database
@@ -204,7 +204,7 @@ def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
 
 
 def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start: int,
-                 end: int, day_dir: Path):
+                 end: int, day_dir: Path, workers: int = 1):
     """D's daily index and anomalies (written to ``day_dir``), read back as dispatch reads
     them: ({(party, date): _Day}, {(section, date): [anomaly rows]})."""
     from gep.monitoring.dispatch import _read_anomalies, _read_daily_index
@@ -234,7 +234,7 @@ def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start
         path = Path(tmp) / f"readings-{d}.parquet"
         table.to_parquet(path, index=False)
         r = read_readings(path, ctx.stations, settings)
-    q = qc_and_evaluate(r, ctx.stations, settings, bounds=(start, end))
+    q = qc_and_evaluate(r, ctx.stations, settings, workers=workers, bounds=(start, end))
     day = d.isoformat()
     write_csv(day_dir / "daily_index.csv", DAILY_INDEX_HEADER,
               [row for row in _daily_index_rows(q.res) if row[0] == day])
