@@ -95,12 +95,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(cfg: Path, url: str, port: int) -> subprocess.Popen:
-    code = ("import uvicorn, sys; from gep.operations.service import load_context; "
-            "from gep.operations.api import create_app; "
-            f"uvicorn.run(create_app(load_context({str(cfg)!r}, db_url={url!r})), "
-            f"host='127.0.0.1', port={port}, log_level='warning')")
-    proc = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
+def serve(cfg: Path, url: str, port: int, workers: int) -> subprocess.Popen:
+    """``gep operations serve`` in its own process(es), as a station runs it."""
+    proc = subprocess.Popen([sys.executable, "-m", "gep", "operations", "serve", "--config",
+                             str(cfg), "--db", url, "--port", str(port), "--workers",
+                             str(workers)], env=os.environ.copy(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import httpx
 
     for _ in range(300):
@@ -116,7 +116,7 @@ def serve(cfg: Path, url: str, port: int) -> subprocess.Popen:
 async def post_all(port, jobs, keys, concurrency):
     import httpx
 
-    lat, codes = [], []
+    lat, codes, retries = [], [], []
     sem = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits,
@@ -124,12 +124,21 @@ async def post_all(port, jobs, keys, concurrency):
         async def one(station, body):
             async with sem:
                 t0 = time.perf_counter()
-                r = await c.post(f"/api/v1/stations/{station}/readings", json=body,
-                                 headers={"Authorization": f"Bearer {keys[station]}"})
+                for attempt in range(5):   # a gateway re-sends on a dropped connection
+                    try:
+                        r = await c.post(f"/api/v1/stations/{station}/readings", json=body,
+                                         headers={"Authorization": f"Bearer {keys[station]}"})
+                        break
+                    except httpx.TransportError:
+                        retries.append(1)
+                        await asyncio.sleep(0.1 * 2 ** attempt)
+                else:
+                    codes.append(0)
+                    return
                 lat.append(time.perf_counter() - t0)
-                codes.append(r.status_code)
+                codes.append(201 if r.status_code in (200, 201) else r.status_code)
         await asyncio.gather(*(one(s, b) for s, b in jobs))
-    return lat, codes
+    return lat, codes, len(retries)
 
 
 def load() -> str:
@@ -145,7 +154,7 @@ def count(ctx) -> int:
         return s.execute(select(func.count()).select_from(db.Reading)).scalar()
 
 
-def run(kind: str, hours: int, pg_url: str | None) -> None:
+def run(kind: str, hours: int, pg_url: str | None, workers: int) -> None:
     from gep.operations.daily import lookback_days, run_daily
     from gep.operations.service import accept_batch, add_key, load_context
 
@@ -168,41 +177,44 @@ def run(kind: str, hours: int, pg_url: str | None) -> None:
                 res = accept_batch(ctx, s, f"{s}-{d}", rows)
                 assert res.status == 201, res.body
         port = free_port()
-        proc = serve(cfg, url, port)
+        proc = serve(cfg, url, port, workers)
         try:
-            lat_all, bad = [], 0
+            lat_all, bad, n_retry = [], 0, 0
             for h in range(hours):
                 jobs = [(s, batch(s, DAY, h, inds, rng)) for s in stations]
-                lat, codes = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
+                lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
                 lat_all += lat
+                n_retry += rt
                 bad += sum(c != 201 for c in codes)
             stored = count(ctx) - L * N_STATIONS * N_IND * 24
             lat_ms = np.array(lat_all) * 1000
             print(f"[{kind}] burst: {len(lat_all)} batches of {N_IND} readings, "
                   f"{N_STATIONS} at once: p50 {np.percentile(lat_ms, 50):.0f} ms, p95 "
-                  f"{np.percentile(lat_ms, 95):.0f} ms, max {lat_ms.max():.0f} ms; refused "
-                  f"{bad}; stored {stored} of {hours * N_STATIONS * N_IND} ({load()})",
+                  f"{np.percentile(lat_ms, 95):.0f} ms, max {lat_ms.max():.0f} ms; re-sent "
+                  f"{n_retry}, refused {bad}; stored {stored} of {hours * N_STATIONS * N_IND} ({load()})",
                   flush=True)
             # backlog: the rest of the day from every station at once
             jobs = [(s, batch(s, DAY, h, inds, rng)) for h in range(hours, 24)
                     for s in stations]
             t0 = time.perf_counter()
-            lat, codes = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
+            lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
             took = time.perf_counter() - t0
             day_rows = count(ctx) - L * N_STATIONS * N_IND * 24
             scale = 24 / (24 - hours)
             print(f"[{kind}] backlog: {len(jobs)} batches ({len(jobs) * N_IND} readings) in "
-                  f"{took:.1f} s -> a full day ~{took * scale:.1f} s; refused "
+                  f"{took:.1f} s -> a full day ~{took * scale:.1f} s; re-sent {rt}, refused "
                   f"{sum(c != 201 for c in codes)}; day holds {day_rows} of "
                   f"{24 * N_STATIONS * N_IND} ({load()})", flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
         t0 = time.perf_counter()
-        out = run_daily(ctx, DAY, now=dt.datetime(2100, 1, 1, tzinfo=dt.UTC), deliver=False)
+        out = run_daily(ctx, DAY, now=dt.datetime(2100, 1, 1, tzinfo=dt.UTC), deliver=False,
+                        workers=workers)
         took = time.perf_counter() - t0
         print(f"[{kind}] daily: {DAY} with {out.n_readings} readings in its window "
-              f"({L} look-back days) in {took:.1f} s ({load()})", flush=True)
+              f"({L} look-back days), {workers} QA/QC process(es), in {took:.1f} s ({load()})",
+              flush=True)
         ctx.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -213,6 +225,8 @@ def main() -> None:
     ap.add_argument("--db", nargs="+", default=["sqlite", "postgresql"],
                     choices=["sqlite", "postgresql"])
     ap.add_argument("--hours", type=int, default=6, help="hours posted as bursts")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="server processes and QA/QC processes (default 2)")
     args = ap.parse_args()
     print(f"{os.cpu_count()} CPUs; {load()}")
     for kind in args.db:
@@ -224,9 +238,9 @@ def main() -> None:
                 print("[postgresql] skipped: no PostgreSQL binaries (make postgres-deps)")
                 continue
             with pg.pg_cluster("gep_bench") as url:
-                run(kind, args.hours, url)
+                run(kind, args.hours, url, args.workers)
         else:
-            run(kind, args.hours, None)
+            run(kind, args.hours, None, args.workers)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,21 @@ def create_app(ctx: Context):
     return app
 
 
+ENV = ("GEP_OPERATIONS_CONFIG", "GEP_OPERATIONS_DB", "GEP_OPERATIONS_SETTINGS")
+
+
+def app_from_env():
+    """App factory for ``uvicorn --factory`` with several worker processes: the basin config,
+    database URL and operations settings come from the environment (``ENV``)."""
+    import os
+
+    from gep.operations.service import load_context
+
+    cfg, url, ops = (os.environ.get(k) or None for k in ENV)
+    return create_app(load_context(cfg or "config/config.yaml", db_url=url,
+                                   operations_path=ops))
+
+
 def dashboard_data(ctx: Context, now: dt.datetime | None = None) -> dict:
     from gep.operations.daily import late_batches
 

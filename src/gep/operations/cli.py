@@ -69,6 +69,8 @@ def register(subparsers) -> None:
     _common(s)
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8018)
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="server processes (default 1; 2 on a 2-core machine)")
     s.add_argument("--scheduler", action="store_true",
                    help="also run `gep daily` for yesterday after run_at (local time)")
     s.set_defaults(func=_serve)
@@ -203,13 +205,22 @@ def start_scheduler(ctx, stop: threading.Event | None = None,
 
 
 def _serve(args) -> int:
+    import os
+
     import uvicorn
 
-    from gep.operations.api import create_app
+    from gep.operations.api import ENV, create_app
 
-    ctx = _ctx(args)
-    app = create_app(ctx)
+    ctx = _ctx(args)   # validates the settings and migrates the database once
     if args.scheduler:
         start_scheduler(ctx)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    if args.workers > 1:
+        os.environ.update({k: str(v) for k, v in zip(ENV, (args.config, ctx.db_url,
+                                                            args.operations or "")) if v})
+        uvicorn.run("gep.operations.api:app_from_env", factory=True, host=args.host,
+                    port=args.port, workers=args.workers, timeout_keep_alive=30,
+                    log_level="info")
+    else:
+        uvicorn.run(create_app(ctx), host=args.host, port=args.port, timeout_keep_alive=30,
+                    log_level="info")
     return 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gep.errors import ConfigError, GepError
@@ -142,8 +142,10 @@ def authenticate(ctx: Context, station: str, key: str | None) -> tuple[int, str]
     if not key:
         return 401, "missing API key (send Authorization: Bearer <key>)"
     h = hash_key(key)
-    with ctx.Session() as s:
-        row = s.execute(select(db.StationKey).where(db.StationKey.key_hash == h)).scalar()
+    k = db.StationKey.__table__.c
+    with ctx.engine.connect() as c:
+        row = c.execute(select(k.key_hash, k.station, k.revoked_at)
+                        .where(k.key_hash == h)).first()
     if row is None or not hmac.compare_digest(row.key_hash, h):
         return 401, "unknown API key"
     if row.revoked_at is not None:
@@ -194,29 +196,32 @@ def accept_batch(ctx: Context, station: str, batch_id: str, readings: list[dict]
                                   f"{ctx.ops.max_batch_readings} per batch"})
     digest, size = batch_digest(station, batch_id, readings)
     errors, rows = validate_rows(ctx, station, readings, now)
+    B = db.Batch.__table__.c
+    find = select(B.id, B.station, B.batch_id, B.digest, B.n_readings, B.size_bytes, B.covers,
+                  B.ledger_index).where(B.station == station, B.batch_id == batch_id)
     try:
-        with ctx.Session.begin() as s:
-            old = s.execute(select(db.Batch).where(db.Batch.station == station,
-                                                   db.Batch.batch_id == batch_id)).scalar()
+        with ctx.engine.begin() as c:   # one write transaction (BEGIN IMMEDIATE on SQLite)
+            old = c.execute(find).first()
             if old is not None:
-                raise _Done(_replayed(ctx, old, digest))
+                raise _Done(None)
             if not errors:
-                errors = stored_conflicts(s, station, readings, rows)
+                errors = stored_conflicts(c, station, readings, rows)
             if errors:
                 raise _Done(UploadResult(422, {
                     "detail": f"{len(errors)} invalid reading(s); nothing of batch "
                               f"{batch_id} was stored", "errors": errors}))
-            batch = _insert(ctx, s, station, batch_id, digest, size, rows)
+            batch = _insert(ctx, c, station, batch_id, digest, size, rows)
     except _Done as done:
-        return done.result
+        if done.result is not None:
+            return done.result
+        return _replayed(ctx, old, digest)
     except IntegrityError:
         # a concurrent request stored the same batch, or readings it duplicates
-        with ctx.Session() as s:
-            old = s.execute(select(db.Batch).where(db.Batch.station == station,
-                                                   db.Batch.batch_id == batch_id)).scalar()
+        with ctx.engine.connect() as c:
+            old = c.execute(find).first()
             if old is not None:
                 return _replayed(ctx, old, digest)
-            errors = stored_conflicts(s, station, readings, rows)
+            errors = stored_conflicts(c, station, readings, rows)
         return UploadResult(422, {"detail": "readings already stored by another batch",
                                   "errors": errors})
     index = ctx.sealer().seal(batch)
@@ -321,15 +326,15 @@ def validate_rows(ctx: Context, station: str, readings: list[dict],
     return errors, rows
 
 
-def stored_conflicts(s, station: str, readings: list[dict], rows: list[tuple]) -> list[dict]:
-    """Rows that would mix a series' units or repeat a stored reading."""
+def stored_conflicts(c, station: str, readings: list[dict], rows: list[tuple]) -> list[dict]:
+    """Rows that would mix a series' units or repeat a stored reading (``c``: a connection)."""
     inds = sorted({r[0] for r in rows})
     lo, hi = min(r[1] for r in rows), max(r[1] for r in rows)
-    known = dict(s.execute(select(db.Series.indicator, db.Series.unit).where(
-        db.Series.station == station, db.Series.indicator.in_(inds))).all())
-    dup = set(s.execute(select(db.Reading.indicator, db.Reading.ts_ns).where(
-        db.Reading.station == station, db.Reading.ts_ns.between(lo, hi),
-        db.Reading.indicator.in_(inds))).all())
+    S, R = db.Series.__table__.c, db.Reading.__table__.c
+    known = dict(c.execute(select(S.indicator, S.unit).where(
+        S.station == station, S.indicator.in_(inds))).all())
+    dup = set(c.execute(select(R.indicator, R.ts_ns).where(
+        R.station == station, R.ts_ns.between(lo, hi), R.indicator.in_(inds))).all())
     errors = []
     for ind, ts, _v, unit, i in rows:
         if ind in known and known[ind] != unit:
@@ -343,30 +348,44 @@ def stored_conflicts(s, station: str, readings: list[dict], rows: list[tuple]) -
     return errors
 
 
-def _insert(ctx: Context, s, station: str, batch_id: str, digest: str, size: int,
-            rows: list[tuple]):
+@dataclass
+class BatchRef:
+    """What sealing needs of a stored batch."""
+
+    id: int
+    station: str
+    batch_id: str
+    digest: str
+    size_bytes: int
+    covers: str
+
+
+def _insert(ctx: Context, c, station: str, batch_id: str, digest: str, size: int,
+            rows: list[tuple]) -> BatchRef:
     first, last = min(r[1] for r in rows), max(r[1] for r in rows)
     tz = ctx.monitoring.timezone
     span = (f"{pd.Timestamp(first, tz='UTC').tz_convert(tz).isoformat()} to "
             f"{pd.Timestamp(last, tz='UTC').tz_convert(tz).isoformat()}")
-    batch = db.Batch(station=station, batch_id=batch_id, digest=digest, n_readings=len(rows),
-                     size_bytes=size, covers=f"readings batch {batch_id} of station {station}: "
-                     f"{len(rows)} readings, {span}", first_ts_ns=first, last_ts_ns=last,
-                     received_at=db.utcnow())
-    s.add(batch)
-    s.flush()
+    covers = f"readings batch {batch_id} of station {station}: {len(rows)} readings, {span}"
+    B, S = db.Batch.__table__, db.Series.__table__
+    bid = c.execute(B.insert().returning(B.c.id), {
+        "station": station, "batch_id": batch_id, "digest": digest, "n_readings": len(rows),
+        "size_bytes": size, "covers": covers, "first_ts_ns": first, "last_ts_ns": last,
+        "received_at": db.utcnow()}).scalar_one()
     new_series = {}
     for ind, ts, _v, unit, _i in rows:
         if ind not in new_series or ts < new_series[ind][1]:
             new_series[ind] = (unit, ts)
-    have = set(s.execute(select(db.Series.indicator).where(
-        db.Series.station == station, db.Series.indicator.in_(list(new_series)))).scalars())
-    s.add_all([db.Series(station=station, indicator=ind, unit=u, first_ts_ns=t)
-               for ind, (u, t) in new_series.items() if ind not in have])
-    s.execute(db.Reading.__table__.insert(), [
+    have = set(c.execute(select(S.c.indicator).where(
+        S.c.station == station, S.c.indicator.in_(list(new_series)))).scalars())
+    add = [{"station": station, "indicator": ind, "unit": u, "first_ts_ns": t}
+           for ind, (u, t) in new_series.items() if ind not in have]
+    if add:
+        c.execute(S.insert(), add)
+    c.execute(db.Reading.__table__.insert(), [
         {"station": station, "indicator": ind, "ts_ns": ts, "value": v, "unit": unit,
-         "batch": batch.id} for ind, ts, v, unit, _i in rows])
-    return batch
+         "batch": bid} for ind, ts, v, unit, _i in rows])
+    return BatchRef(bid, station, batch_id, digest, size, covers)
 
 
 def batch_item(batch):
@@ -436,11 +455,13 @@ class Sealer:
                     if lg is None:
                         lg = Ledger(self.ctx.ledger_db)
                     res = lg.append([batch_item(j["batch"]) for j in jobs])
-                    with self.ctx.Session.begin() as s:
-                        for j, r in zip(jobs, res):
-                            s.execute(update(db.Batch).where(db.Batch.id == j["batch"].id)
-                                      .values(ledger_index=r.index))
-                            j["index"] = r.index
+                    B = db.Batch.__table__
+                    with self.ctx.engine.begin() as c:
+                        c.execute(update(B).where(B.c.id == bindparam("bid")).values(
+                            ledger_index=bindparam("idx")),
+                            [{"bid": j["batch"].id, "idx": r.index} for j, r in zip(jobs, res)])
+                    for j, r in zip(jobs, res):
+                        j["index"] = r.index
                 except Exception as exc:  # noqa: BLE001 - handed to every waiting request
                     for j in jobs:
                         j["error"] = exc
