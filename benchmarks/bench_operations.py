@@ -191,7 +191,8 @@ def run(kind: str, hours: int, pg_url: str | None, workers: int) -> None:
             print(f"[{kind}] burst: {len(lat_all)} batches of {N_IND} readings, "
                   f"{N_STATIONS} at once: p50 {np.percentile(lat_ms, 50):.0f} ms, p95 "
                   f"{np.percentile(lat_ms, 95):.0f} ms, max {lat_ms.max():.0f} ms; re-sent "
-                  f"{n_retry}, refused {bad}; stored {stored} of {hours * N_STATIONS * N_IND} ({load()})",
+                  f"{n_retry}, refused {bad}; stored {stored} of "
+                  f"{hours * N_STATIONS * N_IND} ({load()})",
                   flush=True)
             # backlog: the rest of the day from every station at once
             jobs = [(s, batch(s, DAY, h, inds, rng)) for h in range(hours, 24)
