@@ -141,6 +141,26 @@ async def post_all(port, jobs, keys, concurrency):
     return lat, codes, len(retries)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its descendants so far (Linux /proc): the
+    server's work, whatever else the machine is doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(d.name)] = (int(f[1]), (int(f[11]) + int(f[12])) / tick)
+    tree, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        tree.add(p)
+        todo += [c for c, (ppid, _) in stats.items() if ppid == p and c not in tree]
+    return sum(stats[p][1] for p in tree if p in stats)
+
+
 def load() -> str:
     return "load %.1f %.1f %.1f" % os.getloadavg()
 
@@ -180,6 +200,7 @@ def run(kind: str, hours: int, pg_url: str | None, workers: int) -> None:
         proc = serve(cfg, url, port, workers)
         try:
             lat_all, bad, n_retry = [], 0, 0
+            cpu0 = cpu_seconds(proc.pid)
             for h in range(hours):
                 jobs = [(s, batch(s, DAY, h, inds, rng)) for s in stations]
                 lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
@@ -187,34 +208,38 @@ def run(kind: str, hours: int, pg_url: str | None, workers: int) -> None:
                 n_retry += rt
                 bad += sum(c != 201 for c in codes)
             stored = count(ctx) - L * N_STATIONS * N_IND * 24
+            cpu_burst = cpu_seconds(proc.pid) - cpu0
             lat_ms = np.array(lat_all) * 1000
             print(f"[{kind}] burst: {len(lat_all)} batches of {N_IND} readings, "
                   f"{N_STATIONS} at once: p50 {np.percentile(lat_ms, 50):.0f} ms, p95 "
                   f"{np.percentile(lat_ms, 95):.0f} ms, max {lat_ms.max():.0f} ms; re-sent "
                   f"{n_retry}, refused {bad}; stored {stored} of "
-                  f"{hours * N_STATIONS * N_IND} ({load()})",
-                  flush=True)
+                  f"{hours * N_STATIONS * N_IND}; server CPU {cpu_burst * 1000 / len(lat_all):.1f} "
+                  f"ms per batch ({load()})", flush=True)
             # backlog: the rest of the day from every station at once
             jobs = [(s, batch(s, DAY, h, inds, rng)) for h in range(hours, 24)
                     for s in stations]
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), cpu_seconds(proc.pid)
             lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
             took = time.perf_counter() - t0
+            cpu = cpu_seconds(proc.pid) - cpu0
             day_rows = count(ctx) - L * N_STATIONS * N_IND * 24
             scale = 24 / (24 - hours)
             print(f"[{kind}] backlog: {len(jobs)} batches ({len(jobs) * N_IND} readings) in "
                   f"{took:.1f} s -> a full day ~{took * scale:.1f} s; re-sent {rt}, refused "
                   f"{sum(c != 201 for c in codes)}; day holds {day_rows} of "
-                  f"{24 * N_STATIONS * N_IND} ({load()})", flush=True)
+                  f"{24 * N_STATIONS * N_IND}; server CPU {cpu * scale:.1f} s for a full day "
+                  f"({load()})", flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = run_daily(ctx, DAY, now=dt.datetime(2100, 1, 1, tzinfo=dt.UTC), deliver=False,
                         workers=workers)
-        took = time.perf_counter() - t0
+        took, cpu = time.perf_counter() - t0, time.process_time() - c0
         print(f"[{kind}] daily: {DAY} with {out.n_readings} readings in its window "
-              f"({L} look-back days), {workers} QA/QC process(es), in {took:.1f} s ({load()})",
+              f"({L} look-back days), {workers} QA/QC process(es), in {took:.1f} s (CPU of this "
+              f"process {cpu:.1f} s; {load()})",
               flush=True)
         ctx.close()
     finally:
