@@ -233,14 +233,17 @@ def run(kind: str, hours: int, pg_url: str | None, workers: int) -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = run_daily(ctx, DAY, now=dt.datetime(2100, 1, 1, tzinfo=dt.UTC), deliver=False,
-                        workers=workers)
-        took, cpu = time.perf_counter() - t0, time.process_time() - c0
-        print(f"[{kind}] daily: {DAY} with {out.n_readings} readings in its window "
-              f"({L} look-back days), {workers} QA/QC process(es), in {took:.1f} s (CPU of this "
-              f"process {cpu:.1f} s; {load()})",
-              flush=True)
+        now = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+        for d, engine in ((DAY, ctx.monitoring.qc_engine), (DAY - dt.timedelta(days=1),
+                                                             "vectorized")):
+            ctx.monitoring.qc_engine = engine
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = run_daily(ctx, d, now=now, deliver=False, workers=workers)
+            took, cpu = time.perf_counter() - t0, time.process_time() - c0
+            print(f"[{kind}] daily: {d} with {out.n_readings} readings in its window "
+                  f"({L} look-back days), qc_engine {engine}, {workers} QA/QC process(es), "
+                  f"{len(out.alerts)} alerts: {took:.1f} s (CPU of this process {cpu:.1f} s; "
+                  f"{load()})", flush=True)
         ctx.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
