@@ -236,7 +236,7 @@ def run(kind: str, hours: int, pg_url: str | None, workers: int) -> None:
         now = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
         for d, engine in ((DAY, ctx.monitoring.qc_engine), (DAY - dt.timedelta(days=1),
                                                              "vectorized")):
-            ctx.monitoring.qc_engine = engine
+            ctx.monitoring = ctx.monitoring.model_copy(update={"qc_engine": engine})
             t0, c0 = time.perf_counter(), time.process_time()
             out = run_daily(ctx, d, now=now, deliver=False, workers=workers)
             took, cpu = time.perf_counter() - t0, time.process_time() - c0
