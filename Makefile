@@ -40,7 +40,6 @@ system-deps:
 
 # Chinese text in charts and PDFs (Noto Sans CJK), and Pango for WeasyPrint (the committee's
 # papers and report.pdf).
-# Chinese text in charts and in report.pdf (Noto Sans CJK), and Pango for WeasyPrint (PDF).
 fonts-deps:
 	@dpkg -s fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends \
@@ -77,6 +76,7 @@ bench: install
 	$(PY) benchmarks/bench_monitoring.py
 	$(PY) benchmarks/bench_ledger.py
 	$(PY) benchmarks/bench_fieldtools.py --cog-size 4000 --invest-size 500
+	$(PY) benchmarks/bench_operations.py --db sqlite postgresql
 	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
 	test ! -f results/demo/committee/execution.csv || $(PY) benchmarks/bench_committee.py --config config/config.yaml
 	$(PY) benchmarks/bench_rules.py --sizes 200 1000

@@ -25,6 +25,7 @@ _SUBCOMMAND_MODULES = [
     "gep.committee.cli",       # execution, bulletin, agreement file
     "gep.gis.cli",             # gis
     "gep.portal.cli",          # serve, portal ...
+    "gep.operations.cli",      # station, daily, operations (issue 18)
 ]
 
 

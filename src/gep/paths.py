@@ -193,8 +193,14 @@ class Paths:
     def committee_index(self) -> Path:
         return self.committee / "index.html"
 
+    # daily operations (issue 18): the station service's database and per-day products
+    @property
+    def operations(self) -> Path:
+        return self.root / "operations"
 
     @property
-    def portal_db(self) -> Path:
-        """The citizen portal's database (issue 11; optional input of the monthly agenda)."""
-        return self.root / "portal" / "portal.db"
+    def operations_db(self) -> Path:
+        return self.operations / "operations.db"
+
+    def operations_day(self, date) -> Path:
+        return self.operations / "days" / str(date)

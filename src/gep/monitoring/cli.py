@@ -162,6 +162,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     from gep.monitoring.dispatch import dispatch
 
+    daily = Path(args.out) / "daily_runs.csv"
+    if daily.is_file():  # issue 18: the year is paid day by day; never overwrite those rows
+        raise InputDataError(str(daily), "this year is paid day by day by `gep daily`; the "
+                             "batch would overwrite its disbursements", "replay the year "
+                             "into another --out to audit it (docs/operations.md)", field="out")
     paths = dispatch(args.transfers, args.daily_index, args.agreement, args.quality, args.year,
                      args.out, args.config, anomalies_csv=args.anomalies,
                      entitlement_year=args.entitlement_year)

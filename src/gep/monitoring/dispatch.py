@@ -131,56 +131,27 @@ def dispatch(transfers_csv: str | Path, daily_index_csv: str | Path,
     p = p_index(agreement, conc, source=str(quality_csv))
     p_met = p <= 1
 
-    dates = [dt.date(year, 1, 1) + dt.timedelta(days=i)
-             for i in range((dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days)]
+    dates = year_dates(year)
     disb, alerts, settle, ledger = [], [], [], []
     aid = agreement.agreement
     for party in upstream:
         payers = funding.get(party, {})
-        sched = {k: split(f, [(d, 1) for d in dates]) for k, f in payers.items()}
+        sched = schedule(payers, dates)
         paid_by = defaultdict(lambda: ZERO)
         withheld_by = defaultdict(lambda: ZERO)
         n_anomaly = n_reduced = 0
         for d in dates:
-            day = days.get((party, d), _Day(anomaly=True, reasons=["no monitoring data"]))
-            s_k = {k: sched[k][d] for k in payers}
-            s_d = sum(s_k.values(), ZERO)
-            if day.anomaly or day.index is None:
-                share = Fraction(0)
-                n_anomaly += 1
-            else:
-                share = pace(day.index, settings.dispatch.pace)
-                n_reduced += share < 1
-            paid_d = _fen(Fraction(s_d) * share)
-            if paid_d > 0:
-                paid_k = split(paid_d, [(k, s_k[k]) for k in payers])
-            else:
-                paid_k = {k: ZERO for k in payers}
-            withheld_d = s_d - paid_d
+            day = days.get((party, d), no_data_day())
+            out = dispatch_day(party, d, day, payers, sched, settings.dispatch.pace, escrow,
+                               aid, year, details)
+            n_anomaly += out.anomaly
+            n_reduced += out.reduced
             for k in payers:
-                wk = s_k[k] - paid_k[k]
-                assert wk >= 0, "a payer's daily payment exceeds its schedule"
-                paid_by[k] += paid_k[k]
-                withheld_by[k] += wk
-                if paid_k[k] > 0:
-                    ledger.append((transfer_id(aid, year, "disburse", k, party, d.isoformat()),
-                                   year, "disburse", k, party, fmt(paid_k[k]),
-                                   (f"{d}: daily disbursement to {party}, {_pct(share)} of "
-                                    f"the day's schedule {fmt(s_d)} (index "
-                                    f"{_idx(day.index)}), funded by {k}")))
-                if wk > 0:
-                    ledger.append((transfer_id(aid, year, "withhold", k, escrow,
-                                               f"{party}|{d.isoformat()}"),
-                                   year, "withhold", k, escrow, fmt(wk),
-                                   (f"{d}: withheld into escrow for {party} ("
-                                    f"{_why(day, share)}), funded by {k}")))
-            reason = _why(day, share) if (day.anomaly or share < 1) else ""
-            disb.append((d.isoformat(), party, fmt(s_d), fmt(paid_d), fmt(withheld_d),
-                         _idx(day.index), reason,
-                         "0" if day.anomaly else str(_as_decimal(share)),
-                         "true" if day.anomaly else "false"))
-            if day.anomaly:
-                alerts.extend(_alerts(party, d, day, details, withheld_d))
+                paid_by[k] += out.paid_by[k]
+                withheld_by[k] += out.withheld_by[k]
+            ledger.extend(out.ledger)
+            disb.append(out.disbursement)
+            alerts.extend(out.alerts)
         total = sum(payers.values(), ZERO)
         paid = sum(paid_by.values(), ZERO)
         held = sum(withheld_by.values(), ZERO)
@@ -213,6 +184,82 @@ def dispatch(transfers_csv: str | Path, daily_index_csv: str | Path,
         "settlement": write_csv(out / "settlement.csv", SETTLEMENT_HEADER, settle, bom=True),
         "ledger_transfers": write_csv(out / "ledger_transfers.csv", TRANSFER_HEADER, ledger),
     }
+
+
+def year_dates(year: int) -> list[dt.date]:
+    return [dt.date(year, 1, 1) + dt.timedelta(days=i)
+            for i in range((dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days)]
+
+
+def schedule(payers: dict[str, Decimal], dates: list[dt.date]) -> dict[str, dict]:
+    """Each payer's part scheduled evenly over ``dates`` (largest remainder, to the fen)."""
+    return {k: split(f, [(d, 1) for d in dates]) for k, f in payers.items()}
+
+
+def no_data_day() -> _Day:
+    """The day of a party without any monitoring row: an anomaly, nothing paid."""
+    return _Day(anomaly=True, reasons=["no monitoring data"])
+
+
+@dataclass
+class DayOutcome:
+    """One party's one day: its disbursements.csv row, alerts.csv rows, ledger transfers."""
+
+    disbursement: tuple
+    alerts: list
+    ledger: list
+    paid_by: dict
+    withheld_by: dict
+    anomaly: bool
+    reduced: bool
+
+
+def dispatch_day(party: str, d: dt.date, day: _Day, payers: dict[str, Decimal],
+                 sched: dict[str, dict], pace_points, escrow: str, aid: str, year: int,
+                 details: dict) -> DayOutcome:
+    """Pay, reduce or pause ``party``'s schedule of day ``d`` (the rules of this module)."""
+    from gep.compensation import transfer_id
+
+    ledger, paid_by, withheld_by = [], {}, {}
+    s_k = {k: sched[k][d] for k in payers}
+    s_d = sum(s_k.values(), ZERO)
+    if day.anomaly or day.index is None:
+        share = Fraction(0)
+    else:
+        share = pace(day.index, pace_points)
+    paid_d = _fen(Fraction(s_d) * share)
+    if paid_d > 0:
+        paid_k = split(paid_d, [(k, s_k[k]) for k in payers])
+    else:
+        paid_k = {k: ZERO for k in payers}
+    withheld_d = s_d - paid_d
+    for k in payers:
+        wk = s_k[k] - paid_k[k]
+        assert wk >= 0, "a payer's daily payment exceeds its schedule"
+        paid_by[k] = paid_k[k]
+        withheld_by[k] = wk
+        if paid_k[k] > 0:
+            ledger.append((transfer_id(aid, year, "disburse", k, party, d.isoformat()),
+                           year, "disburse", k, party, fmt(paid_k[k]),
+                           (f"{d}: daily disbursement to {party}, {_pct(share)} of "
+                            f"the day's schedule {fmt(s_d)} (index "
+                            f"{_idx(day.index)}), funded by {k}")))
+        if wk > 0:
+            ledger.append((transfer_id(aid, year, "withhold", k, escrow,
+                                       f"{party}|{d.isoformat()}"),
+                           year, "withhold", k, escrow, fmt(wk),
+                           (f"{d}: withheld into escrow for {party} ("
+                            f"{_why(day, share)}), funded by {k}")))
+    reason = _why(day, share) if (day.anomaly or share < 1) else ""
+    disb = (d.isoformat(), party, fmt(s_d), fmt(paid_d), fmt(withheld_d),
+            _idx(day.index), reason,
+            "0" if day.anomaly else str(_as_decimal(share)),
+            "true" if day.anomaly else "false")
+    alerts = _alerts(party, d, day, details, withheld_d) if day.anomaly else []
+    anomaly = bool(day.anomaly or day.index is None)
+    return DayOutcome(disbursement=disb, alerts=alerts, ledger=ledger, paid_by=paid_by,
+                      withheld_by=withheld_by, anomaly=anomaly,
+                      reduced=(not anomaly) and share < 1)
 
 
 def _pct(share: Fraction) -> str:

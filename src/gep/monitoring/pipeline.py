@@ -5,6 +5,7 @@ written, so a bad input writes nothing; each file is written atomically through 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,32 +62,15 @@ def monitor(readings: str | Path, stations: str | Path, config_path: str | Path,
                           "pass all four (gep monitor --inputs results/<basin>/inputs) or none")
     r = read_readings(readings, st, settings)
     bar.update(1)
-    bar.set_postfix_str("gaps")
-    stations_of = st.set_index("station")
-    series_table = r.series_table.assign(
-        section=lambda d: d["station"].map(stations_of["section"]),
-        party_id=lambda d: d["station"].map(stations_of["party_id"]),
-        role=lambda d: d["station"].map(stations_of["role"]),
-        unit=lambda d: [settings.indicators[i].unit for i in d["indicator"]],
-    )
-
-    # QA/QC on the regular series (gaps inserted as missing readings)
-    start, end = period_bounds(r.ts, settings.timezone)
-    interval = settings.expected_interval_minutes * 60 * 10**9
-    ts, series, value, gap = fill_gaps(r.ts, r.series, r.value, interval, start, end)
+    bar.set_postfix_str("QA/QC and daily index")
+    q = qc_and_evaluate(r, st, settings, workers=workers)
     del r
-    inds = [settings.indicators[i] for i in series_table["indicator"]]
-    bar.update(1)
-    bar.set_postfix_str("QA/QC")
-    flags = run_qc(ts, series, value, inds, workers=workers, engine=settings.qc_engine)
-    bar.update(1)
-    bar.set_postfix_str("daily index")
-
-    # daily compliance, index, anomalies; annual products
-    grid = daily_grid(ts, series, value, flags["flag"], series_table, settings)
-    res = evaluate(grid, settings)
-    bar.update(1)
+    ts, series, value, gap, flags, series_table, res = (q.ts, q.series, q.value, q.gap,
+                                                        q.flags, q.series_table, q.res)
+    bar.update(3)
     bar.set_postfix_str("annual products")
+
+    # annual products
     quality_rows = annual.section_quality_rows(res, settings, st)
     parties = _upstream_parties(settings, parties_table)
     redline = None
@@ -114,6 +98,49 @@ def monitor(readings: str | Path, stations: str | Path, config_path: str | Path,
     bar.update(1)
     bar.close()
     return paths
+
+
+@dataclass
+class Evaluated:
+    """QA/QC'd readings (gap rows inserted) and the daily results computed from them."""
+
+    ts: np.ndarray
+    series: np.ndarray
+    value: np.ndarray
+    gap: np.ndarray
+    flags: dict
+    series_table: pd.DataFrame
+    res: DailyResults
+
+
+def qc_and_evaluate(r, st: pd.DataFrame, settings, workers: int = 1,
+                    bounds: tuple[int, int] | None = None) -> Evaluated:
+    """QA/QC of validated readings ``r`` and the daily compliance, index and anomalies.
+
+    ``bounds`` = [start, end) in UTC ns of the regular series (gaps inserted as missing
+    readings); default: local midnight of the first reading's day to that after the last.
+    The daily run (``gep daily``) passes a window of a few days around its date.
+    """
+    stations_of = st.set_index("station")
+    series_table = r.series_table.assign(
+        section=lambda d: d["station"].map(stations_of["section"]),
+        party_id=lambda d: d["station"].map(stations_of["party_id"]),
+        role=lambda d: d["station"].map(stations_of["role"]),
+        unit=lambda d: [settings.indicators[i].unit for i in d["indicator"]],
+    )
+
+    # QA/QC on the regular series (gaps inserted as missing readings)
+    start, end = bounds if bounds is not None else period_bounds(r.ts, settings.timezone)
+    interval = settings.expected_interval_minutes * 60 * 10**9
+    ts, series, value, gap = fill_gaps(r.ts, r.series, r.value, interval, start, end)
+    inds = [settings.indicators[i] for i in series_table["indicator"]]
+    flags = run_qc(ts, series, value, inds, workers=workers, engine=settings.qc_engine)
+
+    # daily compliance, index, anomalies
+    grid = daily_grid(ts, series, value, flags["flag"], series_table, settings)
+    res = evaluate(grid, settings)
+    return Evaluated(ts=ts, series=series, value=value, gap=gap, flags=flags,
+                     series_table=series_table, res=res)
 
 
 def _check_sections(settings, st: pd.DataFrame) -> None:

@@ -1,0 +1,358 @@
+"""``gep daily``: one day's QA/QC, index, payments, alerts — the same rules as the batch.
+
+For date D (a local calendar day in the monitoring time zone):
+
+1. the readings of the window [D - L days, D + 1 day + one interval) are taken from the
+   database (L covers the longest flat-line test; the one reading after midnight is the spike
+   test's look-ahead), never before local midnight of the first reading ever stored (where the
+   annual run starts too); every series seen before the window's end takes part, so a silent
+   station shows as missing readings exactly as in the annual run;
+2. they are validated by the file-ingestion code (:func:`gep.monitoring.ingest.read_readings`)
+   and evaluated by :func:`gep.monitoring.pipeline.qc_and_evaluate` (QARTOD, daily means,
+   compliance, index, anomalies); D's rows of daily_index.csv and anomalies.csv are written to
+   ``results/<basin>/operations/days/<D>/``;
+3. each upstream party's day is decided by :func:`gep.monitoring.dispatch.dispatch_day`
+   (pay, reduce or pause and withhold into escrow) on the year's schedule of year D.year - 1's
+   entitlements; the rows are appended to ``dispatch/<year>/disbursements.csv``,
+   ``alerts.csv`` and ``ledger_transfers.csv`` (the formats of ``gep dispatch``), recorded in
+   ``daily_runs.csv`` and the database, and appended to the ledger.
+
+Idempotent per date: a second run with the same inputs (digest of the window's readings) does
+nothing; with different inputs (late data) it is refused — late data only affects later days.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, func, select
+
+from gep.io import write_csv
+from gep.operations import db
+from gep.operations.service import Context, OperationsError
+
+DAILY_RUNS = "daily_runs.csv"
+DAILY_RUNS_HEADER = ("date", "inputs_sha256", "readings", "run_at")
+DAY_NS = 86_400 * 10**9
+
+
+@dataclass
+class DailyOutcome:
+    date: dt.date
+    status: str                  # done / unchanged
+    inputs_digest: str
+    n_readings: int
+    disbursements: list
+    alerts: list
+    out_dir: Path
+    deliveries: dict | None = None
+
+
+def lookback_days(settings) -> int:
+    """Whole days before D the QARTOD tests need (the longest flat-line window, + 1)."""
+    hours = [0.0]
+    for ind in settings.indicators.values():
+        if ind.flat_line is not None:
+            hours += [ind.flat_line.suspect_hours, ind.flat_line.fail_hours]
+    return math.ceil(max(hours) / 24) + 1
+
+
+def local_midnight_ns(d: dt.date, tz: str) -> int:
+    return int(pd.Timestamp(d).tz_localize(tz).tz_convert("UTC").value)
+
+
+def window(ctx: Context, d: dt.date) -> tuple[int, int, int]:
+    """(start, end of D, end) in UTC ns of the readings the run of ``d`` uses."""
+    tz = ctx.monitoring.timezone
+    interval = ctx.monitoring.expected_interval_minutes * 60 * 10**9
+    start = local_midnight_ns(d - dt.timedelta(days=lookback_days(ctx.monitoring)), tz)
+    day_end = local_midnight_ns(d + dt.timedelta(days=1), tz)
+    with ctx.Session() as s:
+        first = s.execute(select(func.min(db.Reading.ts_ns))).scalar()
+    if first is not None:
+        first_day = pd.Timestamp(int(first), tz="UTC").tz_convert(tz).date()
+        start = max(start, local_midnight_ns(first_day, tz))
+    return start, day_end, day_end + interval
+
+
+def window_readings(ctx: Context, start: int, end: int) -> tuple[pd.DataFrame, list]:
+    """The window's readings (as uploaded) and every series seen before ``end``."""
+    with ctx.Session() as s:
+        rows = s.execute(select(db.Reading.station, db.Reading.indicator, db.Reading.ts_ns,
+                                db.Reading.value, db.Reading.unit).where(
+            db.Reading.ts_ns >= start, db.Reading.ts_ns < end)).all()
+        series = s.execute(select(db.Series.station, db.Series.indicator, db.Series.unit)
+                           .where(db.Series.first_ts_ns < end)).all()
+    df = pd.DataFrame(rows, columns=["station", "indicator", "ts_ns", "value", "unit"])
+    df["value"] = df["value"].astype("float64")
+    df["ts_ns"] = df["ts_ns"].astype("int64")
+    df = df.sort_values(["station", "indicator", "ts_ns"], kind="stable", ignore_index=True)
+    return df, sorted(tuple(x) for x in series)
+
+
+def inputs_digest(df: pd.DataFrame, series: list, start: int, end: int) -> str:
+    """SHA-256 of exactly what the run computes from (values by their IEEE bits)."""
+    h = hashlib.sha256(f"{start}|{end}|{series!r}|".encode())
+    for col in ("station", "indicator", "unit"):
+        h.update("\x1f".join(df[col].astype(str)).encode())
+        h.update(b"\x1e")
+    h.update(df["ts_ns"].to_numpy(np.int64).tobytes())
+    h.update(df["value"].to_numpy(np.float64).tobytes())
+    return h.hexdigest()
+
+
+def dispatch_dir(ctx: Context, year: int) -> Path:
+    if ctx.dispatch_root is not None:
+        return ctx.dispatch_root / str(year)
+    return ctx.paths.dispatch(year)
+
+
+def check_not_batch(out: Path, allow_batch: bool) -> None:
+    """The daily run appends only to a year it owns (daily_runs.csv) or a fresh one."""
+    if (out / DAILY_RUNS).is_file() or allow_batch:
+        return
+    if any((out / f).is_file() for f in ("disbursements.csv", "settlement.csv")):
+        raise OperationsError(str(out), "written by the batch `gep dispatch` (no "
+                              f"{DAILY_RUNS}); the daily run would pay days twice",
+                              "move that folder away (the batch replay is for audit), or pass "
+                              "--replace-batch to start the year's daily files afresh")
+
+
+def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
+              now: dt.datetime | None = None, allow_batch: bool = False,
+              deliver: bool = True, workers: int = 1) -> DailyOutcome:
+    from gep.monitoring.dispatch import ALERT_HEADER, DISBURSEMENT_HEADER, TRANSFER_HEADER
+
+    from gep.operations.service import seal_pending
+
+    settings = ctx.monitoring
+    tz = settings.timezone
+    seal_pending(ctx)   # nothing is computed from data the ledger does not hold
+    start, day_end, end = window(ctx, d)
+    now = now or dt.datetime.now(dt.UTC)
+    if int(pd.Timestamp(now).value) < day_end:
+        raise OperationsError(f"date {d}", "the day is not over yet in "
+                              f"{tz}", "run a past date (the scheduler runs yesterday)")
+    df, series = window_readings(ctx, start, end)
+    digest = inputs_digest(df, series, start, end)
+    out = dispatch_dir(ctx, d.year)
+    with ctx.Session() as s:
+        prev = s.get(db.DailyRun, d)
+    if prev is not None and prev.status == "done":
+        if prev.inputs_digest == digest:
+            return DailyOutcome(d, "unchanged", digest, prev.n_readings, [], [], out)
+        late = late_batches(ctx, d, prev.finished_at)
+        raise OperationsError(f"date {d}", f"already run at {prev.finished_at:%Y-%m-%d %H:%M} "
+                              f"UTC with other inputs ({len(late)} batch(es) arrived late); "
+                              "a paid day is never recomputed", "nothing to do: late data is "
+                              "shown on the dashboard and counts in the next days' QA/QC "
+                              "(docs/operations.md, 'Late data')")
+    if allow_batch and not (out / DAILY_RUNS).is_file():
+        _start_afresh(out)
+    check_not_batch(out, allow_batch=False)
+
+    day_dir = ctx.paths.operations_day(d)
+    days, details = evaluate_day(ctx, d, df, series, start, end, day_dir, workers)
+    disb, alerts, ledger = decide_day(ctx, d, days, details, entitlement_year)
+
+    # files first (each atomic; any earlier rows of D replaced), then ledger, then database
+    _append(out / "disbursements.csv", DISBURSEMENT_HEADER, disb, d)
+    _append(out / "alerts.csv", ALERT_HEADER, alerts, d)
+    _append(out / "ledger_transfers.csv", TRANSFER_HEADER, ledger, d, date_of=_transfer_date)
+    run_at = dt.datetime.now(dt.UTC)
+    _append(out / DAILY_RUNS, DAILY_RUNS_HEADER,
+            [(d.isoformat(), digest, len(df), run_at.isoformat(timespec="seconds"))], d)
+    _seal(ctx, d, ledger, alerts, day_dir)
+    with ctx.Session.begin() as s:
+        s.execute(delete(db.DayIndex).where(db.DayIndex.date == d))
+        s.execute(delete(db.Disbursement).where(db.Disbursement.date == d))
+        old = select(db.Alert.id).where(db.Alert.date == d)
+        s.execute(delete(db.Delivery).where(db.Delivery.alert_id.in_(old)))
+        s.execute(delete(db.Alert).where(db.Alert.date == d))
+        s.merge(db.DailyRun(date=d, inputs_digest=digest, status="done", n_readings=len(df),
+                            started_at=run_at, finished_at=db.utcnow(), message=""))
+        for r in _read_rows(day_dir / "daily_index.csv"):
+            s.add(db.DayIndex(date=d, section=r["section"], index=r["index"],
+                              anomaly=r["anomaly"] == "true", reason=r["reason"],
+                              party_id=r["party_id"]))
+        for r in disb:
+            rec = dict(zip(DISBURSEMENT_HEADER, r))
+            rec["date"], rec["anomaly"] = d, rec["anomaly"] == "true"
+            s.add(db.Disbursement(**rec))
+        from gep.operations.alerts import recipients
+        rcpt = recipients(ctx.ops.alerts)
+        for r in alerts:
+            rec = dict(zip(ALERT_HEADER, (str(x) for x in r)))
+            rec["date"] = d
+            a = db.Alert(**rec)
+            s.add(a)
+            s.flush()
+            for channel, to in rcpt:
+                s.add(db.Delivery(alert_id=a.id, channel=channel, recipient=to))
+    outcome = DailyOutcome(d, "done", digest, len(df), disb, alerts, out)
+    if deliver:
+        from gep.operations.alerts import deliver_pending
+        outcome.deliveries = deliver_pending(ctx)
+    return outcome
+
+
+def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start: int,
+                 end: int, day_dir: Path, workers: int = 1):
+    """D's daily index and anomalies (written to ``day_dir``), read back as dispatch reads
+    them: ({(party, date): _Day}, {(section, date): [anomaly rows]})."""
+    from gep.monitoring.dispatch import _read_anomalies, _read_daily_index
+    from gep.monitoring.ingest import read_readings
+    from gep.monitoring.pipeline import (DAILY_INDEX_HEADER, _check_sections,
+                                         _daily_index_rows, _write_anomalies, qc_and_evaluate)
+
+    settings = ctx.monitoring
+    day_dir.mkdir(parents=True, exist_ok=True)
+    if not series:
+        write_csv(day_dir / "daily_index.csv", DAILY_INDEX_HEADER, [])
+        _write_anomalies(day_dir / "anomalies.csv", _empty_anomalies())
+        return {}, {}
+    _check_sections(settings, ctx.stations)
+    have = set(zip(df["station"], df["indicator"]))
+    silent = [(st, ind, unit) for st, ind, unit in series if (st, ind) not in have]
+    table = pd.concat([df, pd.DataFrame({
+        "station": [x[0] for x in silent], "indicator": [x[1] for x in silent],
+        "ts_ns": np.full(len(silent), start, dtype=np.int64),
+        "value": np.full(len(silent), np.nan), "unit": [x[2] for x in silent]})],
+        ignore_index=True)
+    table = pd.DataFrame({
+        "timestamp": pd.to_datetime(table["ts_ns"], utc=True).dt.tz_convert(settings.timezone),
+        "station": table["station"], "indicator": table["indicator"],
+        "value": table["value"], "unit": table["unit"]})
+    with tempfile.TemporaryDirectory(prefix="gep-daily-") as tmp:
+        path = Path(tmp) / f"readings-{d}.parquet"
+        table.to_parquet(path, index=False)
+        r = read_readings(path, ctx.stations, settings)
+    q = qc_and_evaluate(r, ctx.stations, settings, workers=workers, bounds=(start, end))
+    day = d.isoformat()
+    write_csv(day_dir / "daily_index.csv", DAILY_INDEX_HEADER,
+              [row for row in _daily_index_rows(q.res) if row[0] == day])
+    a = q.res.anomalies
+    if len(a):
+        a = a[pd.to_datetime(a["date"]).dt.date == d]
+    _write_anomalies(day_dir / "anomalies.csv", a)
+    parties = {r["party_id"] for r in _read_rows(day_dir / "daily_index.csv")}
+    upstream = [p for p in _upstream(ctx) if p in parties]
+    if not upstream:
+        return {}, {}
+    days = _read_daily_index(day_dir / "daily_index.csv", d.year, upstream)
+    return days, _read_anomalies(day_dir / "anomalies.csv", d.year)
+
+
+def _empty_anomalies() -> pd.DataFrame:
+    from gep.monitoring.daily import _empty_anomalies as empty
+
+    return empty()
+
+
+def _agreement(ctx: Context):
+    from gep.compensation import load_agreement
+
+    path = ctx.cfg.path(ctx.cfg.compensation.agreement)
+    if path is None:
+        raise OperationsError("compensation.agreement", "no agreement in the basin config",
+                              "set compensation.agreement: the daily run pays its parties")
+    return load_agreement(path), path
+
+
+def _upstream(ctx: Context) -> list[str]:
+    agreement, _ = _agreement(ctx)
+    return [a.id for a in agreement.accounts_with("upstream")]
+
+
+def decide_day(ctx: Context, d: dt.date, days: dict, details: dict,
+               entitlement_year: int | None = None):
+    """(disbursement rows, alert rows, ledger transfer rows) of day ``d``."""
+    from gep.errors import InputDataError
+    from gep.monitoring.dispatch import (_entitlements, dispatch_day, no_data_day, schedule,
+                                         year_dates)
+
+    agreement, apath = _agreement(ctx)
+    upstream = [a.id for a in agreement.accounts_with("upstream")]
+    escrow = ctx.monitoring.dispatch.escrow_account
+    if escrow in agreement.account_ids:
+        raise InputDataError(str(apath), f"account '{escrow}' of the agreement clashes with "
+                             "the escrow account", "rename dispatch.escrow_account in the "
+                             "monitoring configuration", field="accounts")
+    year = d.year
+    ent_year = year - 1 if entitlement_year is None else int(entitlement_year)
+    funding = _entitlements(ctx.paths.compensation / "transfers.csv", ent_year, upstream)
+    dates = year_dates(year)
+    disb, alerts, ledger = [], [], []
+    for party in upstream:
+        payers = funding.get(party, {})
+        sched = schedule(payers, dates)
+        day = days.get((party, d), no_data_day())
+        o = dispatch_day(party, d, day, payers, sched, ctx.monitoring.dispatch.pace, escrow,
+                         agreement.agreement, year, details)
+        disb.append(o.disbursement)
+        alerts.extend(o.alerts)
+        ledger.extend(o.ledger)
+    return disb, alerts, ledger
+
+
+def _transfer_date(row: dict) -> str:
+    # ids embed the date; the explanation starts with it ("2023-05-01: ...")
+    return row["explanation"][:10]
+
+
+def _read_rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _append(path: Path, header, rows, d: dt.date, date_of=lambda r: r["date"]) -> Path:
+    """Rewrite ``path`` atomically: its rows of other dates, then ``rows`` (D's)."""
+    keep = [[r[c] for c in header] for r in _read_rows(path) if date_of(r) != d.isoformat()]
+    return write_csv(path, header, keep + [list(r) for r in rows])
+
+
+def _start_afresh(out: Path) -> None:
+    for f in ("disbursements.csv", "alerts.csv", "ledger_transfers.csv", "settlement.csv"):
+        p = out / f
+        if p.is_file():
+            p.rename(p.with_name(f"batch-{f}"))
+
+
+def _seal(ctx: Context, d: dt.date, ledger: list, alerts: list, day_dir: Path) -> None:
+    """The day's transfers, alerts and the digest of its index go to the ledger."""
+    from gep.ledger.api import file_sha256
+    from gep.ledger.records import alert_record, digest_record, transfer_record
+    from gep.ledger.store import Item, Ledger
+    from gep.monitoring.dispatch import ALERT_HEADER, TRANSFER_HEADER
+
+    items = [Item(transfer_record(dict(zip(TRANSFER_HEADER, (str(x) for x in r))),
+                                  "disbursement", file=f"daily run {d}"), f"daily run {d}")
+             for r in ledger]
+    items += [Item(alert_record(dict(zip(ALERT_HEADER, r))), f"daily run {d}")
+              for r in alerts]
+    for name in ("daily_index.csv", "anomalies.csv"):
+        sha, size = file_sha256(day_dir / name)
+        items.append(Item(digest_record(sha, size, f"{d}/{name}", "data_batch",
+                                        f"{name} of {d} (gep daily)"), f"daily run {d}"))
+    with Ledger(ctx.ledger_db) as lg:
+        lg.append(items)
+
+
+def late_batches(ctx: Context, d: dt.date, since: dt.datetime | None) -> list:
+    """Batches received after the run of ``d`` that hold readings of its window."""
+    if since is None:
+        return []
+    start, _, end = window(ctx, d)
+    with ctx.Session() as s:
+        return list(s.execute(select(db.Batch).where(
+            db.Batch.received_at > since, db.Batch.last_ts_ns >= start,
+            db.Batch.first_ts_ns < end)).scalars())
