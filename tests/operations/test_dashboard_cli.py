@@ -108,3 +108,39 @@ def test_scheduler_runs_yesterday_once_past_run_at(ctx):
     rows = [r for r in (ctx.paths.dispatch(d.year) / "daily_runs.csv").read_text().splitlines()
             if r.startswith(d.isoformat())]
     assert len(rows) == 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_gep_serve_mounts_uploads_and_dashboard_beside_the_portal(basin, ctx):
+    """`gep serve` is one service: the portal's app with the operations context mounted
+    accepts a station's batch with the station's key (not a portal account) and shows the
+    dashboard, while the portal's own API still answers."""
+    from fastapi.testclient import TestClient
+
+    from gep.config import load_config
+    from gep.operations.service import add_key
+    from gep.portal.app import create_app
+    from gep.portal.factory import build_portal, operations_context
+
+    from gep import acquire
+
+    cfg = load_config(basin)
+    acquire.acquire_parties(cfg)  # the portal draws the basin from inputs/parties.gpkg
+    assert operations_context(basin, cfg.model_copy(update={"monitoring": cfg.monitoring
+                              .model_copy(update={"enabled": False})})) is None
+    portal = build_portal(cfg, f"sqlite:///{basin.parent / 'portal.db'}")
+    key = add_key(ctx, "boundary")
+    body = {"batch_id": "b-portal", "readings": [
+        {"timestamp": "2023-03-01T00:00:00+08:00", "indicator": "do", "value": 7.5,
+         "unit": "mg/L"}]}
+    with TestClient(create_app(portal, operations=ctx)) as c:
+        r = c.post("/api/v1/stations/boundary/readings", json=body,
+                   headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 201, r.text
+        assert c.post("/api/v1/stations/boundary/readings", json=body,
+                      headers={"Authorization": "Bearer wrong"}).status_code == 401
+        page = c.get("/operations")
+        assert page.status_code == 200 and "boundary" in page.text
+        assert c.get("/api/v1/projects").status_code == 200
+        assert "/api/v1/stations/{station_id}/readings" in c.get("/openapi.json").json()["paths"]
+    portal.engine.dispose()

@@ -92,7 +92,10 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def create_app(portal: Portal) -> FastAPI:
+def create_app(portal: Portal, operations=None) -> FastAPI:
+    """The portal's app; ``operations`` (a :class:`gep.operations.service.Context`) mounts
+    the daily-operations context too: station uploads (their own per-station API keys, not
+    the portal's accounts) and the dashboard page ``/operations``."""
     from gep.portal import api, pages
     from gep.portal.limits import BodySizeLimit
 
@@ -112,6 +115,11 @@ def create_app(portal: Portal) -> FastAPI:
         return pages.error_page(request, exc)
 
     app.include_router(api.router)
+    if operations is not None:
+        from gep.operations.api import make_router
+
+        app.include_router(make_router(operations))
+        app.router.add_event_handler("shutdown", operations.close)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))),
               name="static")

@@ -34,6 +34,9 @@ def register(subparsers) -> None:
     p.add_argument("--timeout-keep-alive", type=int, default=30,
                    help="seconds an idle keep-alive connection stays open (default 30; keep "
                         "it above the reverse proxy's upstream keepalive timeout)")
+    p.add_argument("--scheduler", action="store_true",
+                   help="also run `gep daily` for yesterday after local midnight "
+                        "(operations.yaml run_at; see docs/operations.md)")
     p.set_defaults(func=_serve)
 
     portal = subparsers.add_parser("portal", help="portal administration (accounts, demo "
@@ -188,6 +191,16 @@ def _serve(a) -> int:
         os.environ.pop("GEP_PORTAL_DB", None)
     if a.workers == 1:
         _portal(a)  # migrate once and report config problems before binding the port
+    if a.scheduler:
+        from gep.operations.cli import start_scheduler
+        from gep.portal.factory import operations_context
+
+        ctx = operations_context(cfg_path, load_config(cfg_path), a.db)
+        if ctx is None:
+            raise InputDataError(a.config, "monitoring is disabled, so there is no daily run "
+                                 "to schedule", field="monitoring.enabled",
+                                 fix="enable monitoring or drop --scheduler")
+        start_scheduler(ctx)  # a thread of this (supervising) process, whatever --workers
     uvicorn.run("gep.portal.factory:app_from_env", factory=True, host=a.host, port=a.port,
                 workers=a.workers, proxy_headers=a.proxy_headers,
                 forwarded_allow_ips=a.forwarded_allow_ips, log_level="info",

@@ -44,9 +44,24 @@ def build_portal(cfg: Config, db_url: str | None = None,
     return portal
 
 
+def operations_context(config_path: str | Path, cfg: Config, db_url: str | None = None):
+    """The daily-operations context served beside the portal (station uploads, the
+    dashboard, the scheduler), or None when the basin has no monitoring. A server database
+    (PostgreSQL) is shared: the operations tables are ``ops_*`` with their own migration
+    history. SQLite keeps its own file, ``results/<basin>/operations/operations.db``."""
+    if not cfg.monitoring.enabled:
+        return None
+    from gep.operations.service import load_context
+
+    shared = db_url if db_url and not db_url.startswith("sqlite") else None
+    return load_context(config_path, db_url=shared)
+
+
 def app_from_env():
     """Uvicorn factory for ``gep serve --workers N`` (each worker builds its own portal)."""
     from gep.portal.app import create_app
 
-    cfg = load_config(os.environ["GEP_PORTAL_CONFIG"])
-    return create_app(build_portal(cfg, os.environ.get("GEP_PORTAL_DB") or None))
+    cfg_path = os.environ["GEP_PORTAL_CONFIG"]
+    cfg = load_config(cfg_path)
+    url = os.environ.get("GEP_PORTAL_DB") or None
+    return create_app(build_portal(cfg, url), operations=operations_context(cfg_path, cfg, url))
