@@ -193,6 +193,9 @@ def cmd_invest(args) -> int:
     from gep.errors import ConfigError
     from gep.resources import invest_workers
 
+    if args.workers is not None and args.workers < 1:  # the command line first: no I/O
+        raise ConfigError("--workers", f"{args.workers} is not a number of cores",
+                          "give 1 or more")
     cfg = _cfg(args)
     p = Paths(cfg)
     if args.model not in cfg.models.enabled():
@@ -210,9 +213,6 @@ def cmd_invest(args) -> int:
     check_landcover_for_model(cfg, args.model, landcover)
     params = model_params(cfg, args.model)
     if args.workers is not None:
-        if args.workers < 1:
-            raise ConfigError("--workers", f"{args.workers} is not a number of cores",
-                              "give 1 or more")
         params["n_workers"] = invest_workers(args.workers)
     ws = run_model(args.model, p.year_dir(args.year), params,
                    p.workspace(args.year, args.model), args.year)

@@ -17,6 +17,10 @@ rule downstream:
         config=str(EFFECTIVE),
     log:
         str(P.logs / "downstream.log"),
+    threads: threads("downstream")
+    resources:
+        mem_mb=mem_mb("downstream"),
+        runtime=runtime("downstream"),
     conda:
         ENV
     shell:
@@ -44,6 +48,10 @@ rule execution:
         settings=lambda wc: CFG.committee.model_dump(mode="json"),
     log:
         str(P.logs / "execution.log"),
+    threads: threads("execution")
+    resources:
+        mem_mb=mem_mb("execution"),
+        runtime=runtime("execution"),
     conda:
         ENV
     shell:
@@ -67,6 +75,10 @@ rule committee_year:
         config=str(EFFECTIVE),
     log:
         str(P.logs / "committee" / "{year}.log"),
+    threads: threads("committee_year")
+    resources:
+        mem_mb=mem_mb("committee_year"),
+        runtime=runtime("committee_year"),
     conda:
         ENV
     shell:
@@ -84,6 +96,10 @@ rule committee_index:
         config=str(EFFECTIVE),
     log:
         str(P.logs / "committee" / "index.log"),
+    threads: threads("committee_index")
+    resources:
+        mem_mb=mem_mb("committee_index"),
+        runtime=runtime("committee_index"),
     conda:
         ENV
     shell:
@@ -101,6 +117,10 @@ rule agreement_file:
         filing=lambda wc: CFG.committee.model_dump(mode="json", include={"filing"}),
     log:
         str(P.logs / "agreement_file.log"),
+    threads: threads("agreement_file")
+    resources:
+        mem_mb=mem_mb("agreement_file"),
+        runtime=runtime("agreement_file"),
     conda:
         ENV
     shell:

@@ -74,6 +74,10 @@ rule reference_climate:
         years=REFERENCE_YEARS,
     log:
         str(P.logs / "reference_climate.log"),
+    threads: threads("reference_climate")
+    resources:
+        mem_mb=mem_mb("reference_climate"),
+        runtime=runtime("reference_climate"),
     conda:
         ENV
     shell:
@@ -96,6 +100,10 @@ rule reference:
         models=lambda wc: {m: model_params(CFG, m) for m in MODELS},
     log:
         str(P.logs / "reference" / "{year}.log"),
+    threads: threads("reference")
+    resources:
+        mem_mb=mem_mb("reference"),
+        runtime=runtime("reference"),
     conda:
         ENV
     shell:
@@ -120,6 +128,10 @@ rule attribute:
         config=str(EFFECTIVE),
     log:
         str(P.logs / "attribute.log"),
+    threads: threads("attribute")
+    resources:
+        mem_mb=mem_mb("attribute"),
+        runtime=runtime("attribute"),
     conda:
         ENV
     shell:

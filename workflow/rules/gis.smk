@@ -13,6 +13,10 @@ rule gis:
         config=str(EFFECTIVE),
     log:
         str(P.logs / "gis.log"),
+    threads: threads("gis")
+    resources:
+        mem_mb=mem_mb("gis"),
+        runtime=runtime("gis"),
     conda:
         ENV
     shell:

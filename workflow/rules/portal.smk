@@ -16,6 +16,10 @@ rule portal_seed:
         config=str(EFFECTIVE),
     log:
         str(P.logs / "portal_seed.log"),
+    threads: threads("portal_seed")
+    resources:
+        mem_mb=mem_mb("portal_seed"),
+        runtime=runtime("portal_seed"),
     conda:
         ENV
     shell:

@@ -11,6 +11,10 @@ rule rating_demo_declarations:
         settings=lambda wc: CFG.model_dump(mode="json", include={"rating", "years", "demo"}),
     log:
         str(P.logs / "rating_demo_declarations.log"),
+    threads: threads("rating_demo_declarations")
+    resources:
+        mem_mb=mem_mb("rating_demo_declarations"),
+        runtime=runtime("rating_demo_declarations"),
     conda:
         ENV
     shell:
@@ -35,6 +39,10 @@ rule rate:
         out=lambda wc, output: os.path.dirname(output.ratings),
     log:
         str(P.logs / "rate.log"),
+    threads: threads("rate")
+    resources:
+        mem_mb=mem_mb("rate"),
+        runtime=runtime("rate"),
     conda:
         ENV
     shell:
