@@ -270,6 +270,30 @@ def check_run_inputs(cfg: Config, file: str | None = None) -> list[str]:
             raise ConfigError("monitoring.readings", "no readings for a non-demo basin",
                               "set monitoring.readings and monitoring.stations, or "
                               "monitoring.enabled: false", file=file)
+    if cfg.rating.enabled:
+        from gep.rating.rules import load_rules
+
+        load_rules(_readable(cfg, "rating.rules", cfg.rating.rules, "star-rating rules", file))
+        checked.append("rating.rules")
+        if cfg.rating.declarations is not None:
+            _readable(cfg, "rating.declarations", cfg.rating.declarations,
+                      "enterprise declarations", file)
+            checked.append("rating.declarations")
+    if cfg.committee.enabled and cfg.committee.payments is not None:
+        _readable(cfg, "committee.payments", cfg.committee.payments, "payments file", file)
+        checked.append("committee.payments")
+    if cfg.portal.enabled:
+        from gep.portal.settings import load_settings as load_portal
+
+        load_portal(_readable(cfg, "portal.config", cfg.portal.config, "portal settings", file))
+        checked.append("portal.config")
+    if monitoring:
+        from gep.operations.settings import load_operations
+
+        ops = cfg.config_dir / "operations.yaml"   # gep serve / gep daily read it when present
+        if ops.is_file():
+            load_operations(ops)
+            checked.append("operations.yaml")
     if cfg.ledger.enabled:
         key_dir = cfg.path(cfg.ledger.key_dir)
         if key_dir.exists() and not key_dir.is_dir():

@@ -39,6 +39,17 @@ def _append_text(path: Path, text: str) -> None:
 # (case id, how to break the config folder, command, fragments the error line must hold)
 # {cfg} is the config file; its folder is cfg.parent.
 CASES = [
+    ("missing-star-rating-rules", lambda c: (c.parent / "star_rating.yaml").unlink(),
+     ["validate-config"], ["config.yaml", "rating.rules", "does not exist"]),
+    ("star-rating-weights-not-summing-to-one",
+     lambda c: _edit_yaml(c.parent / "star_rating.yaml",
+                          indicators={"green_tech_share": {"weight": 0.5}}),
+     ["validate-config"], ["star_rating.yaml", "weight"]),
+    ("negative-portal-points",
+     lambda c: _edit_yaml(c.parent / "portal.yaml", points={"per_patrol": -5}),
+     ["validate-config"], ["portal.yaml", "per_patrol"]),
+    ("missing-portal-settings", lambda c: (c.parent / "portal.yaml").unlink(),
+     ["validate-config"], ["config.yaml", "portal.config", "does not exist"]),
     ("missing-biophysical-table", lambda c: (c.parent / "tables/biophysical.csv").unlink(),
      ["validate-config"], ["config.yaml", "models.annual_water_yield.biophysical_table",
                            "biophysical.csv", "does not exist"]),
