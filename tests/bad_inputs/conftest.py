@@ -39,7 +39,11 @@ def world(tmp_path_factory) -> Path:
     w = tmp_path_factory.mktemp("bad_inputs_world")
     a = w / "alloc"
     a.mkdir()
-    shutil.copy(REPO / "config" / "agreement.yaml", a / "agreement.yaml")
+    # the demo agreement with the reward on the total change, so that allocate reads the
+    # increments table (the catalogue's subject); the attribution table has its own cases
+    text = (REPO / "config" / "agreement.yaml").read_text(encoding="utf-8")
+    assert "basis: land_use" in text
+    write(a / "agreement.yaml", text.replace("basis: land_use", "basis: total"))
     shutil.copy(REPO / "config" / "demo" / "section_quality_standin.csv", a / "quality.csv")
     write(a / "increments.csv", increments_text())
     write(a / "performance.csv", "year,party_id,target,met\n2021,shanyuan,redline,true\n")
@@ -172,11 +176,21 @@ def lc_world(tmp_path_factory) -> Path:
 # -- basin config: sweep, sensitivity, calibrate, zonal, value ------------------------------------
 @pytest.fixture(scope="session")
 def basin_world(tmp_path_factory, config_copy) -> Path:
-    """A tiny demo-basin config with its parties acquired: the config path."""
+    """A tiny demo-basin config with its parties, static layers and 2020 acquired and 2020's
+    models run (what ``gep zonal --year 2020`` reads): the config path."""
     from gep import acquire
     from gep.config import load_config
+    from gep.invest import model_params, run_model
+    from gep.paths import Paths
 
     root = tmp_path_factory.mktemp("bad_inputs_basin")
     path = config_copy(root, demo={"rows": 32, "cols": 32}, years=[2020, 2021])
-    acquire.acquire_parties(load_config(path))
+    cfg = load_config(path)
+    acquire.acquire_parties(cfg)
+    acquire.acquire_static(cfg)
+    acquire.acquire_year(cfg, 2020)
+    p = Paths(cfg)
+    for model in cfg.models.enabled():
+        run_model(model, p.year_dir(2020), model_params(cfg, model), p.workspace(2020, model),
+                  2020, report=False)
     return path

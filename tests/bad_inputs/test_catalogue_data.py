@@ -480,11 +480,11 @@ def _zonal_case(mutate, names, extra):
 
 
 def _gbk_names(p: Path):
-    p.write_bytes(p.read_text(encoding="utf-8").encode("gbk"))
+    p.write_bytes(p.read_text(encoding="utf-8-sig").encode("gbk"))
 
 
 def _dup_index(p: Path):
-    lines = p.read_text(encoding="utf-8").splitlines()
+    lines = p.read_text(encoding="utf-8-sig").splitlines()
     idx = lines[0].split(",").index("index")
     f = lines[2].split(",")
     f[idx] = lines[1].split(",")[idx]
@@ -493,7 +493,7 @@ def _dup_index(p: Path):
 
 
 def _word_index(p: Path):
-    lines = p.read_text(encoding="utf-8").splitlines()
+    lines = p.read_text(encoding="utf-8-sig").splitlines()
     idx = lines[0].split(",").index("index")
     f = lines[1].split(",")
     f[idx] = "one"
@@ -566,14 +566,14 @@ def test_money_columns_of_the_good_results_are_exact_to_the_fen(world, mon_world
         (mon_world / "disp_out").glob("*.csv"))
     checked = 0
     for f in files:
-        with open(f, newline="", encoding="utf-8") as fh:
+        with open(f, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
         for col in [c for c in (rows[0] if rows else {}) if c.endswith("_cny")]:
             for r in rows:
                 assert re.fullmatch(r"-?\d+\.\d\d", r[col]), (f.name, col, r[col])
                 checked += 1
     assert checked > 100
-    with open(world / "alloc_out" / "statement.csv", newline="", encoding="utf-8") as fh:
+    with open(world / "alloc_out" / "statement.csv", newline="", encoding="utf-8-sig") as fh:
         by_year: dict[str, Decimal] = {}
         for r in csv.DictReader(fh):
             by_year[r["year"]] = by_year.get(r["year"], Decimal(0)) + Decimal(r["amount_cny"])
