@@ -19,7 +19,7 @@ from gep.committee.periods import periods_of_year
 
 
 def rows(path):
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         return list(csv.DictReader(fh))
 
 

@@ -74,7 +74,7 @@ def _execution(args: argparse.Namespace) -> int:
     paths = write_execution(cfg, p)
     import csv
 
-    with open(paths["execution"], newline="", encoding="utf-8") as fh:
+    with open(paths["execution"], newline="", encoding="utf-8-sig") as fh:
         for r in csv.DictReader(fh):
             if r["party_id"] == "basin" and r["obligation"] == "all":
                 flag = "" if float(r["rate"]) >= cfg.committee.execution_target else \

@@ -310,7 +310,7 @@ def _transfer_date(row: dict) -> str:
 def _read_rows(path: Path) -> list[dict]:
     if not path.is_file():
         return []
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         return list(csv.DictReader(fh))
 
 

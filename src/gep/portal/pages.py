@@ -272,7 +272,7 @@ def _performance(portal: Portal, party_id: str, year: int) -> list[dict]:
     f = portal.performance_csv
     if f is None or not f.is_file():
         return []
-    with open(f, newline="", encoding="utf-8") as fh:
+    with open(f, newline="", encoding="utf-8-sig") as fh:
         return [r for r in csv.DictReader(fh)
                 if r.get("party_id") == party_id and r.get("year") == str(year)]
 
