@@ -180,7 +180,7 @@ class LedgerConfig(_Model):
 
 
 class RatingConfig(_Model):
-    enabled: bool = Field(True, description="Rate water-using enterprises (eco star rating).")
+    enabled: bool = Field(False, description="Rate water-using enterprises (eco star rating).")
     rules: Path = Field(Path("star_rating.yaml"), description="Star-rating rules.")
     declarations: Path | None = Field(None, description="Enterprise declarations CSV; the demo "
                                       "generates about 60 enterprises if null.")
@@ -196,7 +196,7 @@ class FilingConfig(_Model):
 
 
 class CommitteeConfig(_Model):
-    enabled: bool = Field(True, description="Execution rate and the committee's monthly, "
+    enabled: bool = Field(False, description="Execution rate and the committee's monthly, "
                           "quarterly and annual papers (HTML and PDF).")
     execution_target: float = Field(0.85, gt=0, le=1,
                                     description="Agreement execution-rate target (协议执行率).")
@@ -212,7 +212,7 @@ class CommitteeConfig(_Model):
 
 
 class PortalConfig(_Model):
-    enabled: bool = Field(True, description="Build the demo portal database (gep portal seed) "
+    enabled: bool = Field(False, description="Build the demo portal database (gep portal seed) "
                           "and show patrols and reports in the committee report.")
     config: Path = Field(Path("portal.yaml"), description="Portal settings: points rules, "
                          "rate limits, security (see docs/portal.md).")

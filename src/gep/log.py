@@ -24,7 +24,7 @@ FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
 
 #: libraries that log every step at INFO/DEBUG; shown from WARNING unless -vv
 NOISY = ("taskgraph", "matplotlib", "fiona", "rasterio", "PIL", "urllib3", "fontTools",
-         "weasyprint", "numexpr", "asyncio")
+         "weasyprint", "numexpr", "asyncio", "alembic", "httpx", "aiosmtpd", "mail.log")
 
 _state: dict = {"progress_disable": None, "configured": False}
 

@@ -74,7 +74,7 @@ def batch(df: pd.DataFrame, stations: Path, config: Path, agreement: Path, trans
 
 
 def rows(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         return list(csv.DictReader(fh))
 
 

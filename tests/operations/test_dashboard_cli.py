@@ -91,10 +91,15 @@ def test_scheduler_runs_yesterday_once_past_run_at(ctx):
 
     from gep.operations.cli import start_scheduler, yesterday
 
+    from .conftest import write_transfers
+
     ctx.ops.run_at = "00:00"   # any time of day is past it
+    d = yesterday(ctx.monitoring.timezone)
+    # yesterday pays last year's settlement: the basin must have one (a year without a
+    # settlement is an error, not a silent zero)
+    write_transfers(ctx.paths.compensation / "transfers.csv", year=d.year - 1)
     stop = threading.Event()
     t = start_scheduler(ctx, stop, poll_seconds=0.2)
-    d = yesterday(ctx.monitoring.timezone)
     deadline = time.monotonic() + 120
     run = None
     while time.monotonic() < deadline and run is None:

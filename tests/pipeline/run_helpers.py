@@ -14,13 +14,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def basin_folder(folder: Path, file_name: str = "config.yaml", *, rows: int = 64,
-                 minimal: bool = False, **overrides) -> Path:
+                 minimal: bool = False, keys: Path | None = None, **overrides) -> Path:
     """A copy of config/ as ``folder`` with the demo config saved as ``file_name``.
 
     Paths in it stay relative (results in ``folder/results``): the run must resolve them
     against the config file's own folder. ``minimal``: the smallest DAG that still runs InVEST
     and every published stage (annual water yield only, no sensor network; the stand-in water
-    quality is cut to the configured years).
+    quality is cut to the configured years). ``keys``: the ``ledger.key_dir`` to use (the
+    signing key and the portal's secret, from which the portal's public pseudonyms derive):
+    runs that must publish the same ledger share it, as one installation would.
     """
     from gep.config import deep_merge
 
@@ -39,6 +41,8 @@ def basin_folder(folder: Path, file_name: str = "config.yaml", *, rows: int = 64
         q.write_text("".join([lines[0]] + [ln for ln in lines[1:]
                                            if int(ln.split(",")[0]) in years]),
                      encoding="utf-8")
+    if keys is not None:
+        data["ledger"]["key_dir"] = str(keys)
     data = deep_merge(data, overrides)
     cfg = folder / file_name
     cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

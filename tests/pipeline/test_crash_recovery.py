@@ -36,7 +36,8 @@ SEED = 20261202
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     root = tmp_path_factory.mktemp("reference")
-    cfg = basin_folder(root / "cfg", minimal=True, rows=32)
+    keys = tmp_path_factory.mktemp("keys")  # shared by every run: one installation's keys
+    cfg = basin_folder(root / "cfg", minimal=True, rows=32, keys=keys)
     t0 = time.monotonic()
     r = gep_run(cfg, cwd=root)
     length = time.monotonic() - t0
@@ -45,7 +46,7 @@ def reference(tmp_path_factory):
     r = gep_run(cfg, cwd=root)  # nothing to do: the start-up cost alone
     startup = time.monotonic() - t0
     assert r.returncode == 0, r.stderr[-3000:]
-    return published(cfg.parent / "results" / "demo"), length, startup
+    return published(cfg.parent / "results" / "demo"), length, startup, keys
 
 
 def _start(cfg, cwd):
@@ -54,7 +55,7 @@ def _start(cfg, cwd):
 
 
 def test_killed_runs_recover_with_a_plain_rerun(reference, tmp_path):
-    expected, length, startup = reference
+    expected, length, startup, keys = reference
     useful = max(length - startup, 1.0)
     rng = random.Random(SEED)
     kills, interrupted_said, folder = [], 0, 0
@@ -66,7 +67,7 @@ def test_killed_runs_recover_with_a_plain_rerun(reference, tmp_path):
 
     while len(kills) < KILLS:
         folder += 1
-        cfg = basin_folder(tmp_path / f"basin{folder}", minimal=True, rows=32)
+        cfg = basin_folder(tmp_path / f"basin{folder}", minimal=True, rows=32, keys=keys)
         points = sorted(rng.uniform(0, useful) for _ in range(PER_FOLDER))
         previous, finished = 0.0, False
         for k, point in enumerate(points):

@@ -33,10 +33,11 @@ def two_runs(tmp_path_factory):
     # Both configs leave out habitat_quality.half_saturation_constant: the demo config's 0.35
     # must not leak in (Snakemake used to merge config/config.yaml under the user's file).
     runs = {}
+    keys = tmp_path_factory.mktemp("keys")  # one installation's keys: same signer, same secret
     for name, folder, file_name in (("spaced", "流域 数据", "my_basin.yaml"),
                                     ("plain", "cfg", "config.yaml")):
         root = tmp_path_factory.mktemp(name)
-        cfg = basin_folder(root / folder, file_name, rows=64)
+        cfg = basin_folder(root / folder, file_name, rows=64, keys=keys)
         data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
         del data["models"]["habitat_quality"]["half_saturation_constant"]
         cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

@@ -46,9 +46,12 @@ def test_create_admin_from_stdin_then_login(basin_config, tmp_path):
 def test_bad_config_and_db_are_one_line_errors(basin_config, tmp_path):
     bad = tmp_path / "portal.yaml"
     bad.write_text("points: {per_patrol: ten}\n", encoding="utf-8")
-    cfg = basin_config.read_text(encoding="utf-8") + f"portal: {{config: {bad}}}\n"
+    import yaml
+
+    data = yaml.safe_load(basin_config.read_text(encoding="utf-8"))
+    data["portal"] = {"config": str(bad)}
     c2 = basin_config.parent / "config_badportal.yaml"
-    c2.write_text(cfg, encoding="utf-8")
+    c2.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     r = gep("portal", "migrate", "--config", str(c2), "--db", f"sqlite:///{tmp_path}/x.db")
     assert r.returncode == 2
     assert "points.per_patrol" in r.stderr and "Fix:" in r.stderr

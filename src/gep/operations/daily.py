@@ -246,7 +246,8 @@ def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start
     upstream = [p for p in _upstream(ctx) if p in parties]
     if not upstream:
         return {}, {}
-    days = _read_daily_index(day_dir / "daily_index.csv", d.year, upstream)
+    days = _read_daily_index(day_dir / "daily_index.csv", d.year, upstream,
+                             _agreement(ctx)[0].account_ids)
     return days, _read_anomalies(day_dir / "anomalies.csv", d.year)
 
 
@@ -287,7 +288,8 @@ def decide_day(ctx: Context, d: dt.date, days: dict, details: dict,
                              "monitoring configuration", field="accounts")
     year = d.year
     ent_year = year - 1 if entitlement_year is None else int(entitlement_year)
-    funding = _entitlements(ctx.paths.compensation / "transfers.csv", ent_year, upstream)
+    funding = _entitlements(ctx.paths.compensation / "transfers.csv", ent_year, upstream,
+                            agreement.account_ids)
     dates = year_dates(year)
     disb, alerts, ledger = [], [], []
     for party in upstream:
