@@ -8,9 +8,8 @@ import rasterio
 
 from gep.config import Config
 from gep.errors import InputDataError
-from gep.io import atomic_path
 from gep.paths import CLIMATE_FILES, Paths
-from gep.sources.base import Grid, iter_windows
+from gep.sources.base import Grid, iter_windows, open_cog
 
 
 def _nodata_mask(a: np.ndarray, nodata) -> np.ndarray:
@@ -38,18 +37,17 @@ def mean_raster(sources: list[Path], out: Path) -> Path:
     try:
         nodata = dss[0].nodata
         fill = np.float32(nodata if nodata is not None else -1.0)
-        with atomic_path(out) as tmp:
-            with rasterio.open(tmp, "w", **grid.profile("float32", float(fill))) as dst:
-                for w in iter_windows(grid):
-                    total = np.zeros((int(w.height), int(w.width)), np.float64)
-                    bad = np.zeros(total.shape, bool)
-                    for ds in dss:
-                        a = ds.read(1, window=w).astype(np.float64)
-                        bad |= _nodata_mask(a, ds.nodata)
-                        total += np.where(np.isfinite(a), a, 0.0)
-                    m = (total / len(dss)).astype(np.float32)
-                    m[bad] = fill
-                    dst.write(m, 1, window=w)
+        with open_cog(out, grid.profile("float32", float(fill))) as dst:  # atomic, COG
+            for w in iter_windows(grid):
+                total = np.zeros((int(w.height), int(w.width)), np.float64)
+                bad = np.zeros(total.shape, bool)
+                for ds in dss:
+                    a = ds.read(1, window=w).astype(np.float64)
+                    bad |= _nodata_mask(a, ds.nodata)
+                    total += np.where(np.isfinite(a), a, 0.0)
+                m = (total / len(dss)).astype(np.float32)
+                m[bad] = fill
+                dst.write(m, 1, window=w)
     finally:
         for ds in dss:
             ds.close()
