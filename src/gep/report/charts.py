@@ -17,6 +17,19 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
+def _cjk(fn):
+    """Re-apply the CJK font chain before a chart is drawn: text takes its font family from
+    matplotlib's rcParams when it is created, and a host process (a notebook, a test run)
+    may have changed them since this module was imported."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        configure_matplotlib()
+        return fn(*args, **kwargs)
+    return wrapper
+
+
 def png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -24,6 +37,7 @@ def png(fig) -> bytes:
     return buf.getvalue()
 
 
+@_cjk
 def gep_trend(gep: pd.DataFrame, labels: dict[str, str] | None = None,
               service_names: dict[str, str] | None = None) -> bytes:
     """Basin GEP per year at constant prices, stacked by service, and per party.
@@ -50,6 +64,7 @@ def gep_trend(gep: pd.DataFrame, labels: dict[str, str] | None = None,
     return png(fig)
 
 
+@_cjk
 def party_map(parties, values: dict[str, float], title: str, label: str,
               diverging: bool = False, labels: dict[str, str] | None = None) -> bytes:
     """Choropleth of one number per party, each labelled with its name."""
@@ -75,6 +90,7 @@ def party_map(parties, values: dict[str, float], title: str, label: str,
     return png(fig)
 
 
+@_cjk
 def raster_map(path, title: str, label: str, cmap: str = "viridis",
                max_pixels: int = 600) -> bytes:
     """A raster shown through an overview read (decimated), so any size stays cheap."""
@@ -96,6 +112,7 @@ WORLDCOVER_COLORS = {10: "#006400", 20: "#ffbb22", 30: "#ffff4c", 40: "#f096ff",
                      100: "#fae6a0"}
 
 
+@_cjk
 def landcover_map(path, title: str, max_pixels: int = 600) -> bytes:
     import rasterio
     from matplotlib.colors import ListedColormap
@@ -123,6 +140,7 @@ def landcover_map(path, title: str, max_pixels: int = 600) -> bytes:
     return png(fig)
 
 
+@_cjk
 def attribution_chart(att: pd.DataFrame, parties: list[str]) -> bytes:
     """Per party, each year's GEP change (all valued services, constant prices) split into
     land use and climate: stacked bars, the total as a black tick."""
