@@ -52,9 +52,12 @@ def committee_section(cfg, p: Paths, data_uri) -> dict | None:
         parties = sorted({r["party_id"] for r in ex} - {"basin"}) + ["basin"]
         years = sorted({r["year"] for r in ex})
         look = {(r["year"], r["party_id"]): r for r in ex}
+        from gep.report.sections import party_labels
+
+        labels = party_labels(p) | {"basin": "流域 Basin"}
         tab = []
         for pid in parties:
-            row = {"party_id": pid}
+            row = {"party / 参与方": labels.get(pid, pid)}
             for y in years:
                 r = look.get((y, pid))
                 row[y] = "—" if r is None else (

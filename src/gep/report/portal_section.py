@@ -15,7 +15,7 @@ def portal_section(cfg, p: Paths, data_uri) -> dict | None:
         return None
     from gep.portal import db as dbm
     from gep.portal.stats import committee_stats
-    from gep.report.sections import _bi, _table
+    from gep.report.sections import _bi, _table, party_labels
 
     engine = dbm.make_engine(dbm.default_sqlite_url(p.portal_db))
     try:
@@ -23,8 +23,10 @@ def portal_section(cfg, p: Paths, data_uri) -> dict | None:
             stats = committee_stats(db)
     finally:
         engine.dispose()
+    labels = party_labels(p)
     parties = pd.DataFrame([{
-        "party / 参与方": r["party_id"], "accepted patrols / 通过巡河": r["accepted"],
+        "party / 参与方": labels.get(r["party_id"], r["party_id"]),
+        "accepted patrols / 通过巡河": r["accepted"],
         "rejected / 退回": r["rejected"], "awaiting review / 待审": r["submitted"],
         "km in own party / 本方里程": f"{r['km']:.1f}",
         "confirmed findings / 确认问题": r["confirmed_findings"],

@@ -223,10 +223,12 @@ def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
     html.append(_table(tab))
     if p.downstream_csv.exists():
         down = pd.read_csv(p.downstream_csv, dtype=str)
-        down = down[down["year"] == str(last)]
+        down = down[down["year"] == str(last)][["party_id", "target", "value", "threshold",
+                                                 "unit", "met"]]
+        down.insert(0, "party / 参与方", [labels.get(k, k) for k in down.pop("party_id")])
+        tables.append((f"下游责任清单 Downstream responsibility {last}", down))
         html += [f"<h3>{_bi(f'{last} 年下游责任清单', f'Responsibility list of the downstream parties, {last}')}"
-                 "</h3>", _table(down[["party_id", "target", "value", "threshold", "unit",
-                                       "met"]])]
+                 "</h3>", _table(down)]
     years_dir = sorted(d for d in (p.root / "dispatch").glob("*") if d.is_dir())
     alerts = [d / "alerts.csv" for d in years_dir if (d / "alerts.csv").exists()]
     with tempfile.TemporaryDirectory() as tmp:
