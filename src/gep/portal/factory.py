@@ -44,17 +44,31 @@ def build_portal(cfg: Config, db_url: str | None = None,
     return portal
 
 
-def operations_context(config_path: str | Path, cfg: Config, db_url: str | None = None):
+def operations_context(config_path: str | Path, cfg: Config, db_url: str | None = None,
+                       strict: bool = True):
     """The daily-operations context served beside the portal (station uploads, the
     dashboard, the scheduler), or None when the basin has no monitoring. A server database
     (PostgreSQL) is shared: the operations tables are ``ops_*`` with their own migration
-    history. SQLite keeps its own file, ``results/<basin>/operations/operations.db``."""
+    history. SQLite keeps its own file, ``results/<basin>/operations/operations.db``.
+
+    ``strict=False`` (plain ``gep serve``): a basin whose station service cannot start yet
+    (no stations table, say) still gets its portal; the reason is logged as a warning."""
     if not cfg.monitoring.enabled:
         return None
+    from gep.errors import GepError
     from gep.operations.service import load_context
 
     shared = db_url if db_url and not db_url.startswith("sqlite") else None
-    return load_context(config_path, db_url=shared)
+    try:
+        return load_context(config_path, db_url=shared)
+    except GepError as exc:
+        if strict:
+            raise
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "station uploads and the /operations dashboard are off: %s", exc)
+        return None
 
 
 def app_from_env():
@@ -64,4 +78,5 @@ def app_from_env():
     cfg_path = os.environ["GEP_PORTAL_CONFIG"]
     cfg = load_config(cfg_path)
     url = os.environ.get("GEP_PORTAL_DB") or None
-    return create_app(build_portal(cfg, url), operations=operations_context(cfg_path, cfg, url))
+    return create_app(build_portal(cfg, url),
+                      operations=operations_context(cfg_path, cfg, url, strict=False))
