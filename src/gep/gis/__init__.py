@@ -33,17 +33,8 @@ import pandas as pd
 from gep.errors import InputDataError
 from gep.io import atomic_path, write_text
 from gep.money import to_fen
+from gep.services import SERVICE_NAMES
 
-#: service id -> (zh, en)
-SERVICE_NAMES = {
-    "water_yield": ("产水量", "Water yield"),
-    "water_conservation": ("水源涵养", "Water conservation"),
-    "biodiversity": ("生物多样性维护", "Biodiversity"),
-    "soil_retention": ("土壤保持", "Soil retention"),
-    "water_purification": ("水质净化", "Water purification"),
-    "carbon_storage": ("碳储量", "Carbon storage"),
-    "carbon_sequestration": ("固碳", "Carbon sequestration"),
-}
 PARTY_FIELDS = ["party_id", "name", "name_zh", "role", "province"]
 STYLE_FIELD = "gep_cny_const_per_ha"
 #: ColorBrewer YlGn, five classes (low GEP per hectare pale, high dark green)

@@ -28,16 +28,8 @@ from gep.money import to_fen
 from gep.paths import Paths
 from gep.report import charts
 from gep.report.sections import extra_sections, party_labels
+from gep.services import SERVICE_NAMES  # noqa: F401  (re-exported)
 
-SERVICE_NAMES = {
-    "water_yield": ("产水量", "Water yield"),
-    "water_conservation": ("水源涵养", "Water conservation"),
-    "biodiversity": ("生物多样性维护", "Biodiversity"),
-    "soil_retention": ("土壤保持", "Soil retention"),
-    "water_purification": ("水质净化", "Water purification"),
-    "carbon_storage": ("碳储量", "Carbon storage"),
-    "carbon_sequestration": ("固碳", "Carbon sequestration"),
-}
 
 
 def data_uri(png: bytes) -> str:
