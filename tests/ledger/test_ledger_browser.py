@@ -12,12 +12,10 @@ Skipped only when Chromium is missing and ``CI`` is unset; under ``CI=true`` the
 """
 from __future__ import annotations
 
+import importlib.util
 import base64
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,14 +26,11 @@ from gep.ledger.site import build_site
 from .ledger_helpers import mth, transfer_row, write_transfers
 from .test_ledger_merkle import INCLUSION, LEAVES, ROOTS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-HAVE_BROWSER = os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)
-
-pytestmark = pytest.mark.skipif(
-    not HAVE_BROWSER and not os.environ.get("CI"),
-    reason="chromium/chromedriver not installed (apt-get install chromium chromium-driver); "
-           "these tests always run under CI=true")
+_spec = importlib.util.spec_from_file_location(
+    "gep_tests_browser", Path(__file__).resolve().parents[1] / "browser.py")
+browser = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(browser)
+pytestmark = browser.skip_without_browser
 
 ROWS = [
     transfer_row("S-2021-01", "100000000.00", 2021, "zhejiang", "anhui", "bet",
@@ -91,23 +86,9 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def driver():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="gep-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-                "--window-size=390,844", "--lang=zh-CN"]:
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    drv.set_script_timeout(30)
-    yield drv
-    drv.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with browser.chromium() as drv:
+        drv.set_script_timeout(30)
+        yield drv
 
 
 def _open(driver, path: Path):

@@ -3,24 +3,20 @@ Chromium (Debian chromium + chromium-driver) against a real ``gep serve`` on loo
 phone's screen size. Skipped only when Chromium is missing and CI is unset."""
 from __future__ import annotations
 
-import os
-import shutil
+import importlib.util
 import subprocess
 import sys
-import tempfile
+from pathlib import Path
 
 import pytest
 
 from .helpers import free_port, patrol_body, wait_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-HAVE_BROWSER = os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)
-
-pytestmark = pytest.mark.skipif(
-    not HAVE_BROWSER and not os.environ.get("CI"),
-    reason="chromium/chromedriver not installed (apt-get install chromium chromium-driver); "
-           "these tests always run under CI=true")
+_spec = importlib.util.spec_from_file_location(
+    "gep_tests_browser", Path(__file__).resolve().parents[1] / "browser.py")
+browser = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(browser)
+pytestmark = browser.skip_without_browser
 
 
 @pytest.fixture(scope="module")
@@ -52,22 +48,8 @@ def server(basin_config, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def driver():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="gep-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-                "--window-size=390,844", "--lang=zh-CN"]:
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    yield drv
-    drv.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with browser.chromium() as drv:
+        yield drv
 
 
 def _go(driver, element_id):
