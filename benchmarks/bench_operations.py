@@ -264,7 +264,7 @@ def main() -> None:
             import pg
 
             if pg.bin_dir() is None:
-                print("[postgresql] skipped: no PostgreSQL binaries (make postgres-deps)")
+                print("[postgresql] skipped: no PostgreSQL binaries (make db-deps)")
                 continue
             with pg.pg_cluster("gep_bench") as url:
                 run(kind, args.hours, url, args.workers)

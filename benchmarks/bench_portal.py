@@ -24,12 +24,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # tests.portal.helpers: the fixture basin and PgCluster
+sys.path.insert(0, str(REPO))  # tests.portal.helpers: the fixture basin; tests/pg.py
 
 from tests.conftest import make_config  # noqa: E402
 from tests.portal.helpers import (  # noqa: E402
-    PgCluster,
-    _pg_bin,
     build,
     free_port,
     patrol_body,
@@ -154,16 +152,14 @@ def main() -> int:
             cfg = write_basin(tmp / "sqlite", make_config)
             run("sqlite", cfg, f"sqlite:///{tmp / 'bench.db'}", args)
         if args.db in ("postgresql", "both"):
-            bindir = _pg_bin()
-            if bindir is None:
+            from tests import pg  # the tests' throwaway cluster
+
+            if pg.bin_dir() is None:
                 print("postgresql: not installed (apt-get install postgresql); skipped")
             else:
-                cluster = PgCluster(bindir)
-                try:
+                with pg.pg_cluster("gep_bench") as url:
                     cfg = write_basin(tmp / "pg", make_config)
-                    run("postgresql", cfg, cluster.new_database(), args)
-                finally:
-                    cluster.stop()
+                    run("postgresql", cfg, url, args)
     return 0
 
 

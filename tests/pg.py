@@ -7,7 +7,7 @@ stops the cluster with ``pg_ctl stop -m fast`` and removes the folder at exit.
 
 ``require_binaries()`` skips the test when the binaries are absent, except in CI
 (``CI=true``), where their absence fails: ``make test`` installs them (target
-``postgres-deps``).
+``db-deps``).
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def require_binaries() -> Path:
     b = bin_dir()
     if b is None:
         msg = ("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin "
-               "(install Debian's postgresql: make postgres-deps)")
+               "(install Debian's postgresql: make db-deps)")
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(msg)
         pytest.skip(msg)

@@ -7,12 +7,19 @@ are known independently of the code (UTM scale factor here is within 0.1 % of 1)
 """
 from __future__ import annotations
 
-import os
+import importlib.util
+import itertools
 from pathlib import Path
 
 import pytest
 
-from .helpers import Api, PgCluster, _pg_bin, build, write_basin
+from .helpers import Api, build, write_basin
+
+_spec = importlib.util.spec_from_file_location(
+    "gep_tests_pg", Path(__file__).resolve().parents[1] / "pg.py")
+pg = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pg)
+_databases = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -24,21 +31,17 @@ def basin_config(tmp_path_factory, config_copy) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_cluster():
-    bindir = _pg_bin()
-    if bindir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL not installed: make test installs it (apt postgresql)")
-        pytest.skip("PostgreSQL not installed (apt-get install postgresql); runs under CI")
-    cluster = PgCluster(bindir)
-    yield cluster
-    cluster.stop()
+    """The throwaway PostgreSQL cluster of tests/pg.py (fails under CI if not installed)."""
+    with pg.pg_cluster() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'portal.db'}"
-    return request.getfixturevalue("pg_cluster").new_database()
+    return pg.create_database(request.getfixturevalue("pg_cluster"),
+                              f"portal_{next(_databases)}")
 
 
 # ----------------------------------------------------------------------------- app + client

@@ -1,12 +1,7 @@
 """Helpers of the portal tests (see conftest.py for the fixtures)."""
 from __future__ import annotations
 
-import glob
-import os
-import shutil
 import socket
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -65,72 +60,10 @@ def write_basin(root: Path, make_config) -> Path:
     return cfg_path
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda s: int(s.split("/")[4]) if s.split("/")[4].isdigit() else 0)
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class PgCluster:
-    """A throwaway cluster: initdb as a non-root user, pg_ctl start on a free loopback port,
-    stopped and deleted at teardown."""
-
-    def __init__(self, bindir: Path):
-        self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="gep-pg-"))
-        self.data = self.root / "data"
-        self.sock = self.root / "sock"
-        self.port = free_port()
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:
-            import pwd
-
-            pwd.getpwnam("postgres")  # Debian's postgresql package creates this user
-            shutil.chown(self.root, "postgres")
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        self._run([str(bindir / "initdb"), "-D", str(self.data), "-U", "gep", "-A", "trust",
-                   "-E", "UTF8", "--no-locale"])
-        self.sock.mkdir()
-        if self.as_user:
-            shutil.chown(self.sock, "postgres")
-        self._run([str(bindir / "pg_ctl"), "-D", str(self.data), "-l",
-                   str(self.root / "log"), "-w", "-t", "60", "-o",
-                   f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-                   f"-c unix_socket_directories={self.sock} -c fsync=off "
-                   "-c max_connections=200", "start"])
-        self._n = 0
-
-    def _run(self, cmd):
-        subprocess.run(self.as_user + cmd, check=True, capture_output=True,
-                       cwd=self.root)
-
-    def url(self, db: str) -> str:
-        return f"postgresql://gep@127.0.0.1:{self.port}/{db}"
-
-    def new_database(self) -> str:
-        import psycopg
-
-        self._n += 1
-        name = f"t{os.getpid()}_{self._n}"
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
-
-    def stop(self):
-        try:
-            self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
-                       "stop"])
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
 
 
 class Api:
