@@ -4,6 +4,7 @@ Used by the ``gep`` command and by the Snakemake rules, so the two never disagre
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gep.config import Config
@@ -16,6 +17,115 @@ YEAR_FILES = ("landcover", "precipitation", "reference_et", "dem", "root_restric
 STATIC_FILES = ("dem", "root_restricting_depth", "plant_available_water", "roads")
 PARTY_FILES = ("parties.gpkg", "parties.csv", "parties.tif", "basin.gpkg", "subwatersheds.gpkg",
                "redline.tif")
+
+
+class _File:
+    """A file of a stage folder: on the class, its name; on a folder object, its path."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __set_name__(self, owner, attr):
+        owner.NAMES = {**getattr(owner, "NAMES", {}), attr: self.name}
+
+    def __get__(self, folder, owner=None):
+        return self.name if folder is None else folder.root / self.name
+
+
+class Folder(os.PathLike):
+    """A stage's output folder and the names of the files in it.
+
+    ``CompensationFiles(out).transfers`` is ``out / "transfers.csv"``; on the class,
+    ``CompensationFiles.transfers`` is the bare name. A folder is path-like: ``Path(f)``,
+    ``str(f)``, ``f / "x"`` and ``f.exists()`` behave as on its root, so a stage writing into an
+    explicit ``--out`` and ``Paths`` for the basin name files the same way.
+    """
+
+    NAMES: dict[str, str] = {}
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def __fspath__(self) -> str:
+        return str(self.root)
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.root)!r})"
+
+    def __truediv__(self, other) -> Path:
+        return self.root / other
+
+    def __eq__(self, other) -> bool:
+        return Path(self) == Path(other) if isinstance(other, (str, os.PathLike)) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.root)
+
+    def __getattr__(self, attr):  # Path's own methods: exists, mkdir, glob, iterdir, name ...
+        if attr.startswith("__") or attr == "root":
+            raise AttributeError(attr)
+        return getattr(self.root, attr)
+
+    def file(self, key: str) -> Path:
+        """The file of a key of ``NAMES`` (a stage that returns ``{key: path}``)."""
+        return self.root / self.NAMES[key]
+
+
+class CompensationFiles(Folder):
+    """``gep allocate``: the agreement's transfers, per-party statement and derivation."""
+
+    transfers = _File("transfers.csv")
+    statement = _File("statement.csv")
+    summary = _File("summary.json")
+
+
+class MonitoringFiles(Folder):
+    """``gep monitor``: QC'd readings, the daily ecological index, compliance, the bet."""
+
+    readings_qc = _File("readings_qc.parquet")
+    daily_index = _File("daily_index.csv")
+    daily_compliance = _File("daily_compliance.csv")
+    anomalies = _File("anomalies.csv")
+    section_quality = _File("section_quality.csv")
+    performance = _File("performance.csv")
+    downstream = _File("responsibility_downstream.csv")
+
+
+class DispatchFiles(Folder):
+    """``gep dispatch`` / ``gep daily``: one year's paced payments, alerts and settlement."""
+
+    disbursements = _File("disbursements.csv")
+    alerts = _File("alerts.csv")
+    settlement = _File("settlement.csv")
+    ledger_transfers = _File("ledger_transfers.csv")
+
+
+class DayFiles(Folder):
+    """``gep daily``: one day's index and anomalies."""
+
+    daily_index = _File("daily_index.csv")
+    anomalies = _File("anomalies.csv")
+
+
+class LedgerFiles(Folder):
+    """``gep publish``: the append-only ledger, its signed checkpoint and the public site."""
+
+    db = _File("ledger.db")
+    checkpoint = _File("checkpoint")
+    verifier_key = _File("verifier.vkey")
+    site = _File("site")
+    site_index = _File("site/index.html")
+
+
+class ReportFiles(Folder):
+    """``gep report``: the committee report."""
+
+    html = _File("index.html")
+    pdf = _File("report.pdf")
+    xlsx = _File("tables.xlsx")
 
 
 class Paths:
@@ -96,36 +206,36 @@ class Paths:
 
     # downstream stages
     @property
-    def compensation(self) -> Path:
-        return self.root / "compensation"
+    def compensation(self) -> CompensationFiles:
+        return CompensationFiles(self.root / "compensation")
 
     @property
-    def monitoring(self) -> Path:
-        return self.root / "monitoring"
+    def monitoring(self) -> MonitoringFiles:
+        return MonitoringFiles(self.root / "monitoring")
 
-    def dispatch(self, year) -> Path:
-        return self.root / "dispatch" / str(year)
-
-    @property
-    def ledger(self) -> Path:
-        return self.root / "ledger"
+    def dispatch(self, year) -> DispatchFiles:
+        return DispatchFiles(self.root / "dispatch" / str(year))
 
     @property
-    def report(self) -> Path:
-        return self.root / "report"
+    def ledger(self) -> LedgerFiles:
+        return LedgerFiles(self.root / "ledger")
+
+    @property
+    def report(self) -> ReportFiles:
+        return ReportFiles(self.root / "report")
 
     @property
     def report_html(self) -> Path:
-        return self.report / "index.html"
+        return self.report.html
 
     @property
     def report_pdf(self) -> Path:
-        return self.report / "report.pdf"
+        return self.report.pdf
 
     @property
     def report_xlsx(self) -> Path:
         """Every table of the report, one sheet each (numbers as numbers)."""
-        return self.report / "tables.xlsx"
+        return self.report.xlsx
 
     @property
     def portal(self) -> Path:
@@ -167,7 +277,7 @@ class Paths:
     @property
     def downstream_csv(self) -> Path:
         """Responsibility lists of the downstream parties (owed vs paid, emission caps)."""
-        return self.monitoring / "responsibility_downstream.csv"
+        return self.monitoring.downstream
 
     @property
     def committee(self) -> Path:
@@ -202,5 +312,5 @@ class Paths:
     def operations_db(self) -> Path:
         return self.operations / "operations.db"
 
-    def operations_day(self, date) -> Path:
-        return self.operations / "days" / str(date)
+    def operations_day(self, date) -> DayFiles:
+        return DayFiles(self.operations / "days" / str(date))
