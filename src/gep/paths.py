@@ -314,3 +314,17 @@ class Paths:
 
     def operations_day(self, date) -> DayFiles:
         return DayFiles(self.operations / "days" / str(date))
+
+    # --- models: members added by the models branch (issue 16/17) go below this line
+
+    # --- cli: members added by the cli branch (issue 16/17) go below this line
+
+    # --- longfn: members added by the longfn branch (issue 16/17) go below this line
+
+    # --- areas: members added by the areas branch (issue 16/17) go below this line
+
+    # --- tuning: members added by the tuning branch (issue 16/17) go below this line
+
+    # --- dem: members added by the dem branch (issue 16/17) go below this line
+
+    # --- workflow: members added by the workflow branch (issue 16/17) go below this line
