@@ -1,0 +1,99 @@
+"""Issue 16's acceptance: the architecture step changed no result.
+
+The 64 x 64 demo, two years, is run twice with ``gep run``: once with this checkout and once
+with the tree of ``BEFORE``, the last commit before the redesign (taken from this clone's own
+history with ``git archive``). Both use one installation's keys, as two runs of one station
+would. Every table a person or the ledger reads must be byte-identical, and the ledger must
+verify to the same root and size.
+"""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from .run_helpers import REPO, basin_folder
+
+pytestmark = pytest.mark.slow
+
+#: main before issue 16 (the redesign): the outputs it produced are the reference
+BEFORE = "35d2574c8d83b729cb03d3914689edec8258721e"
+
+#: folders under results/<basin>/ whose tables are compared file by file
+COMPARED = ("gep", "compensation", "dispatch", "monitoring", "rating", "committee")
+SUFFIXES = (".csv", ".json")
+
+
+def _old_tree(dest):
+    """This repository's files at ``BEFORE``, unpacked into ``dest``."""
+    r = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", BEFORE],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.fail(f"commit {BEFORE[:10]} (main before issue 16) is not in this clone's "
+                    f"history: {r.stderr.decode(errors='replace').strip()}. Fix: run the test "
+                    f"in a full clone (git fetch --unshallow)")
+    with tarfile.open(fileobj=io.BytesIO(r.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
+def _run(src, cfg, cwd):
+    env = dict(os.environ)
+    # the rules call `gep` from PATH; with src first on PYTHONPATH it is that tree's gep, and
+    # `gep run` takes that tree's Snakefile
+    env["PYTHONPATH"] = str(src) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("GEP_COMMAND", None)
+    r = subprocess.run([sys.executable, "-m", "gep", "run", "--config", str(cfg),
+                        "--cores", "2"], cwd=cwd, env=env, capture_output=True, text=True,
+                       timeout=1800)
+    assert r.returncode == 0, f"{src}: {r.stdout[-3000:]}{r.stderr[-3000:]}"
+    return cfg.parent / "results" / "demo"
+
+
+def _tables(out):
+    files = {}
+    for top in COMPARED:
+        for dirpath, _, names in os.walk(out / top):
+            for n in names:
+                if n.endswith(SUFFIXES):
+                    p = os.path.join(dirpath, n)
+                    files[os.path.relpath(p, out)] = open(p, "rb").read()
+    return files
+
+
+@pytest.fixture(scope="module")
+def before_after(tmp_path_factory):
+    from gep.ledger import api
+
+    keys = tmp_path_factory.mktemp("keys")
+    old = _old_tree(tmp_path_factory.mktemp("before_tree"))
+    runs = {}
+    for name, src in (("before", old / "src"), ("after", REPO / "src")):
+        root = tmp_path_factory.mktemp(name)
+        cfg = basin_folder(root / "cfg", rows=64, keys=keys)
+        out = _run(src, cfg, root)
+        report = api.verify(out / "ledger" / "ledger.db")
+        assert report.ok, report.summary()
+        runs[name] = {"tables": _tables(out), "root": report.root, "size": report.size}
+    return runs
+
+
+def test_the_same_tables_are_written(before_after):
+    before, after = before_after["before"]["tables"], before_after["after"]["tables"]
+    assert sorted(after) == sorted(before)
+    # the run must have produced what the comparison is about
+    for must in ("gep/gep_by_party.csv", "gep/increments.csv", "compensation/transfers.csv",
+                 "compensation/statement.csv"):
+        assert must in after
+    changed = [f for f in before if before[f] != after[f]]
+    assert not changed, f"tables that differ from main before issue 16: {changed}"
+
+
+def test_the_ledger_has_the_same_root(before_after):
+    b, a = before_after["before"], before_after["after"]
+    assert (a["root"], a["size"]) == (b["root"], b["size"])
+    assert a["size"] > 0
