@@ -120,6 +120,23 @@ class LedgerFiles(Folder):
     site_index = _File("site/index.html")
 
 
+class SiteFiles(Folder):
+    """``gep ledger site``: the static public ledger site, its downloads and data scripts."""
+
+    index = _File("index.html")
+    entry = _File("entry.html")
+    checkpoint = _File("checkpoint.txt")
+    verifier_key = _File("verifier.vkey")
+    export = _File("ledger.jsonl")
+    assets = _File("assets")
+    data = _File("data")
+    transfers_js = _File("data/transfers.js")
+
+    def entries_js(self, k: int) -> Path:
+        """The ``k``-th chunk of entries with their proofs."""
+        return self.root / "data" / f"entries-{k}.js"
+
+
 class ReportFiles(Folder):
     """``gep report``: the committee report."""
 
@@ -320,6 +337,10 @@ class Paths:
     # --- cli: members added by the cli branch (issue 16/17) go below this line
 
     # --- longfn: members added by the longfn branch (issue 16/17) go below this line
+    @property
+    def ledger_site(self) -> SiteFiles:
+        """The public ledger site (``ledger/site``) and the files in it."""
+        return SiteFiles(self.ledger.site)
 
     # --- areas: members added by the areas branch (issue 16/17) go below this line
 

@@ -277,8 +277,21 @@ def _share_sum_error(key: str, parts: dict[str, Decimal], example: str, file: st
 
 
 def _check(a: Agreement, file: str | None) -> None:
-    """Rules spanning several keys. Raise ConfigError naming the key and the fix."""
-    ids = a.account_ids
+    """Rules spanning several keys. Raise ConfigError naming the key and the fix.
+
+    The checks run in this order, so the first problem of a file is always the one reported.
+    """
+    _check_accounts(a, file)
+    _check_years(a, file)
+    _check_upstream_payments(a, file)
+    _check_funding(a, file)
+    _check_tiers_and_reward(a, file)
+    _check_bet(a, file)
+    _check_penalty_and_fixed_transfers(a, file)
+
+
+def _check_accounts(a: Agreement, file: str | None) -> None:
+    """Distinct ids, weights on the right roles, one central and one fund, some upstream."""
     seen: set[str] = set()
     for i, acc in enumerate(a.accounts):
         key = f"accounts[{i}] ({acc.id})"
@@ -305,6 +318,10 @@ def _check(a: Agreement, file: str | None) -> None:
         raise ConfigError("accounts", "no account has role 'upstream'",
                           "add the upstream parties, e.g. {id: up_a, role: upstream, "
                           "base_weight: 1}", file=file)
+
+
+def _check_years(a: Agreement, file: str | None) -> None:
+    """The end year after the base year, CPI changes above -100 %."""
     if a.end_year is not None and a.end_year <= a.base_year:
         raise ConfigError("end_year", f"end_year {a.end_year} is not after base_year "
                           f"{a.base_year}", "set end_year to the last year to settle, or "
@@ -315,6 +332,10 @@ def _check(a: Agreement, file: str | None) -> None:
                               "write the annual change as a fraction, e.g. 0.009 for 0.9 %",
                               file=file)
 
+
+def _check_upstream_payments(a: Agreement, file: str | None) -> None:
+    """Base or reward paid to upstream: who funds it, its tiers, the base weights."""
+    upstream = a.accounts_with("upstream")
     if a.pays_upstream:
         if a.funding is None:
             raise ConfigError("funding", "the agreement pays upstream accounts (base_payment "
@@ -335,6 +356,11 @@ def _check(a: Agreement, file: str | None) -> None:
             raise ConfigError("accounts", "every upstream base_weight is 0, so the base payment "
                               "cannot be shared", "give at least one upstream account a "
                               "positive base_weight", file=file)
+
+
+def _check_funding(a: Agreement, file: str | None) -> None:
+    """Funding shares add up to 1 and each share has accounts to carry it."""
+    ids = a.account_ids
     if a.funding is not None:
         _share_sum_error("funding", {"central": a.funding.central,
                                      "downstream": a.funding.downstream},
@@ -357,6 +383,10 @@ def _check(a: Agreement, file: str | None) -> None:
                                   "downstream account has a positive benefit_weight",
                                   "add downstream accounts with benefit_weight, or set "
                                   "funding.downstream to 0", file=file)
+
+
+def _check_tiers_and_reward(a: Agreement, file: str | None) -> None:
+    """Tier shares add up to 1 (excess needs a margin); reward services valued, listed once."""
     if a.tiers is not None:
         _share_sum_error("tiers", {"basic": a.tiers.basic, "performance": a.tiers.performance,
                                    "excess": a.tiers.excess},
@@ -377,6 +407,9 @@ def _check(a: Agreement, file: str | None) -> None:
                                   " (case too)" if guess else
                                   f"use some of {', '.join(VALUED_SERVICES)}", file=file)
 
+
+def _check_bet(a: Agreement, file: str | None) -> None:
+    """Indicator weights add up to 1; plausible ranges; the clawback's rates in order."""
     bet = a.water_quality_bet
     _share_sum_error("water_quality_bet.indicators",
                      {k: v.weight for k, v in bet.indicators.items()},
@@ -395,6 +428,10 @@ def _check(a: Agreement, file: str | None) -> None:
                           f"is above max_rate {bet.clawback.max_rate}",
                           "make min_rate <= max_rate, e.g. 0.10 and 0.30", file=file)
 
+
+def _check_penalty_and_fixed_transfers(a: Agreement, file: str | None) -> None:
+    """Punitive damages need a fund; fixed transfers move money between two accounts."""
+    ids = a.account_ids
     if a.punitive_multiplier is not None and not a.accounts_with("fund"):
         raise ConfigError("punitive_multiplier", "punitive damages are paid to the 'fund' "
                           "account, but no account has role 'fund'",

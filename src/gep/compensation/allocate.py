@@ -18,12 +18,13 @@ from gep.compensation.agreement import CLAUSES, load_agreement
 from gep.compensation.engine import Settlement, settle
 from gep.compensation.inputs import read_inputs
 from gep.money import fmt
+from gep.paths import CompensationFiles
 
 TRANSFERS_HEADER = ("transfer_id", "year", "clause", "from_account", "to_account", "amount_cny",
                     "explanation")
 STATEMENT_HEADER = ("year", "party_id", "clause", "amount_cny")
-OUTPUT_FILES = {"transfers": "transfers.csv", "statement": "statement.csv",
-                "summary": "summary.json"}
+#: result key -> file name inside ``--out``, named in :class:`gep.paths.CompensationFiles`
+OUTPUT_FILES = dict(CompensationFiles.NAMES)
 #: keys of summary.json holding money (two decimals); other Decimals are ratios
 _MONEY_KEYS = {"base", "reward_pool", "increment_total", "increment", "entitlement_base",
                "entitlement_reward", "paid_base", "paid_reward", "clawback_basis", "clawback",
@@ -131,8 +132,8 @@ def allocate(agreement_path: str | Path, increments_path: str | Path | None,
                       fmt(t.amount), t.explanation) for t in settlement.transfers]
     stmt = [(y, acc, clause, fmt(v)) for y, acc, clause, v in statement_rows(settlement)]
 
-    out = Path(out_dir)
-    paths = {k: out / v for k, v in OUTPUT_FILES.items()}
+    out = CompensationFiles(out_dir)
+    paths = {k: out.file(k) for k in OUTPUT_FILES}
     io.write_csv(paths["transfers"], TRANSFERS_HEADER, transfer_rows, bom=True)
     io.write_csv(paths["statement"], STATEMENT_HEADER, stmt, bom=True)
     io.write_json(paths["summary"], summary)

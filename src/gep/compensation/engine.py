@@ -173,167 +173,240 @@ class _Book:
         return sorted(out, key=lambda tr: tr.year)  # stable: keeps clause order within a year
 
 
-def settle(agreement: Agreement, inputs: EngineInputs) -> Settlement:
-    """Apply the agreement to the inputs, year by year. Inputs must come from read_inputs."""
-    a = agreement
-    book = _Book(a)
-    result = Settlement(agreement=a, years=list(inputs.years))
-    upstream = a.accounts_with("upstream")
-    payers = a.payer_weights() if a.pays_upstream else []
-    payer_share = dict(payers)
-    # received[year][upstream_id][payer_id]: base + reward paid, the basis of clawbacks
-    received: dict[int, dict[str, dict[str, Decimal]]] = {}
-    bet = a.water_quality_bet
-    needs_cpi = a.base_payment > 0 or a.reward is not None or \
-        any(ft.cpi_indexed for ft in a.fixed_transfers)
-    services = a.reward.services if a.reward else []
-    hwm = a.reward is not None and a.reward.baseline == "high_water_mark"
-    # GEP level on the reward's basis relative to the base year (sum of the yearly changes of
-    # the reward services), and the best level reached so far: the base year's, 0
-    level = {u.id: ZERO for u in upstream}
-    mark = {u.id: ZERO for u in upstream}
+@dataclass(frozen=True)
+class _Bet:
+    """A settled year's water-quality bet and base pool: ``S``, ``P = k0 * S``, whether the
+    target is met, the excess ``e``, the CPI factor and the base payment ``B_t``."""
 
-    with localcontext() as ctx:
-        ctx.prec = PREC
-        for t in inputs.years:
-            S = s_index(a, inputs.quality[t], source=f"section quality {t}")
-            P = bet.k0 * S
-            met = P <= 1
-            e = _clip01((1 - S) / a.excess_margin) if a.excess_margin else ZERO
-            cpi_f = a.cpi_factor(t) if needs_cpi else None
-            B = a.base_payment * cpi_f if a.base_payment > 0 else ZERO
-            wsum = sum((u.base_weight or ZERO for u in upstream), ZERO)
+    S: Decimal
+    P: Decimal
+    met: bool
+    e: Decimal
+    cpi_f: Decimal | None
+    B: Decimal
 
-            incr = inputs.increments.get(t, {})
-            change = {u.id: sum((incr.get(u.id, {}).get(s, ZERO) for s in services), ZERO)
-                      for u in upstream}
-            prev_mark = dict(mark)
-            d = {}
-            for u in upstream:
-                level[u.id] += change[u.id]
-                d[u.id] = max(ZERO, level[u.id] - mark[u.id]) if hwm else \
-                    max(ZERO, change[u.id])
-                mark[u.id] = max(mark[u.id], level[u.id])
-            dsum = sum(d.values(), ZERO)
-            R = a.reward.rate * dsum * cpi_f if a.reward else ZERO
 
-            received[t] = {u.id: {} for u in upstream}
-            parties: dict[str, dict[str, Any]] = {}
-            for u in upstream:
-                w = u.base_weight or ZERO
-                Fb = B * w / wsum if B > 0 else ZERO
-                Fr = R * d[u.id] / dsum if dsum > 0 else ZERO
-                targets = inputs.performance.get(t, {}).get(u.id, [])
-                n_met = sum(1 for _, ok in targets if ok)
-                s = Decimal(n_met) / len(targets) if targets else ONE
-                tiers = a.tiers
-                tau = (tiers.basic + tiers.performance * s + tiers.excess * e) if tiers else ZERO
-                paid = {"base": to_fen(Fb * tau) if met else ZERO,
-                        "reward": to_fen(Fr * tau) if met else ZERO}
-                why = {
-                    "base": (f"base {t} for {u.id}: B_t {fmt(B)} x weight {w}/{wsum} = "
-                             f"{fmt(Fb)} entitled"),
-                    "reward": (f"reward {t} for {u.id}: rate {a.reward.rate if a.reward else 0}"
-                               f" x {_gain_text(a, d[u.id], level[u.id], prev_mark[u.id])}"
-                               f" x CPI factor {cpi_f} = {fmt(Fr)} entitled"),
-                }
-                for clause in ("base", "reward"):
-                    amount = paid[clause]
-                    if amount <= 0:
-                        continue
-                    head = (f"{why[clause]}; P {_r(P)} <= 1, tier factor {_r(tau)} (basic "
-                            f"{tiers.basic} + performance {tiers.performance} x s {_r(s)} + "
-                            f"excess {tiers.excess} x e {_r(e)}) -> paid {fmt(amount)}")
-                    for payer, part in split(amount, payers).items():
-                        book.add(t, clause, payer, u.id, part,
-                                 f"{head}; {payer} funds share {_r(payer_share[payer], 6)}")
-                        rec = received[t][u.id]
-                        rec[payer] = rec.get(payer, ZERO) + part
-                parties[u.id] = {
-                    "base_weight": w, "increment": d[u.id], "change": change[u.id],
-                    "level": level[u.id], "high_water_mark": prev_mark[u.id],
-                    **_split(inputs, t, u.id, services),
-                    "entitlement_base": Fb, "entitlement_reward": Fr,
-                    "targets": len(targets), "targets_met": n_met, "s": s,
-                    "tier_factor": tau, "paid_base": paid["base"],
-                    "paid_reward": paid["reward"], "clawback_basis": ZERO, "clawback": ZERO,
-                }
+@dataclass(frozen=True)
+class _Gains:
+    """A settled year's GEP gains ``d_i`` of the upstream accounts on the reward's basis."""
 
-            fixed: list[dict[str, Any]] = []
-            for k, ft in enumerate(a.fixed_transfers):
-                applies = (ft.when == "always" or (ft.when == "p_le_1" and met)
-                           or (ft.when == "p_gt_1" and not met))
-                amount = to_fen(ft.amount * cpi_f) if ft.cpi_indexed else to_fen(ft.amount)
-                fixed.append({"index": k, "clause": ft.clause, "when": ft.when,
-                              "from": ft.from_account, "to": ft.to_account,
-                              "amount": amount if applies else ZERO, "applied": applies})
-                if not applies:
-                    continue
-                cond = {"always": "unconditional",
-                        "p_le_1": f"because P {_r(P)} <= 1",
-                        "p_gt_1": f"because P {_r(P)} > 1"}[ft.when]
-                idx = f" x CPI factor {cpi_f}" if ft.cpi_indexed else ""
-                note = f" ({ft.note})" if ft.note else ""
-                book.add(t, ft.clause, ft.from_account, ft.to_account, amount,
-                         f"{ft.clause} {t}: fixed {fmt(ft.amount)}{idx} = {fmt(amount)}, "
-                         f"{cond}{note}", discriminator=str(k))
+    change: dict[str, Decimal]
+    prev_mark: dict[str, Decimal]
+    d: dict[str, Decimal]
+    dsum: Decimal
 
-            rate = ZERO
-            lookback: list[int] = []
-            if not met and bet.clawback is not None:
-                cb = bet.clawback
-                rate = cb.min_rate + (cb.max_rate - cb.min_rate) * _clip01(
-                    (P - 1) / (cb.p_at_max - 1))
-                lookback = [y for y in range(t - cb.lookback_years, t) if y in received]
-                for u in upstream:
-                    basis: dict[str, Decimal] = {}
-                    for y in lookback:
-                        for payer, amt in received[y][u.id].items():
-                            basis[payer] = basis.get(payer, ZERO) + amt
-                    total = sum(basis.values(), ZERO)
-                    if total <= 0:
-                        continue
-                    claw = to_fen(rate * total)
-                    parties[u.id]["clawback_basis"] = total
-                    parties[u.id]["clawback"] = claw
-                    if claw <= 0:
-                        continue
-                    order = [(p, basis[p]) for p, _ in payers if p in basis]
-                    for payer, part in split(claw, order).items():
-                        book.add(t, "clawback", u.id, payer, part,
-                                 f"clawback {t} from {u.id}: P {_r(P)} > 1, rate "
-                                 f"{_r(rate)} x {fmt(total)} received in "
-                                 f"{', '.join(map(str, lookback))} = {fmt(claw)}; returned "
-                                 f"to {payer} in proportion to the {fmt(basis[payer])} it "
-                                 "paid")
 
-            seen: dict[str, int] = {}
-            for inc in inputs.incidents:
-                if inc.year != t:
-                    continue
-                mult = a.punitive_multiplier
-                fund = a.accounts_with("fund")[0].id
-                key = f"{inc.date}|{inc.damage}|{inc.description}"
-                n = seen[key] = seen.get(key, -1) + 1
-                book.add(t, "penalty", inc.party_id, fund, to_fen(mult * inc.damage),
-                         f"penalty {t}: {mult} x damage {fmt(inc.damage)} for the incident "
-                         f"of {inc.date}" + (f" ({inc.description})" if inc.description
-                                             else ""),
-                         discriminator=f"{key}|{n}")
+class _Run:
+    """One settlement in progress: the agreement's constants and what carries over from year
+    to year (GEP levels, high-water marks and what each upstream account received)."""
 
-            result.by_year[t] = {
-                "P": P, "S": S, "target_met": met, "e": e, "clawback_rate": rate,
-                "clawback_lookback_years": lookback, "cpi_factor": cpi_f,
-                "base": B, "reward_pool": R, "increment_total": dsum,
-                # exact text: the measured values, not a rounded ratio
-                "concentrations_mg_l": {k: str(v) for k, v in inputs.quality[t].items()},
-                "parties": parties, "fixed_transfers": fixed,
-            }
+    def __init__(self, agreement: Agreement, inputs: EngineInputs):
+        a = self.a = agreement
+        self.inputs = inputs
+        self.book = _Book(a)
+        self.upstream = a.accounts_with("upstream")
+        self.payers = a.payer_weights() if a.pays_upstream else []
+        self.payer_share = dict(self.payers)
+        # received[year][upstream_id][payer_id]: base + reward paid, the basis of clawbacks
+        self.received: dict[int, dict[str, dict[str, Decimal]]] = {}
+        self.needs_cpi = a.base_payment > 0 or a.reward is not None or \
+            any(ft.cpi_indexed for ft in a.fixed_transfers)
+        self.services = a.reward.services if a.reward else []
+        self.hwm = a.reward is not None and a.reward.baseline == "high_water_mark"
+        # GEP level on the reward's basis relative to the base year (sum of the yearly changes
+        # of the reward services), and the best level reached so far: the base year's, 0
+        self.level = {u.id: ZERO for u in self.upstream}
+        self.mark = {u.id: ZERO for u in self.upstream}
 
-    result.transfers = book.transfers()
+    def year(self, t: int) -> dict[str, Any]:
+        """Book every clause of year ``t``; returns the year's figures for summary.json."""
+        a = self.a
+        bet = self.water_quality_bet(t)
+        gains = self.reward_gains(t)
+        R = a.reward.rate * gains.dsum * bet.cpi_f if a.reward else ZERO
+        parties = self.pay_upstream(t, bet, gains, R)
+        fixed = self.fixed_transfers(t, bet)
+        rate, lookback = self.clawback(t, bet, parties)
+        self.penalties(t)
+        return {
+            "P": bet.P, "S": bet.S, "target_met": bet.met, "e": bet.e, "clawback_rate": rate,
+            "clawback_lookback_years": lookback, "cpi_factor": bet.cpi_f,
+            "base": bet.B, "reward_pool": R, "increment_total": gains.dsum,
+            # exact text: the measured values, not a rounded ratio
+            "concentrations_mg_l": {k: str(v) for k, v in self.inputs.quality[t].items()},
+            "parties": parties, "fixed_transfers": fixed,
+        }
+
+    def water_quality_bet(self, t: int) -> _Bet:
+        a = self.a
+        S = s_index(a, self.inputs.quality[t], source=f"section quality {t}")
+        P = a.water_quality_bet.k0 * S
+        e = _clip01((1 - S) / a.excess_margin) if a.excess_margin else ZERO
+        cpi_f = a.cpi_factor(t) if self.needs_cpi else None
+        B = a.base_payment * cpi_f if a.base_payment > 0 else ZERO
+        return _Bet(S=S, P=P, met=P <= 1, e=e, cpi_f=cpi_f, B=B)
+
+    def reward_gains(self, t: int) -> _Gains:
+        """Each upstream account's gain ``d_i``: above its high-water mark, or above the
+        previous year; moves the levels and marks on to year ``t``."""
+        incr = self.inputs.increments.get(t, {})
+        change = {u.id: sum((incr.get(u.id, {}).get(s, ZERO) for s in self.services), ZERO)
+                  for u in self.upstream}
+        prev_mark = dict(self.mark)
+        level, mark = self.level, self.mark
+        d = {}
+        for u in self.upstream:
+            level[u.id] += change[u.id]
+            d[u.id] = max(ZERO, level[u.id] - mark[u.id]) if self.hwm else \
+                max(ZERO, change[u.id])
+            mark[u.id] = max(mark[u.id], level[u.id])
+        return _Gains(change=change, prev_mark=prev_mark, d=d, dsum=sum(d.values(), ZERO))
+
+    def pay_upstream(self, t: int, bet: _Bet, gains: _Gains, R: Decimal
+                     ) -> dict[str, dict[str, Any]]:
+        """Base and reward of every upstream account (its figures by account id)."""
+        self.received[t] = {u.id: {} for u in self.upstream}
+        wsum = sum((u.base_weight or ZERO for u in self.upstream), ZERO)
+        return {u.id: self._pay_account(t, u, bet, gains, R, wsum) for u in self.upstream}
+
+    def _tier_factor(self, t: int, account: str, e: Decimal
+                     ) -> tuple[list, int, Decimal, Decimal]:
+        """The account's performance targets, how many it met, ``s_i`` and the tier factor
+        ``basic + performance * s_i + excess * e_t``."""
+        targets = self.inputs.performance.get(t, {}).get(account, [])
+        n_met = sum(1 for _, ok in targets if ok)
+        s = Decimal(n_met) / len(targets) if targets else ONE
+        tiers = self.a.tiers
+        tau = (tiers.basic + tiers.performance * s + tiers.excess * e) if tiers else ZERO
+        return targets, n_met, s, tau
+
+    def _pay_account(self, t: int, u, bet: _Bet, gains: _Gains, R: Decimal, wsum: Decimal
+                     ) -> dict[str, Any]:
+        """Entitlements of one upstream account, paid times the tier factor when P <= 1."""
+        a, uid = self.a, u.id
+        w = u.base_weight or ZERO
+        Fb = bet.B * w / wsum if bet.B > 0 else ZERO
+        Fr = R * gains.d[uid] / gains.dsum if gains.dsum > 0 else ZERO
+        targets, n_met, s, tau = self._tier_factor(t, uid, bet.e)
+        paid = {"base": to_fen(Fb * tau) if bet.met else ZERO,
+                "reward": to_fen(Fr * tau) if bet.met else ZERO}
+        why = {
+            "base": (f"base {t} for {uid}: B_t {fmt(bet.B)} x weight {w}/{wsum} = "
+                     f"{fmt(Fb)} entitled"),
+            "reward": (f"reward {t} for {uid}: rate {a.reward.rate if a.reward else 0}"
+                       f" x {_gain_text(a, gains.d[uid], self.level[uid], gains.prev_mark[uid])}"
+                       f" x CPI factor {bet.cpi_f} = {fmt(Fr)} entitled"),
+        }
+        for clause in ("base", "reward"):
+            amount = paid[clause]
+            if amount <= 0:
+                continue
+            tiers = a.tiers
+            head = (f"{why[clause]}; P {_r(bet.P)} <= 1, tier factor {_r(tau)} (basic "
+                    f"{tiers.basic} + performance {tiers.performance} x s {_r(s)} + "
+                    f"excess {tiers.excess} x e {_r(bet.e)}) -> paid {fmt(amount)}")
+            self._book_funded(t, clause, uid, amount, head)
+        return {
+            "base_weight": w, "increment": gains.d[uid], "change": gains.change[uid],
+            "level": self.level[uid], "high_water_mark": gains.prev_mark[uid],
+            **_split(self.inputs, t, uid, self.services),
+            "entitlement_base": Fb, "entitlement_reward": Fr,
+            "targets": len(targets), "targets_met": n_met, "s": s,
+            "tier_factor": tau, "paid_base": paid["base"],
+            "paid_reward": paid["reward"], "clawback_basis": ZERO, "clawback": ZERO,
+        }
+
+    def _book_funded(self, t: int, clause: str, to: str, amount: Decimal, head: str) -> None:
+        """A payment to an upstream account, split over its payers by their funding shares;
+        what each payer paid is remembered as the basis of later clawbacks."""
+        rec = self.received[t][to]
+        for payer, part in split(amount, self.payers).items():
+            self.book.add(t, clause, payer, to, part,
+                          f"{head}; {payer} funds share {_r(self.payer_share[payer], 6)}")
+            rec[payer] = rec.get(payer, ZERO) + part
+
+    def fixed_transfers(self, t: int, bet: _Bet) -> list[dict[str, Any]]:
+        """The bet and grant clauses that apply in year ``t`` (all listed, applied or not)."""
+        fixed: list[dict[str, Any]] = []
+        for k, ft in enumerate(self.a.fixed_transfers):
+            applies = (ft.when == "always" or (ft.when == "p_le_1" and bet.met)
+                       or (ft.when == "p_gt_1" and not bet.met))
+            amount = to_fen(ft.amount * bet.cpi_f) if ft.cpi_indexed else to_fen(ft.amount)
+            fixed.append({"index": k, "clause": ft.clause, "when": ft.when,
+                          "from": ft.from_account, "to": ft.to_account,
+                          "amount": amount if applies else ZERO, "applied": applies})
+            if not applies:
+                continue
+            cond = {"always": "unconditional",
+                    "p_le_1": f"because P {_r(bet.P)} <= 1",
+                    "p_gt_1": f"because P {_r(bet.P)} > 1"}[ft.when]
+            idx = f" x CPI factor {bet.cpi_f}" if ft.cpi_indexed else ""
+            note = f" ({ft.note})" if ft.note else ""
+            self.book.add(t, ft.clause, ft.from_account, ft.to_account, amount,
+                          f"{ft.clause} {t}: fixed {fmt(ft.amount)}{idx} = {fmt(amount)}, "
+                          f"{cond}{note}", discriminator=str(k))
+        return fixed
+
+    def clawback(self, t: int, bet: _Bet, parties: dict[str, dict[str, Any]]
+                 ) -> tuple[Decimal, list[int]]:
+        """When P > 1, claw back ``r_t`` of what each upstream account received in the
+        lookback years, returned to each payer in proportion to what it paid."""
+        cb = self.a.water_quality_bet.clawback
+        if bet.met or cb is None:
+            return ZERO, []
+        rate = cb.min_rate + (cb.max_rate - cb.min_rate) * _clip01(
+            (bet.P - 1) / (cb.p_at_max - 1))
+        lookback = [y for y in range(t - cb.lookback_years, t) if y in self.received]
+        for u in self.upstream:
+            self._claw_account(t, u.id, bet.P, rate, lookback, parties[u.id])
+        return rate, lookback
+
+    def _claw_account(self, t: int, uid: str, P: Decimal, rate: Decimal, lookback: list[int],
+                      figures: dict[str, Any]) -> None:
+        basis: dict[str, Decimal] = {}
+        for y in lookback:
+            for payer, amt in self.received[y][uid].items():
+                basis[payer] = basis.get(payer, ZERO) + amt
+        total = sum(basis.values(), ZERO)
+        if total <= 0:
+            return
+        claw = to_fen(rate * total)
+        figures["clawback_basis"] = total
+        figures["clawback"] = claw
+        if claw <= 0:
+            return
+        order = [(p, basis[p]) for p, _ in self.payers if p in basis]
+        for payer, part in split(claw, order).items():
+            self.book.add(t, "clawback", uid, payer, part,
+                          f"clawback {t} from {uid}: P {_r(P)} > 1, rate "
+                          f"{_r(rate)} x {fmt(total)} received in "
+                          f"{', '.join(map(str, lookback))} = {fmt(claw)}; returned "
+                          f"to {payer} in proportion to the {fmt(basis[payer])} it "
+                          "paid")
+
+    def penalties(self, t: int) -> None:
+        """Punitive damages of the year's incidents, paid to the fund."""
+        a = self.a
+        seen: dict[str, int] = {}
+        for inc in self.inputs.incidents:
+            if inc.year != t:
+                continue
+            mult = a.punitive_multiplier
+            fund = a.accounts_with("fund")[0].id
+            key = f"{inc.date}|{inc.damage}|{inc.description}"
+            n = seen[key] = seen.get(key, -1) + 1
+            self.book.add(t, "penalty", inc.party_id, fund, to_fen(mult * inc.damage),
+                          f"penalty {t}: {mult} x damage {fmt(inc.damage)} for the incident "
+                          f"of {inc.date}" + (f" ({inc.description})" if inc.description
+                                              else ""),
+                          discriminator=f"{key}|{n}")
+
+
+def _add_totals(result: Settlement) -> None:
+    """Per year: the total of each clause, paid to upstream, transferred, and each net."""
     totals = {t: {c: ZERO for c in CLAUSES} for t in result.years}
     counts = dict.fromkeys(result.years, 0)
-    nets = {t: dict.fromkeys(a.account_ids, ZERO) for t in result.years}
+    nets = {t: dict.fromkeys(result.agreement.account_ids, ZERO) for t in result.years}
     for tr in result.transfers:  # one pass: settlements can hold 10^5 transfers
         totals[tr.year][tr.clause] += tr.amount
         counts[tr.year] += 1
@@ -345,4 +418,16 @@ def settle(agreement: Agreement, inputs: EngineInputs) -> Settlement:
                                        "transferred": sum(tot.values()),
                                        "transfers": counts[t]}
         result.by_year[t]["net"] = nets[t]
+
+
+def settle(agreement: Agreement, inputs: EngineInputs) -> Settlement:
+    """Apply the agreement to the inputs, year by year. Inputs must come from read_inputs."""
+    run = _Run(agreement, inputs)
+    result = Settlement(agreement=agreement, years=list(inputs.years))
+    with localcontext() as ctx:
+        ctx.prec = PREC
+        for t in inputs.years:
+            result.by_year[t] = run.year(t)
+    result.transfers = run.book.transfers()
+    _add_totals(result)
     return result

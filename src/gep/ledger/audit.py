@@ -27,6 +27,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gep.errors import GepError
 from gep.ledger import merkle
 from gep.ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from gep.ledger.records import (
@@ -89,6 +90,20 @@ class VerifyReport:
         return "\n".join(lines)
 
 
+class ScanWorkerError(GepError, RuntimeError):
+    """A process of the parallel entry scan failed, most often because SQLite cannot read the
+    file; ``stderr`` holds the worker's traceback."""
+
+    def __init__(self, path: str, stderr: str):
+        self.path = path
+        self.stderr = stderr
+        last = next((ln.strip() for ln in reversed(stderr.splitlines()) if ln.strip()),
+                    "no error output")
+        super().__init__(f"{path}: ledger scan worker failed ({last}). Fix: if SQLite "
+                         "reports the file damaged, restore ledger.db from your backup "
+                         "(docs/ledger.md); otherwise run gep ledger verify again")
+
+
 class _Collector:
     def __init__(self, report: VerifyReport, limit: int):
         self.report = report
@@ -106,52 +121,48 @@ _SCAN_SQL = ("SELECT e.idx, e.key, e.type, e.entry, n.hash FROM entries e "
              "WHERE e.idx >= ? AND e.idx < ? ORDER BY e.idx")
 
 
-def _scan_rows(rows, start: int, end: int | None, limit: int):
-    """Check entries ``[start, end)`` (``end=None``: to the last row).
+class _RowScan:
+    """State of a scan over entries ``[start, end)``: recomputed leaf hashes, account totals
+    in fen, problems (up to ``limit``, then a count) and the bad indices."""
 
-    Returns ``(leaves, totals, problems, bad, expected)``: recomputed leaf hashes (a
-    placeholder where a row is missing), per-account [debits, credits] in fen, up to ``limit``
-    ``(entry, message)`` problems plus a count of those left out, the bad indices, and the
-    index after the last row seen.
-    """
-    leaves: list[bytes] = []
-    totals: dict[str, list[int]] = {}
-    problems: list[tuple[int | None, str]] = []
-    bad: set[int] = set()
-    dropped = 0
-    expected = start
-    decode = json.JSONDecoder().decode
-    sha256 = _sha256
+    def __init__(self, start: int, limit: int):
+        self.leaves: list[bytes] = []
+        self.totals: dict[str, list[int]] = {}
+        self.problems: list[tuple[int | None, str]] = []
+        self.bad: set[int] = set()
+        self.dropped = 0
+        self.expected = start
+        self.limit = limit
 
-    def add(entry: int, message: str) -> None:
-        nonlocal dropped
-        bad.add(entry)
-        if len(problems) < limit:
-            problems.append((entry, message))
+    def add(self, entry: int, message: str) -> None:
+        self.bad.add(entry)
+        if len(self.problems) < self.limit:
+            self.problems.append((entry, message))
         else:
-            dropped += 1
+            self.dropped += 1
 
-    for idx, key, rtype, entry, stored_leaf in rows:
-        if type(entry) is not bytes:
-            entry = as_bytes(entry)
-        if idx != expected:
-            if type(idx) is not int or idx < expected:
-                add(expected, f"entry index {idx!r} is out of order")
-                continue
-            while expected < idx:  # a gap: rows were deleted
-                add(expected, "entry is missing from the log (deleted)")
-                leaves.append(merkle.EMPTY_ROOT)  # placeholder keeps positions aligned
-                expected += 1
-        expected = idx + 1
-        h = sha256(b"\x00" + entry).digest()
-        leaves.append(h)
+    def missing_until(self, idx: int) -> None:
+        """Rows before ``idx`` were deleted: name each, keep a placeholder leaf."""
+        while self.expected < idx:
+            self.add(self.expected, "entry is missing from the log (deleted)")
+            self.leaves.append(merkle.EMPTY_ROOT)  # placeholder keeps positions aligned
+            self.expected += 1
+
+    def leaf(self, idx: int, entry: bytes, stored_leaf: bytes | None) -> None:
+        """The entry's leaf hash, recomputed and compared with the tree's."""
+        h = _sha256(b"\x00" + entry).digest()
+        self.leaves.append(h)
         if stored_leaf is None:
-            add(idx, "the tree holds no leaf hash for this entry")
+            self.add(idx, "the tree holds no leaf hash for this entry")
         elif stored_leaf != h:
-            add(idx, "entry bytes do not match the leaf hash in the tree "
-                     "(the entry was changed, moved or replaced)")
+            self.add(idx, "entry bytes do not match the leaf hash in the tree "
+                          "(the entry was changed, moved or replaced)")
+
+    def record(self, idx: int, key, rtype, entry: bytes) -> None:
+        """The entry is the canonical JSON of a valid record, stored under its own key and
+        type; a transfer adds its amount to both accounts' totals."""
         try:
-            record = decode(entry.decode("utf-8"))
+            record = _decode(entry.decode("utf-8"))
             if type(record) is not dict:
                 raise TypeError("entry is not a JSON object")
             check_record(record)
@@ -160,28 +171,50 @@ def _scan_rows(rows, start: int, end: int | None, limit: int):
             if canon != entry:
                 raise ValueError("entry bytes are not canonical JSON")
         except (ValueError, TypeError, KeyError) as exc:  # UnicodeDecodeError is a ValueError
-            add(idx, f"entry is not a valid record: {exc}")
-            continue
+            self.add(idx, f"entry is not a valid record: {exc}")
+            return
         rt = record["type"]
         if rt == "transfer":
             want_key = "transfer:" + record["transfer_id"]
             fen = amount_to_fen(record["amount_cny"])
             for side, col in (("from_account", 0), ("to_account", 1)):
                 name = book_account(record, side)
-                acct = totals.get(name)
+                acct = self.totals.get(name)
                 if acct is None:
-                    acct = totals[name] = [0, 0]
+                    acct = self.totals[name] = [0, 0]
                 acct[col] += fen
         else:
-            want_key = f"{rt}:{sha256(entry).hexdigest()}"
+            want_key = f"{rt}:{_sha256(entry).hexdigest()}"
         if key != want_key or rtype != rt:
-            add(idx, f"stored key/type ({key!r}, {rtype!r}) do not match the record")
+            self.add(idx, f"stored key/type ({key!r}, {rtype!r}) do not match the record")
+
+
+_decode = json.JSONDecoder().decode
+
+
+def _scan_rows(rows, start: int, end: int | None, limit: int):
+    """Check entries ``[start, end)`` (``end=None``: to the last row).
+
+    Returns ``(leaves, totals, problems, bad, expected)``: recomputed leaf hashes (a
+    placeholder where a row is missing), per-account [debits, credits] in fen, up to ``limit``
+    ``(entry, message)`` problems plus a count of those left out, the bad indices, and the
+    index after the last row seen.
+    """
+    scan = _RowScan(start, limit)
+    for idx, key, rtype, entry, stored_leaf in rows:
+        if type(entry) is not bytes:
+            entry = as_bytes(entry)
+        if idx != scan.expected:
+            if type(idx) is not int or idx < scan.expected:
+                scan.add(scan.expected, f"entry index {idx!r} is out of order")
+                continue
+            scan.missing_until(idx)  # a gap: rows were deleted
+        scan.expected = idx + 1
+        scan.leaf(idx, entry, stored_leaf)
+        scan.record(idx, key, rtype, entry)
     if end is not None:
-        while expected < end:  # rows missing at the end of this chunk
-            add(expected, "entry is missing from the log (deleted)")
-            leaves.append(merkle.EMPTY_ROOT)
-            expected += 1
-    return leaves, totals, problems, bad, expected, dropped
+        scan.missing_until(end)  # rows missing at the end of this chunk
+    return scan.leaves, scan.totals, scan.problems, scan.bad, scan.expected, scan.dropped
 
 
 def _scan_chunk(path: str, start: int, end: int, limit: int):
@@ -223,7 +256,7 @@ def _scan_parallel(path: str, top: int, workers: int, limit: int) -> list:
     for p in procs:
         out, err = p.communicate()
         if p.returncode != 0:
-            raise RuntimeError(f"ledger scan worker failed: {err.decode(errors='replace')}")
+            raise ScanWorkerError(path, err.decode(errors="replace"))
         parts.append(pickle.loads(out))
     return parts
 
@@ -382,16 +415,7 @@ def check_sqlite_file(ledger: Ledger) -> list[str]:
     and page count are checked when no write-ahead log is pending, i.e. the file is complete.)
     """
     conn = ledger.conn
-    problems: list[str] = []
-    complete = False
-    if not conn.in_transaction:
-        # Copy committed pages from the write-ahead log into the file without waiting for
-        # anyone (PASSIVE); when every frame is copied, the file on disk is complete.
-        try:
-            busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            complete = busy == 0 and frames == copied
-        except sqlite3.DatabaseError:
-            complete = False
+    complete = _file_complete(conn)
     try:
         with open(ledger.path, "rb") as fh:
             h = fh.read(100)
@@ -400,14 +424,36 @@ def check_sqlite_file(ledger: Ledger) -> list[str]:
         return [f"cannot read the database file: {exc}"]
     if complete and (len(h) < 100 or h[:16] != b"SQLite format 3\x00"):
         return ["the SQLite file header is damaged (magic string)"]
+    problems: list[str] = []
+    for what, got, want in _header_fields(conn, h.ljust(100, b"\x00"), file_size, complete):
+        if got != want:
+            problems.append(f"SQLite file header: {what} is {got!r}, expected {want!r} "
+                            "(the file was altered or damaged)")
+    return problems + _integrity_problems(conn)
+
+
+def _file_complete(conn: sqlite3.Connection) -> bool:
+    """Copy committed pages from the write-ahead log into the file without waiting for anyone
+    (PASSIVE); when every frame is copied, the file on disk is complete."""
+    if conn.in_transaction:
+        return False
+    try:
+        busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return busy == 0 and frames == copied
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _header_fields(conn: sqlite3.Connection, h: bytes, file_size: int, complete: bool
+                   ) -> list[tuple[str, object, object]]:
+    """``(field, value in the header, value expected)`` for the 100-byte header."""
 
     def pragma(name: str):
         return conn.execute(f"PRAGMA {name}").fetchone()[0]
 
-    h = h.ljust(100, b"\x00")
     page_size = _u16(h, 16)
     page_size = 65536 if page_size == 1 else page_size
-    checks = [
+    fields = [
         ("page size (bytes 16-17)", page_size, pragma("page_size")),
         ("file format write version (byte 18)", h[18], 2),  # 2: WAL, always set by gep
         ("file format read version (byte 19)", h[19], 2),
@@ -427,26 +473,24 @@ def check_sqlite_file(ledger: Ledger) -> list[str]:
     if not complete:
         # Pages still in the write-ahead log (a writer is active, or one was killed): page 1 of
         # the file may predate them, so only SQLite's own integrity check applies.
-        checks = []
-    else:
-        # With no write-ahead log pending, the header describes the file exactly.
-        checks += [
-            ("database size in pages (bytes 28-31)", _u32(h, 28), file_size // page_size),
-            ("schema cookie (bytes 40-43)", _u32(h, 40), _schema_cookie()),
-            ("free-list page count (bytes 36-39)", _u32(h, 36), pragma("freelist_count")),
-        ]
-    for what, got, want in checks:
-        if got != want:
-            problems.append(f"SQLite file header: {what} is {got!r}, expected {want!r} "
-                            "(the file was altered or damaged)")
+        return []
+    # With no write-ahead log pending, the header describes the file exactly.
+    return fields + [
+        ("database size in pages (bytes 28-31)", _u32(h, 28), file_size // page_size),
+        ("schema cookie (bytes 40-43)", _u32(h, 40), _schema_cookie()),
+        ("free-list page count (bytes 36-39)", _u32(h, 36), pragma("freelist_count")),
+    ]
+
+
+def _integrity_problems(conn: sqlite3.Connection) -> list[str]:
+    """SQLite's own integrity check (the first 20 problems)."""
     try:
         rows = conn.execute("PRAGMA integrity_check(20)").fetchall()
     except sqlite3.DatabaseError as exc:
         rows = [(f"integrity check cannot run: {exc}",)]
     msgs = [line.strip() for r in rows if r[0] != "ok" for line in str(r[0]).splitlines()
             if line.strip() and not line.startswith("***")]
-    problems += [f"SQLite integrity check: {m}" for m in msgs]
-    return problems
+    return [f"SQLite integrity check: {m}" for m in msgs]
 
 
 def _verify(ledger: Ledger, checkpoint_note: str | None, verifiers: Sequence[Verifier] | None,
@@ -485,20 +529,46 @@ def _check_checkpoints(ledger: Ledger, levels: list[list[bytes]], n: int,
                        external: str | None, verifiers: Sequence[Verifier] | None,
                        report: VerifyReport, out: _Collector) -> None:
     rows = ledger.checkpoints()
-    if verifiers is None or len(verifiers) == 0:
-        verifiers = []
-        for vk in ledger.verifier_keys():
-            try:
-                verifiers.append(Verifier.parse(vk))
-            except NoteError:
-                out.add(None, f"verifier key stored in the ledger is malformed: {vk!r}")
-        if rows or external:
-            report.notes.append("signatures checked against the verifier key(s) stored in the "
-                                "ledger itself; pass --vkey with the published key for an "
-                                "independent check")
+    verifiers = _checkpoint_verifiers(ledger, verifiers, bool(rows or external), report, out)
     if (rows or external) and not verifiers:
         out.add(None, "no verifier key to check checkpoint signatures with")
         return
+    good = _signed_checkpoints(rows, external, verifiers, out)
+    if not good:
+        if not rows and external is None:
+            report.notes.append("the ledger has no checkpoint yet: nothing signed to check "
+                                "against")
+        return
+    origins = {cp.origin for _, cp in good}
+    if len(origins) > 1:
+        out.add(None, f"checkpoints name different logs: {sorted(origins)}")
+    _check_signed_roots(good, levels, n, report, out)
+    _check_consistency(good, levels, n, report, out)
+
+
+def _checkpoint_verifiers(ledger: Ledger, verifiers: Sequence[Verifier] | None,
+                          any_checkpoint: bool, report: VerifyReport, out: _Collector
+                          ) -> Sequence[Verifier]:
+    """The keys given, or else the ones stored in the ledger (and a note saying so)."""
+    if verifiers is not None and len(verifiers) > 0:
+        return verifiers
+    stored = []
+    for vk in ledger.verifier_keys():
+        try:
+            stored.append(Verifier.parse(vk))
+        except NoteError:
+            out.add(None, f"verifier key stored in the ledger is malformed: {vk!r}")
+    if any_checkpoint:
+        report.notes.append("signatures checked against the verifier key(s) stored in the "
+                            "ledger itself; pass --vkey with the published key for an "
+                            "independent check")
+    return stored
+
+
+def _signed_checkpoints(rows, external: str | None, verifiers: Sequence[Verifier],
+                        out: _Collector) -> list[tuple[str, Checkpoint]]:
+    """``(label, checkpoint)`` of each stored checkpoint whose signature verifies and whose
+    stored columns match its note, and of the given one."""
     good: list[tuple[str, Checkpoint]] = []
     for cid, size, root, origin, note in rows:
         label = f"checkpoint #{cid} (size {size})"
@@ -517,14 +587,13 @@ def _check_checkpoints(ledger: Ledger, levels: list[list[bytes]], n: int,
             good.append(("given checkpoint", cp))
         except NoteError as exc:
             out.add(None, f"given checkpoint is rejected: {exc}")
-    if not good:
-        if not rows and external is None:
-            report.notes.append("the ledger has no checkpoint yet: nothing signed to check "
-                                "against")
-        return
-    origins = {cp.origin for _, cp in good}
-    if len(origins) > 1:
-        out.add(None, f"checkpoints name different logs: {sorted(origins)}")
+    return good
+
+
+def _check_signed_roots(good: list[tuple[str, Checkpoint]], levels: list[list[bytes]], n: int,
+                        report: VerifyReport, out: _Collector) -> None:
+    """Each checkpoint, smallest first: within the log (else truncated), and the log's first
+    ``size`` entries still give its signed root (else the altered range is named)."""
     prev_ok = 0
     for label, cp in sorted(good, key=lambda g: g[1].size):
         report.checkpoints_checked += 1
@@ -537,6 +606,11 @@ def _check_checkpoints(ledger: Ledger, levels: list[list[bytes]], n: int,
                           f"signed root; an entry in {prev_ok}..{cp.size - 1} was altered")
             continue
         prev_ok = cp.size
+
+
+def _check_consistency(good: list[tuple[str, Checkpoint]], levels: list[list[bytes]], n: int,
+                       report: VerifyReport, out: _Collector) -> None:
+    """Every earlier checkpoint is consistent with the newest (RFC 9162 proof, verified)."""
     newest_label, newest = max(good, key=lambda g: g[1].size)
     report.newest_checkpoint = newest
     if newest.size > n:

@@ -196,17 +196,7 @@ def verify_consistency(first: int, second: int, first_hash: bytes, second_hash: 
     _check_hash("second hash", second_hash)
     for i, c in enumerate(consistency_path):
         _check_hash(f"consistency_path[{i}]", c)
-    if first < 0 or second < first:
-        raise ProofError(f"tree size went from {first} down to {second}")
-    if first == second:
-        if consistency_path:
-            raise ProofError("consistency proof between equal sizes must be empty")
-        if bytes(first_hash) != bytes(second_hash):
-            raise ProofError(f"two different root hashes for the same tree size {first}")
-        return
-    if first == 0:
-        if consistency_path:
-            raise ProofError("consistency proof from the empty tree must be empty")
+    if _outside_rfc_range(first, second, first_hash, second_hash, consistency_path):
         return
     path = list(consistency_path)
     # 1. If consistency_path is an empty array, stop and fail the proof verification.
@@ -215,6 +205,40 @@ def verify_consistency(first: int, second: int, first_hash: bytes, second_hash: 
     # 2. If first is an exact power of 2, then prepend first_hash to the consistency_path array.
     if first & (first - 1) == 0:
         path.insert(0, bytes(first_hash))
+    fr, sr, sn = _fold_consistency_path(first, second, path)
+    # 7. [...] verify that the fr calculated is equal to the first_hash supplied, that the sr
+    #    calculated is equal to the second_hash supplied, and that sn is 0.
+    if sn != 0:
+        raise ProofError("consistency proof is shorter than needed")
+    if fr != bytes(first_hash):
+        raise ProofError(f"consistency proof does not lead to the old root (size {first})")
+    if sr != bytes(second_hash):
+        raise ProofError(f"consistency proof does not lead to the new root (size {second})")
+
+
+def _outside_rfc_range(first: int, second: int, first_hash: bytes, second_hash: bytes,
+                       consistency_path: Sequence[bytes]) -> bool:
+    """The cases outside ``0 < first < second`` (as transparency-dev/merkle): True when the
+    proof holds, ``ProofError`` when it fails, False for the RFC's own algorithm."""
+    if first < 0 or second < first:
+        raise ProofError(f"tree size went from {first} down to {second}")
+    if first == second:
+        if consistency_path:
+            raise ProofError("consistency proof between equal sizes must be empty")
+        if bytes(first_hash) != bytes(second_hash):
+            raise ProofError(f"two different root hashes for the same tree size {first}")
+        return True
+    if first == 0:
+        if consistency_path:
+            raise ProofError("consistency proof from the empty tree must be empty")
+        return True
+    return False
+
+
+def _fold_consistency_path(first: int, second: int, path: list[bytes]
+                           ) -> tuple[bytes, bytes, int]:
+    """Steps 3 to 6 of RFC 9162 section 2.1.4.2: the old and new roots ``fr``, ``sr`` the
+    path leads to, and ``sn`` (0 when the path had exactly the length needed)."""
     # 3. Set fn to first - 1 and sn to second - 1.
     fn, sn = first - 1, second - 1
     # 4. If LSB(fn) is set, then right-shift both fn and sn equally until LSB(fn) is not set.
@@ -247,14 +271,7 @@ def verify_consistency(first: int, second: int, first_hash: bytes, second_hash: 
         # c. Finally, right-shift both fn and sn one time.
         fn >>= 1
         sn >>= 1
-    # 7. [...] verify that the fr calculated is equal to the first_hash supplied, that the sr
-    #    calculated is equal to the second_hash supplied, and that sn is 0.
-    if sn != 0:
-        raise ProofError("consistency proof is shorter than needed")
-    if fr != bytes(first_hash):
-        raise ProofError(f"consistency proof does not lead to the old root (size {first})")
-    if sr != bytes(second_hash):
-        raise ProofError(f"consistency proof does not lead to the new root (size {second})")
+    return fr, sr, sn
 
 
 class MerkleTree:

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from gep.ledger import merkle
 from gep.ledger.note import NoteError, load_verifiers, open_checkpoint
 from gep.ledger.records import book_account
 from gep.ledger.store import Ledger
+from gep.paths import SiteFiles
 
 ASSETS = Path(__file__).with_name("site_assets")
 CHUNK = 256  # entries per data/entries-<k>.js file: a proof page loads one ~0.4 MB file
@@ -116,6 +118,34 @@ def build_site(db: str | os.PathLike, checkpoint: str | os.PathLike, vkey: str |
 
     ``portal_url``: the citizen portal (gep serve), linked from every page."""
     cp_path = Path(checkpoint)
+    note, cp, vkey_text = _signed_checkpoint(cp_path, vkey)
+    names = _read_parties(parties)
+    raw_entries, tree = _checkpointed_entries(db, cp, cp_path)
+    content = _Content.of(raw_entries, cp.size)
+    n = len(raw_entries)
+    site_json = _script_json({
+        "checkpoint": note, "vkey": vkey_text, "size": n, "cp_size": cp.size, "chunk": CHUNK,
+        "labels": FIELD_LABELS, "types": TYPE_LABELS})
+    common = {
+        "title_zh": title or "阳光账本", "title_en": title or "Sunshine Ledger",
+        "origin": cp.origin, "note": note, "vkey": vkey_text, "cp_size": cp.size, "size": n,
+        "site_json": site_json, "portal_url": portal_url,
+    }
+    index_html, entry_html, ledger_js = _render(content, names, common)
+    out = Path(out_dir)
+    with atomic_dir(out) as tmp:
+        files = SiteFiles(tmp)
+        _write_pages(files, index_html, entry_html, ledger_js)
+        _write_proofs(files, raw_entries, tree, cp.size)
+        files.checkpoint.write_text(note, encoding="utf-8")
+        files.verifier_key.write_text(vkey_text + "\n", encoding="utf-8")
+        _write_export(files.export, raw_entries, content.records)
+        _publish_modes(tmp)
+    return SiteFiles(out).index
+
+
+def _signed_checkpoint(cp_path: Path, vkey: str | os.PathLike):
+    """The checkpoint note, verified with ``vkey``, and the encoded key that signed it."""
     if not cp_path.is_file():
         raise InputDataError(str(cp_path), "checkpoint file not found", field="checkpoint",
                              fix="run gep ledger checkpoint first")
@@ -129,8 +159,13 @@ def build_site(db: str | os.PathLike, checkpoint: str | os.PathLike, vkey: str |
                              "in --vkey") from None
     signed_by = [v for v in verifiers
                  if any((s.name, s.key_id) == (v.name, v.key_id) for s in parsed.signatures)]
-    names = _read_parties(parties)
+    return note, cp, signed_by[0].encode()
 
+
+def _checkpointed_entries(db: str | os.PathLike, cp, cp_path: Path
+                          ) -> tuple[list[bytes], merkle.MerkleTree]:
+    """Every entry of the ledger and the tree of the checkpointed ones; refused unless the
+    ledger holds the checkpoint's entries and they give its root."""
     with Ledger(db, create=False) as lg:
         raw_entries = [raw for _, raw in lg.entries()]
     n = len(raw_entries)
@@ -143,59 +178,72 @@ def build_site(db: str | os.PathLike, checkpoint: str | os.PathLike, vkey: str |
         raise InputDataError(str(cp_path), "the checkpoint's root hash is not the root of the "
                              "ledger's entries; refusing to publish", field="checkpoint",
                              fix="run gep ledger verify and re-sign a checkpoint")
+    return raw_entries, tree
 
+
+@dataclass
+class _Content:
+    """What the pages show: transfers (rows of data/transfers.js), digests, alerts and the
+    fund flows per year and account, in fen."""
+
+    records: list = field(default_factory=list)
+    transfers: list[list] = field(default_factory=list)
+    digests: list = field(default_factory=list)
+    alerts: list = field(default_factory=list)
+    alert_columns: list[str] = field(default_factory=list)
+    flows_fen: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    total_fen: int = 0
+
+    @classmethod
+    def of(cls, raw_entries: list[bytes], cp_size: int) -> _Content:
+        c = cls()
+        for i, raw in enumerate(raw_entries):
+            rec = json.loads(raw)
+            c.records.append(rec)
+            c.add(i, rec, proven=i < cp_size)
+        return c
+
+    def add(self, i: int, rec: dict, proven: bool) -> None:
+        if rec["type"] == "transfer":
+            fen = _fen(rec["amount_cny"])
+            self.total_fen += fen
+            self.flows_fen[(rec["year"], book_account(rec, "from_account"))][0] += fen
+            self.flows_fen[(rec["year"], book_account(rec, "to_account"))][1] += fen
+            self.transfers.append([i, rec["transfer_id"], rec["year"], rec["kind"],
+                                   rec["from_account"], rec["to_account"], _money(fen),
+                                   rec["clause"], rec["explanation"], proven])
+        elif rec["type"] == "digest":
+            kz, ke = KIND_LABELS.get(rec["kind"], (rec["kind"], rec["kind"]))
+            self.digests.append({"index": i, "proven": proven, "kind_zh": kz, "kind_en": ke,
+                                 "file": rec["file"], "size_bytes": rec["size_bytes"],
+                                 "covers": rec["covers"], "sha256": rec["sha256"]})
+        elif rec["type"] == "alert":
+            for col in rec["fields"]:
+                if col not in self.alert_columns:
+                    self.alert_columns.append(col)
+            self.alerts.append({"index": i, "proven": proven, "fields": rec["fields"]})
+
+
+def _render(content: _Content, names: dict[str, tuple[str, str]], common: dict
+            ) -> tuple[str, str, str]:
+    """index.html, entry.html and data/transfers.js."""
     def label(acct: str) -> tuple[str, str]:
         return names.get(acct, (acct, acct))
 
-    transfers: list[list] = []
-    digests, alerts, flows_fen = [], [], defaultdict(lambda: [0, 0])
-    alert_columns: list[str] = []
-    records = []
-    total_fen = 0
-    for i, raw in enumerate(raw_entries):
-        rec = json.loads(raw)
-        proven = i < cp.size
-        records.append(rec)
-        if rec["type"] == "transfer":
-            fen = _fen(rec["amount_cny"])
-            total_fen += fen
-            flows_fen[(rec["year"], book_account(rec, "from_account"))][0] += fen
-            flows_fen[(rec["year"], book_account(rec, "to_account"))][1] += fen
-            transfers.append([i, rec["transfer_id"], rec["year"], rec["kind"],
-                              rec["from_account"], rec["to_account"], _money(fen),
-                              rec["clause"], rec["explanation"], proven])
-        elif rec["type"] == "digest":
-            kz, ke = KIND_LABELS.get(rec["kind"], (rec["kind"], rec["kind"]))
-            digests.append({"index": i, "proven": proven, "kind_zh": kz, "kind_en": ke,
-                            "file": rec["file"], "size_bytes": rec["size_bytes"],
-                            "covers": rec["covers"], "sha256": rec["sha256"]})
-        elif rec["type"] == "alert":
-            for c in rec["fields"]:
-                if c not in alert_columns:
-                    alert_columns.append(c)
-            alerts.append({"index": i, "proven": proven, "fields": rec["fields"]})
-
+    transfers = content.transfers
     flows = []
-    for (year, acct), (paid, received) in sorted(flows_fen.items()):
+    for (year, acct), (paid, received) in sorted(content.flows_fen.items()):
         zh, en = label(acct)
         flows.append({"year": year, "account": acct, "name_zh": zh, "name_en": en,
                       "paid": _money(paid), "received": _money(received),
                       "net": _money(received - paid), "negative": received < paid})
     accounts = sorted({a for t in transfers for a in (t[4], t[5])})
-    vkey_text = signed_by[0].encode()
-    site_json = _script_json({
-        "checkpoint": note, "vkey": vkey_text, "size": n, "cp_size": cp.size, "chunk": CHUNK,
-        "labels": FIELD_LABELS, "types": TYPE_LABELS})
-    common = {
-        "title_zh": title or "阳光账本", "title_en": title or "Sunshine Ledger",
-        "origin": cp.origin, "note": note, "vkey": vkey_text, "cp_size": cp.size, "size": n,
-        "site_json": site_json, "portal_url": portal_url,
-    }
     env = _environment()
     index_html = env.get_template("index.html.j2").render(
         page_zh="阳光账本", page_en="Sunshine ledger", transfers_total=len(transfers),
-        digests=digests, alerts=alerts, alert_columns=alert_columns, flows=flows,
-        total_amount=_money(total_fen), years=sorted({t[2] for t in transfers}),
+        digests=content.digests, alerts=content.alerts, alert_columns=content.alert_columns,
+        flows=flows, total_amount=_money(content.total_fen),
+        years=sorted({t[2] for t in transfers}),
         kinds=[{"value": k, "zh": KIND_LABELS[k][0], "en": KIND_LABELS[k][1]}
                for k in ("settlement", "disbursement") if any(t[3] == k for t in transfers)],
         accounts=[{"id": a, "zh": label(a)[0], "en": label(a)[1]} for a in accounts], **common)
@@ -204,33 +252,42 @@ def build_site(db: str | os.PathLike, checkpoint: str | os.PathLike, vkey: str |
     ledger_js = "window.GEP_LEDGER = " + json.dumps(
         {"transfers": transfers, "names": {a: list(label(a)) for a in accounts},
          "kinds": KIND_LABELS}, ensure_ascii=False, separators=(",", ":")) + ";\n"
+    return index_html, entry_html, ledger_js
 
-    out = Path(out_dir)
-    with atomic_dir(out) as tmp:
-        for sub in ("assets", "data"):
-            (tmp / sub).mkdir()
-        for name in STATIC:
-            shutil.copyfile(ASSETS / name, tmp / "assets" / name)
-        (tmp / "index.html").write_text(index_html, encoding="utf-8")
-        (tmp / "entry.html").write_text(entry_html, encoding="utf-8")
-        (tmp / "data" / "transfers.js").write_text(ledger_js, encoding="utf-8")
-        for start in range(0, n, CHUNK):
-            rows = []
-            for i in range(start, min(start + CHUNK, n)):
-                raw = raw_entries[i]
-                path = ([h.hex() for h in tree.inclusion_proof(i, cp.size)]
-                        if i < cp.size else None)
-                rows.append([i, raw.decode("utf-8"), merkle.leaf_hash(raw).hex(), path])
-            (tmp / "data" / f"entries-{start // CHUNK}.js").write_text(
-                "gepEntryChunk(" + json.dumps({"start": start, "entries": rows},
-                                              ensure_ascii=False, separators=(",", ":"))
-                + ");\n", encoding="utf-8")
-        (tmp / "checkpoint.txt").write_text(note, encoding="utf-8")
-        (tmp / "verifier.vkey").write_text(vkey_text + "\n", encoding="utf-8")
-        with open(tmp / "ledger.jsonl", "w", encoding="utf-8") as fh:
-            for i, raw in enumerate(raw_entries):
-                fh.write(json.dumps({"index": i, "record": records[i],
-                                     "leaf_hash": merkle.leaf_hash(raw).hex()},
-                                    ensure_ascii=False) + "\n")
-        _publish_modes(tmp)
-    return out / "index.html"
+
+def _write_pages(files: SiteFiles, index_html: str, entry_html: str, ledger_js: str) -> None:
+    """The static assets, the two pages and the transfer list."""
+    for sub in (files.assets, files.data):
+        sub.mkdir()
+    for name in STATIC:
+        shutil.copyfile(ASSETS / name, files.assets / name)
+    files.index.write_text(index_html, encoding="utf-8")
+    files.entry.write_text(entry_html, encoding="utf-8")
+    files.transfers_js.write_text(ledger_js, encoding="utf-8")
+
+
+def _write_proofs(files: SiteFiles, raw_entries: list[bytes], tree: merkle.MerkleTree,
+                  cp_size: int) -> None:
+    """data/entries-<k>.js: CHUNK entries each, with leaf hash and inclusion proof (none for
+    an entry the checkpoint does not cover yet)."""
+    n = len(raw_entries)
+    for start in range(0, n, CHUNK):
+        rows = []
+        for i in range(start, min(start + CHUNK, n)):
+            raw = raw_entries[i]
+            path = ([h.hex() for h in tree.inclusion_proof(i, cp_size)]
+                    if i < cp_size else None)
+            rows.append([i, raw.decode("utf-8"), merkle.leaf_hash(raw).hex(), path])
+        files.entries_js(start // CHUNK).write_text(
+            "gepEntryChunk(" + json.dumps({"start": start, "entries": rows},
+                                          ensure_ascii=False, separators=(",", ":"))
+            + ");\n", encoding="utf-8")
+
+
+def _write_export(path: Path, raw_entries: list[bytes], records: list) -> None:
+    """ledger.jsonl: every entry's index, record and leaf hash."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, raw in enumerate(raw_entries):
+            fh.write(json.dumps({"index": i, "record": records[i],
+                                 "leaf_hash": merkle.leaf_hash(raw).hex()},
+                                ensure_ascii=False) + "\n")

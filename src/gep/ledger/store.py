@@ -312,69 +312,56 @@ class Ledger:
         c.execute("BEGIN IMMEDIATE")
         try:
             n = self.size
-            frontier = self._frontier(n)
-            pending: dict[str, tuple[int, Mapping[str, Any]]] = {}
-            deltas: dict[str, list[int]] = {}
-            entry_rows: list[tuple[int, str, str, bytes]] = []
-            node_rows: list[tuple[int, int, bytes]] = []
+            batch = _Batch(n, self._frontier(n))
             for item in items:
                 if not isinstance(item, Item):
                     item = Item(item)
-                record = item.record
-                key = record_key(record)
-                seen = pending.get(key)
-                if seen is None:
-                    found = self.find(key)
-                    if found is not None:
-                        seen = (found[0], json.loads(found[1]))
-                if seen is not None:
-                    idx, stored = seen
-                    if record.get("type") == "transfer":
-                        diff = first_difference(stored, record)
-                        if diff is not None:
-                            raise TransferConflictError(
-                                item.file, record["transfer_id"], diff, stored.get(diff),
-                                record.get(diff), idx, line=item.line)
+                key = record_key(item.record)
+                idx = self._recorded(batch, item, key)
+                if idx is not None:
                     results.append(AppendResult("exists", idx, key))
                     continue
-                entry = canonical_bytes(record)
-                idx = n
-                n += 1
-                entry_rows.append((idx, key, record["type"], entry))
-                pending[key] = (idx, record)
-                # Tree: the leaf, then every parent it completes.
-                # frontier[level] is the last complete node of that level so far; when j is
-                # odd it is exactly the left sibling (level, j - 1).
-                h = merkle.leaf_hash(entry)
-                level, j = 0, idx
-                node_rows.append((0, j, h))
-                while j & 1:
-                    left = frontier[level]
-                    frontier[level] = h
-                    h = merkle.node_hash(left, h)
-                    level, j = level + 1, j >> 1
-                    node_rows.append((level, j, h))
-                frontier[level] = h
-                if record["type"] == "transfer":
-                    fen = amount_to_fen(record["amount_cny"])
-                    deltas.setdefault(book_account(record, "from_account"), [0, 0])[0] += fen
-                    deltas.setdefault(book_account(record, "to_account"), [0, 0])[1] += fen
-                results.append(AppendResult("appended", idx, key))
-            c.executemany("INSERT INTO entries(idx, key, type, entry) VALUES (?,?,?,?)",
-                          entry_rows)
-            c.executemany("INSERT INTO nodes(level, idx, hash) VALUES (?,?,?)", node_rows)
-            c.executemany(
-                "INSERT INTO accounts(account_id, debits_fen, credits_fen) VALUES (?,?,?) "
-                "ON CONFLICT(account_id) DO UPDATE SET "
-                "debits_fen = debits_fen + excluded.debits_fen, "
-                "credits_fen = credits_fen + excluded.credits_fen",
-                [(a, d, cr) for a, (d, cr) in sorted(deltas.items())])
+                results.append(AppendResult("appended", batch.add(key, item.record), key))
+            self._write(batch)
             c.execute("COMMIT")
         except BaseException:
             if c.in_transaction:
                 c.execute("ROLLBACK")
             raise
         return results
+
+    def _recorded(self, batch: _Batch, item: Item, key: str) -> int | None:
+        """The index of the record's key in the log or earlier in the batch, None if new; a
+        transfer whose id is recorded with another value raises TransferConflictError."""
+        record = item.record
+        seen = batch.pending.get(key)
+        if seen is None:
+            found = self.find(key)
+            if found is not None:
+                seen = (found[0], json.loads(found[1]))
+        if seen is None:
+            return None
+        idx, stored = seen
+        if record.get("type") == "transfer":
+            diff = first_difference(stored, record)
+            if diff is not None:
+                raise TransferConflictError(
+                    item.file, record["transfer_id"], diff, stored.get(diff),
+                    record.get(diff), idx, line=item.line)
+        return idx
+
+    def _write(self, batch: _Batch) -> None:
+        """Insert the batch's entries and tree nodes; add its deltas to the account totals."""
+        c = self.conn
+        c.executemany("INSERT INTO entries(idx, key, type, entry) VALUES (?,?,?,?)",
+                      batch.entry_rows)
+        c.executemany("INSERT INTO nodes(level, idx, hash) VALUES (?,?,?)", batch.node_rows)
+        c.executemany(
+            "INSERT INTO accounts(account_id, debits_fen, credits_fen) VALUES (?,?,?) "
+            "ON CONFLICT(account_id) DO UPDATE SET "
+            "debits_fen = debits_fen + excluded.debits_fen, "
+            "credits_fen = credits_fen + excluded.credits_fen",
+            [(a, d, cr) for a, (d, cr) in sorted(batch.deltas.items())])
 
     def add_checkpoint(self, note: str, size: int, root: bytes, origin: str,
                        vkey: str | None = None) -> bool:
@@ -393,6 +380,48 @@ class Ledger:
                 c.execute("ROLLBACK")
             raise
         return cur.rowcount == 1
+
+
+class _Batch:
+    """The rows one append adds: entries, tree nodes and account deltas (in fen)."""
+
+    def __init__(self, n: int, frontier: dict[int, bytes]):
+        self.n = n
+        #: frontier[level] is the last complete node of that level so far
+        self.frontier = frontier
+        self.pending: dict[str, tuple[int, Mapping[str, Any]]] = {}
+        self.deltas: dict[str, list[int]] = {}
+        self.entry_rows: list[tuple[int, str, str, bytes]] = []
+        self.node_rows: list[tuple[int, int, bytes]] = []
+
+    def add(self, key: str, record: Mapping[str, Any]) -> int:
+        """Add a new record at the end of the log; returns its index."""
+        entry = canonical_bytes(record)
+        idx = self.n
+        self.n += 1
+        self.entry_rows.append((idx, key, record["type"], entry))
+        self.pending[key] = (idx, record)
+        self._tree(idx, entry)
+        if record["type"] == "transfer":
+            fen = amount_to_fen(record["amount_cny"])
+            self.deltas.setdefault(book_account(record, "from_account"), [0, 0])[0] += fen
+            self.deltas.setdefault(book_account(record, "to_account"), [0, 0])[1] += fen
+        return idx
+
+    def _tree(self, idx: int, entry: bytes) -> None:
+        """The leaf, then every parent it completes. When j is odd, frontier[level] is
+        exactly the left sibling (level, j - 1)."""
+        frontier = self.frontier
+        h = merkle.leaf_hash(entry)
+        level, j = 0, idx
+        self.node_rows.append((0, j, h))
+        while j & 1:
+            left = frontier[level]
+            frontier[level] = h
+            h = merkle.node_hash(left, h)
+            level, j = level + 1, j >> 1
+            self.node_rows.append((level, j, h))
+        frontier[level] = h
 
 
 def open_ledger(path: str | os.PathLike, *, create: bool = False) -> Ledger:

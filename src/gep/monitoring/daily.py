@@ -164,6 +164,22 @@ class DailyResults:
 
 def evaluate(grid: DailyGrid, settings) -> DailyResults:
     st = grid.series
+    mean_suff = np.where(grid.sufficient, grid.mean, np.nan)
+    compliant, klass, required, anomalies = _station_days(grid, settings, mean_suff)
+    sections = list(dict.fromkeys(st["section"]))
+    section_party = {sec: st.loc[st["section"] == sec, "party_id"].iloc[0] for sec in sections}
+    section_mean, index = _section_index(grid, settings, mean_suff, sections)
+    section_anomaly = _section_anomaly_days(grid, anomalies, sections)
+    return DailyResults(grid=grid, compliant=compliant, klass=klass, required=required,
+                        sections=sections, section_party=section_party,
+                        section_mean=section_mean, index=index, anomalies=anomalies,
+                        section_anomaly=section_anomaly)
+
+
+def _station_days(grid: DailyGrid, settings, mean_suff: np.ndarray):
+    """Per series and day: the GB 3838 class, compliance with the section's target class,
+    whether the series is required; and the anomalies (a failed standard, flow below the
+    ecological minimum, too few valid readings of a required series), sorted."""
     flow_ind = settings.flow.indicator
     eco = settings.flow.ecological_min_m3s
     weights = settings.index.weights
@@ -172,8 +188,7 @@ def evaluate(grid: DailyGrid, settings) -> DailyResults:
     klass = np.full((n_s, n_d), -1, dtype=np.int8)
     required = np.zeros(n_s, dtype=bool)
     records = []
-    mean_suff = np.where(grid.sufficient, grid.mean, np.nan)
-    for s, row in enumerate(st.itertuples(index=False)):
+    for s, row in enumerate(grid.series.itertuples(index=False)):
         ind = settings.indicators[row.indicator]
         std = ind.standard
         assessed = std is not None and std.assessed
@@ -199,9 +214,15 @@ def evaluate(grid: DailyGrid, settings) -> DailyResults:
     anomalies = pd.concat(records, ignore_index=True) if records else _empty_anomalies()
     anomalies = anomalies.sort_values(["date", "section", "station", "indicator", "cause"],
                                       kind="stable", ignore_index=True)
+    return compliant, klass, required, anomalies
 
-    sections = list(dict.fromkeys(st["section"]))
-    section_party = {sec: st.loc[st["section"] == sec, "party_id"].iloc[0] for sec in sections}
+
+def _section_index(grid: DailyGrid, settings, mean_suff: np.ndarray, sections: list[str]):
+    """Each section's daily mean per indicator and its daily ecological index: the weighted
+    mean of the sub-scores available that day (NaN when none is)."""
+    st = grid.series
+    n_d = grid.mean.shape[1]
+    weights = settings.index.weights
     section_mean: dict[tuple[str, str], np.ndarray] = {}
     index = np.full((len(sections), n_d), np.nan)
     for i, sec in enumerate(sections):
@@ -219,30 +240,41 @@ def evaluate(grid: DailyGrid, settings) -> DailyResults:
             w = weights.get(name, 0)
             if w <= 0:
                 continue
-            if name == flow_ind:
-                if sec not in eco:
-                    continue
-                s_j = np.minimum(1.0, m / eco[sec])
-            else:
-                pts = score_points(name, settings)
-                if pts is None:
-                    continue
-                s_j = sub_score(m, *pts)
+            s_j = _indicator_score(name, sec, m, settings)
+            if s_j is None:
+                continue
             have = ~np.isnan(s_j)
             num[have] += w * s_j[have]
             den[have] += w
         with np.errstate(invalid="ignore", divide="ignore"):
             index[i] = np.where(den > 0, num / den, np.nan)
-    section_anomaly = np.zeros((len(sections), n_d), dtype=bool)
+    return section_mean, index
+
+
+def _indicator_score(name: str, sec: str, m: np.ndarray, settings) -> np.ndarray | None:
+    """Sub-score s_j of a section's daily means: flow against the ecological minimum, a
+    concentration through its score points; None when the indicator is not scored there."""
+    eco = settings.flow.ecological_min_m3s
+    if name == settings.flow.indicator:
+        if sec not in eco:
+            return None
+        return np.minimum(1.0, m / eco[sec])
+    pts = score_points(name, settings)
+    if pts is None:
+        return None
+    return sub_score(m, *pts)
+
+
+def _section_anomaly_days(grid: DailyGrid, anomalies: pd.DataFrame, sections: list[str]
+                          ) -> np.ndarray:
+    """(section, day) True where any station of the section had an anomaly."""
+    section_anomaly = np.zeros((len(sections), grid.mean.shape[1]), dtype=bool)
     if len(anomalies):
         sec_pos = {sec: i for i, sec in enumerate(sections)}
         d_idx = ((anomalies["date"].to_numpy().astype("datetime64[D]")
                   - grid.days[0]).astype(np.int64))
         section_anomaly[anomalies["section"].map(sec_pos).to_numpy(), d_idx] = True
-    return DailyResults(grid=grid, compliant=compliant, klass=klass, required=required,
-                        sections=sections, section_party=section_party,
-                        section_mean=section_mean, index=index, anomalies=anomalies,
-                        section_anomaly=section_anomaly)
+    return section_anomaly
 
 
 ANOMALY_COLUMNS = ("date", "section", "station", "party_id", "cause", "indicator", "value",

@@ -25,6 +25,7 @@ boundary diluted, and a low-flow week at every station (below the ecological min
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -124,19 +125,36 @@ def _window(n: int, start: int, ramp: int, plateau: int) -> np.ndarray:
     return w
 
 
-def _year(seed: int, year: int) -> pd.DataFrame:
-    from scipy.signal import lfilter
+@dataclass
+class _BasinYear:
+    """What every station of a year shares: the hours, the season, the weather and when the
+    basin-wide faults happen."""
 
+    n: int
+    utc: np.ndarray
+    doy: np.ndarray
+    hour: np.ndarray
+    year_factor: float
+    wet: np.ndarray
+    impulses: np.ndarray
+    do_sat: np.ndarray
+    outage_station: str
+    outage_start: int
+    stuck_station: str
+    stuck_ind: str
+    stuck_start: int
+    low_w: np.ndarray
+    epi_w: np.ndarray
+    epi_w_boundary: np.ndarray
+
+
+def _basin_year(seed: int, year: int) -> _BasinYear:
     local = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="h", tz=TIMEZONE,
                           inclusive="left")
     n = local.size
-    utc = local.tz_convert("UTC").tz_localize(None).asi8
     doy = np.asarray(local.dayofyear, dtype=float) + np.asarray(local.hour) / 24.0
-    hour = np.asarray(local.hour, dtype=float)
     days = n // 24
     ev = np.random.default_rng([seed, year, 999])  # basin-wide events
-    yf = YEAR_FACTORS.get(year, 1.0)
-
     # basin-wide weather: rain events, more in the wet season
     wet = 0.5 * (1 + np.cos(2 * np.pi * (doy - 160) / 365.0))
     rate = (0.004 + 0.02 * wet)  # events per hour
@@ -152,66 +170,103 @@ def _year(seed: int, year: int) -> pd.DataFrame:
     stuck_station = ["shanyuan_outlet", "linxi_outlet", "yunling_outlet"][int(ev.integers(0, 3))]
     stuck_ind = ["do", "ph", "nh3n", "codmn"][int(ev.integers(0, 4))]
     stuck_start = int(ev.integers(20, days - 30)) * 24 + 6
-    low_w = _window(n, low_start, 24, 7 * 24)
-    epi_w = _window(n, epi_start, 12, 60)
-    epi_w_boundary = _window(n, epi_start + 12, 18, 54)
+    return _BasinYear(
+        n=n, utc=local.tz_convert("UTC").tz_localize(None).asi8, doy=doy,
+        hour=np.asarray(local.hour, dtype=float), year_factor=YEAR_FACTORS.get(year, 1.0),
+        wet=wet, impulses=impulses, do_sat=do_sat, outage_station=outage_station,
+        outage_start=outage_start, stuck_station=stuck_station, stuck_ind=stuck_ind,
+        stuck_start=stuck_start, low_w=_window(n, low_start, 24, 7 * 24),
+        epi_w=_window(n, epi_start, 12, 60), epi_w_boundary=_window(n, epi_start + 12, 18, 54))
 
+
+def _flow(b: _BasinYear, name: str, q_mean: float, rng: np.random.Generator) -> np.ndarray:
+    """Seasonal base flow plus routed storm runoff, dipping below the ecological minimum in
+    the low-flow week."""
+    from scipy.signal import lfilter
+
+    tau = 18.0 if q_mean > 150 else 10.0
+    a = np.exp(-1.0 / tau)
+    storm = lfilter([1 - a], [1, -a], lfilter([1 - a], [1, -a], b.impulses))
+    storm = storm / storm.mean()
+    # base flow 35 %, seasonal 35 %, storm runoff 30 % of the mean
+    q = q_mean * (0.35 + 0.35 * b.wet / b.wet.mean() + 0.30 * storm)
+    q = q * (1 - b.low_w) + 0.7 * ECO_MIN[name] * b.low_w
+    return q * (1 + _ar1(rng, b.n, 0.98, 0.02))
+
+
+def _water_quality(b: _BasinYear, base, f: float, rq: np.ndarray,
+                   rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Concentrations (annual mean base x year factor), dissolved oxygen, pH, turbidity."""
+    n, doy, hour = b.n, b.doy, b.hour
+    vals: dict[str, np.ndarray] = {}
+    codmn, nh3n, tp, tn = (x * f for x in base)
+    season_summer = 1 + 0.15 * np.sin(2 * np.pi * (doy - 105) / 365.0)
+    season_winter = 1 + 0.25 * np.cos(2 * np.pi * (doy - 15) / 365.0)
+    shapes = {
+        "codmn": (codmn, season_summer * rq**0.15, 0.05),
+        "nh3n": (nh3n, season_winter * rq**-0.2, 0.07),
+        "tp": (tp, rq**0.35, 0.06),
+        "tn": (tn, (1 + 0.1 * np.cos(2 * np.pi * (doy - 15) / 365.0)) * rq**0.05, 0.04),
+    }
+    for ind, (level, shape, sd) in shapes.items():
+        x = shape * (1 + _ar1(rng, n, 0.95, sd))
+        vals[ind] = level * x / x.mean()
+    vals["do"] = b.do_sat * 0.95 + 0.5 * np.sin(2 * np.pi * (hour - 9) / 24) \
+        + _ar1(rng, n, 0.9, 0.1)
+    vals["ph"] = 7.4 + 0.15 * np.sin(2 * np.pi * (hour - 9) / 24) \
+        + 0.1 * np.sin(2 * np.pi * (doy - 105) / 365.0) + _ar1(rng, n, 0.9, 0.03)
+    vals["turbidity"] = np.maximum(0.5, 4.0 * rq**1.3 * (1 + _ar1(rng, n, 0.9, 0.08)))
+    return vals
+
+
+def _inject_faults(b: _BasinYear, name: str, q_mean: float, vals: dict[str, np.ndarray],
+                   rng: np.random.Generator) -> None:
+    """The pollution episode, the stuck sensor and the spikes."""
+    # pollution episode at Linxi's outlet; diluted at the boundary
+    if name in ("linxi_outlet", "boundary"):
+        w = b.epi_w if name == "linxi_outlet" else \
+            b.epi_w_boundary * STATIONS["linxi_outlet"][5] / q_mean
+        for ind, add in EPISODE.items():
+            vals[ind] = vals[ind] + add * w
+    # stuck sensor: frozen at its last value for four days
+    if name == b.stuck_station:
+        s = b.stuck_start
+        vals[b.stuck_ind][s:s + 96] = vals[b.stuck_ind][s]
+    # spikes
+    for _ in range(6):
+        ind = INDICATORS[int(rng.integers(0, 7))]
+        i = int(rng.integers(2, b.n - 2))
+        vals[ind][i] += SPIKES[ind]
+
+
+def _station_frames(b: _BasinYear, name: str, vals: dict[str, np.ndarray],
+                    rng: np.random.Generator) -> list[pd.DataFrame]:
+    """Rounded readings in long form with empty values, missing hours and the outage."""
+    frames = []
+    for ind in INDICATORS:
+        v = np.round(vals[ind], 4 if ind in ("nh3n", "tp") else 3)
+        blank = rng.random(b.n) < 0.001  # empty values
+        v[blank] = np.nan
+        keep = rng.random(b.n) >= 0.002  # scattered missing hours
+        if name == b.outage_station:
+            keep[b.outage_start:b.outage_start + 60] = False
+        unit = UNITS[ind]
+        if (name, ind) == UG_L_SERIES:
+            v, unit = np.round(v * 1000.0, 2), "ug/L"
+        frames.append(pd.DataFrame({"timestamp": b.utc[keep], "station": name,
+                                    "indicator": ind, "value": v[keep], "unit": unit}))
+    return frames
+
+
+def _year(seed: int, year: int) -> pd.DataFrame:
+    b = _basin_year(seed, year)
     frames = []
     for k, (name, (party, _section, role, _x, _y, q_mean, *base)) in enumerate(STATIONS.items()):
         rng = np.random.default_rng([seed, year, k])
-        f = yf if role == "section" or party in ("shanyuan", "linxi", "yunling") else 1.0
-        tau = 18.0 if q_mean > 150 else 10.0
-        a = np.exp(-1.0 / tau)
-        storm = lfilter([1 - a], [1, -a], lfilter([1 - a], [1, -a], impulses))
-        storm = storm / storm.mean()
-        # base flow 35 %, seasonal 35 %, storm runoff 30 % of the mean
-        q = q_mean * (0.35 + 0.35 * wet / wet.mean() + 0.30 * storm)
-        q = q * (1 - low_w) + 0.7 * ECO_MIN[name] * low_w
-        q = q * (1 + _ar1(rng, n, 0.98, 0.02))
-        rq = q / q_mean
-        vals: dict[str, np.ndarray] = {"flow": q}
-        codmn, nh3n, tp, tn = (b * f for b in base)
-        season_summer = 1 + 0.15 * np.sin(2 * np.pi * (doy - 105) / 365.0)
-        season_winter = 1 + 0.25 * np.cos(2 * np.pi * (doy - 15) / 365.0)
-        shapes = {
-            "codmn": (codmn, season_summer * rq**0.15, 0.05),
-            "nh3n": (nh3n, season_winter * rq**-0.2, 0.07),
-            "tp": (tp, rq**0.35, 0.06),
-            "tn": (tn, (1 + 0.1 * np.cos(2 * np.pi * (doy - 15) / 365.0)) * rq**0.05, 0.04),
-        }
-        for ind, (level, shape, sd) in shapes.items():
-            x = shape * (1 + _ar1(rng, n, 0.95, sd))
-            vals[ind] = level * x / x.mean()
-        vals["do"] = do_sat * 0.95 + 0.5 * np.sin(2 * np.pi * (hour - 9) / 24) \
-            + _ar1(rng, n, 0.9, 0.1)
-        vals["ph"] = 7.4 + 0.15 * np.sin(2 * np.pi * (hour - 9) / 24) \
-            + 0.1 * np.sin(2 * np.pi * (doy - 105) / 365.0) + _ar1(rng, n, 0.9, 0.03)
-        vals["turbidity"] = np.maximum(0.5, 4.0 * rq**1.3 * (1 + _ar1(rng, n, 0.9, 0.08)))
-        # pollution episode at Linxi's outlet; diluted at the boundary
-        if name in ("linxi_outlet", "boundary"):
-            w = epi_w if name == "linxi_outlet" else \
-                epi_w_boundary * STATIONS["linxi_outlet"][5] / q_mean
-            for ind, add in EPISODE.items():
-                vals[ind] = vals[ind] + add * w
-        # stuck sensor: frozen at its last value for four days
-        if name == stuck_station:
-            s = stuck_start
-            vals[stuck_ind][s:s + 96] = vals[stuck_ind][s]
-        # spikes
-        for _ in range(6):
-            ind = INDICATORS[int(rng.integers(0, 7))]
-            i = int(rng.integers(2, n - 2))
-            vals[ind][i] += SPIKES[ind]
-        for ind in INDICATORS:
-            v = np.round(vals[ind], 4 if ind in ("nh3n", "tp") else 3)
-            blank = rng.random(n) < 0.001  # empty values
-            v[blank] = np.nan
-            keep = rng.random(n) >= 0.002  # scattered missing hours
-            if name == outage_station:
-                keep[outage_start:outage_start + 60] = False
-            unit = UNITS[ind]
-            if (name, ind) == UG_L_SERIES:
-                v, unit = np.round(v * 1000.0, 2), "ug/L"
-            frames.append(pd.DataFrame({"timestamp": utc[keep], "station": name,
-                                        "indicator": ind, "value": v[keep], "unit": unit}))
+        f = b.year_factor if role == "section" or party in ("shanyuan", "linxi", "yunling") \
+            else 1.0
+        q = _flow(b, name, q_mean, rng)
+        vals = {"flow": q, **_water_quality(b, base, f, q / q_mean, rng)}
+        _inject_faults(b, name, q_mean, vals, rng)
+        frames += _station_frames(b, name, vals, rng)
     return pd.concat(frames, ignore_index=True)

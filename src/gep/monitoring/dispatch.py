@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
@@ -35,6 +35,7 @@ from pathlib import Path
 from gep.errors import InputDataError
 from gep.io import check_out_dir, read_csv_rows, write_csv
 from gep.money import D, fmt, split, to_fen
+from gep.paths import DispatchFiles, MonitoringFiles
 from gep.tables import (
     PLAUSIBLE_MG_L,
     check_concentration,
@@ -106,7 +107,7 @@ def dispatch(transfers_csv: str | Path, daily_index_csv: str | Path,
     ``gep monitor``); it gives each alert its station and values. ``entitlement_year``
     (default: ``year``) picks the engine year whose payments are dispatched.
     """
-    from gep.compensation import load_agreement, p_index, transfer_id
+    from gep.compensation import load_agreement, p_index
     from gep.monitoring.settings import load_settings
 
     settings = load_settings(config_path)
@@ -124,66 +125,99 @@ def dispatch(transfers_csv: str | Path, daily_index_csv: str | Path,
     funding = _entitlements(Path(transfers_csv), ent_year, upstream, agreement.account_ids)
     days = _read_daily_index(Path(daily_index_csv), year, upstream, agreement.account_ids)
     if anomalies_csv is None:
-        sibling = Path(daily_index_csv).with_name("anomalies.csv")
+        sibling = MonitoringFiles(Path(daily_index_csv).parent).anomalies
         anomalies_csv = sibling if sibling.is_file() else None
     details = _read_anomalies(Path(anomalies_csv), year) if anomalies_csv else {}
     conc = _read_quality(Path(quality_csv), year, agreement)
     p = p_index(agreement, conc, source=str(quality_csv))
-    p_met = p <= 1
 
-    dates = year_dates(year)
-    disb, alerts, settle, ledger = [], [], [], []
-    aid = agreement.agreement
+    run = _YearRun(year=year, dates=year_dates(year), days=days, details=details,
+                   pace_points=settings.dispatch.pace, escrow=escrow, aid=agreement.agreement,
+                   p=p)
     for party in upstream:
-        payers = funding.get(party, {})
-        sched = schedule(payers, dates)
+        run.party(party, funding.get(party, {}))
+    return run.write(DispatchFiles(out_dir))
+
+
+@dataclass
+class _YearRun:
+    """One year's dispatch: the day rows of every upstream party, then its escrow settled."""
+
+    year: int
+    dates: list[dt.date]
+    days: dict
+    details: dict
+    pace_points: list
+    escrow: str
+    aid: str
+    p: Decimal
+    disb: list = field(default_factory=list)
+    alerts: list = field(default_factory=list)
+    settle: list = field(default_factory=list)
+    ledger: list = field(default_factory=list)
+
+    def party(self, party: str, payers: dict[str, Decimal]) -> None:
+        """Pay, reduce or pause each day of ``party``'s schedule, then settle its escrow."""
+        sched = schedule(payers, self.dates)
         paid_by = defaultdict(lambda: ZERO)
         withheld_by = defaultdict(lambda: ZERO)
         n_anomaly = n_reduced = 0
-        for d in dates:
-            day = days.get((party, d), no_data_day())
-            out = dispatch_day(party, d, day, payers, sched, settings.dispatch.pace, escrow,
-                               aid, year, details)
+        for d in self.dates:
+            day = self.days.get((party, d), no_data_day())
+            out = dispatch_day(party, d, day, payers, sched, self.pace_points, self.escrow,
+                               self.aid, self.year, self.details)
             n_anomaly += out.anomaly
             n_reduced += out.reduced
             for k in payers:
                 paid_by[k] += out.paid_by[k]
                 withheld_by[k] += out.withheld_by[k]
-            ledger.extend(out.ledger)
-            disb.append(out.disbursement)
-            alerts.extend(out.alerts)
+            self.ledger.extend(out.ledger)
+            self.disb.append(out.disbursement)
+            self.alerts.extend(out.alerts)
         total = sum(payers.values(), ZERO)
         paid = sum(paid_by.values(), ZERO)
         held = sum(withheld_by.values(), ZERO)
         assert paid + held == total, "dispatch does not balance"
+        released, forfeited = self.settle_escrow(party, payers, withheld_by, held)
+        p, year = self.p, self.year
+        self.settle.append((year, party, fmt(total), fmt(paid), fmt(held), n_anomaly,
+                            n_reduced, f"{p:.4f}", "true" if p <= 1 else "false",
+                            fmt(released), fmt(forfeited)))
+
+    def settle_escrow(self, party: str, payers: dict[str, Decimal], withheld_by: dict,
+                      held: Decimal) -> tuple[Decimal, Decimal]:
+        """At year end, P <= 1 releases the escrow to the party; otherwise each payer gets
+        back what it put in. Returns (released, forfeited)."""
+        from gep.compensation import transfer_id
+
+        aid, year, escrow, p = self.aid, self.year, self.escrow, self.p
         released = forfeited = ZERO
-        if held > 0 and p_met:
+        if held > 0 and p <= 1:
             released = held
-            ledger.append((transfer_id(aid, year, "release", escrow, party), year, "release",
-                           escrow, party, fmt(held), (f"{year} settlement: P = {p:.4f} <= 1, "
-                                                     f"the escrow of {party} is released to it")))
+            self.ledger.append((transfer_id(aid, year, "release", escrow, party), year,
+                                "release", escrow, party, fmt(held),
+                                (f"{year} settlement: P = {p:.4f} <= 1, "
+                                 f"the escrow of {party} is released to it")))
         elif held > 0:
             for k in payers:
                 if withheld_by[k] > 0:
                     forfeited += withheld_by[k]
-                    ledger.append((transfer_id(aid, year, "forfeit", escrow, k, party), year,
-                                   "forfeit", escrow, k, fmt(withheld_by[k]),
-                                    (f"{year} settlement: P = {p:.4f} > 1, the escrow of "
-                                    f"{party} goes back to {k}, which funded it")))
+                    self.ledger.append((transfer_id(aid, year, "forfeit", escrow, k, party),
+                                        year, "forfeit", escrow, k, fmt(withheld_by[k]),
+                                        (f"{year} settlement: P = {p:.4f} > 1, the escrow of "
+                                         f"{party} goes back to {k}, which funded it")))
         assert released + forfeited == held
-        settle.append((year, party, fmt(total), fmt(paid), fmt(held), n_anomaly, n_reduced,
-                       f"{p:.4f}", "true" if p_met else "false", fmt(released),
-                       fmt(forfeited)))
+        return released, forfeited
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    return {
-        "disbursements": write_csv(out / "disbursements.csv", DISBURSEMENT_HEADER, disb,
-                                   bom=True),
-        "alerts": write_csv(out / "alerts.csv", ALERT_HEADER, alerts, bom=True),
-        "settlement": write_csv(out / "settlement.csv", SETTLEMENT_HEADER, settle, bom=True),
-        "ledger_transfers": write_csv(out / "ledger_transfers.csv", TRANSFER_HEADER, ledger),
-    }
+    def write(self, out: DispatchFiles) -> dict[str, Path]:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        return {
+            "disbursements": write_csv(out.disbursements, DISBURSEMENT_HEADER, self.disb,
+                                       bom=True),
+            "alerts": write_csv(out.alerts, ALERT_HEADER, self.alerts, bom=True),
+            "settlement": write_csv(out.settlement, SETTLEMENT_HEADER, self.settle, bom=True),
+            "ledger_transfers": write_csv(out.ledger_transfers, TRANSFER_HEADER, self.ledger),
+        }
 
 
 def year_dates(year: int) -> list[dt.date]:

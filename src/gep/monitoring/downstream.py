@@ -97,7 +97,7 @@ def downstream_rows(settings, transfers_csv: str | Path, dispatch_dirs: dict[int
         emissions[key] = emissions.get(key, Decimal(0)) + d.emissions_t
     rows = []
     for y in years:
-        paid = dispatch_paid(Path(dispatch_dirs[y]) / "ledger_transfers.csv"
+        paid = dispatch_paid(DispatchFiles(dispatch_dirs[y]).ledger_transfers
                              if y in dispatch_dirs else None)
         due = dt.date(y, 12, 31)
         for k, targets in listed.items():

@@ -65,67 +65,110 @@ def read_stations(path: str | Path, party_ids: list[str] | None = None) -> pd.Da
         raise InputDataError(src, "stations file does not exist",
                              "pass --stations with the stations CSV "
                              "(station,party_id,section,role,lon,lat)")
-    rows = []
     table = read_table(path, STATION_COLUMNS, "stations", exact=True)
     seen: dict[str, int] = {}
-    for row in table:
-        line = row.line
-        rec = {c: row[c] for c in STATION_COLUMNS}
-        if not rec["station"]:
-            raise InputDataError(src, "empty station id", "name the station", line=line,
-                                 field="station")
-        if rec["station"] in seen:
-            raise InputDataError(src, f"station '{rec['station']}' is listed twice (first "
-                                 f"on line {seen[rec['station']]})", "keep one row per "
-                                 "station", line=line, field="station")
-        seen[rec["station"]] = line
-        if rec["role"] not in STATION_ROLES:
-            raise InputDataError(src, f"role '{rec['role']}' is not one of "
-                                 f"{', '.join(STATION_ROLES)}", "write section (an "
-                                 "assessment section, e.g. the boundary) or outlet (a "
-                                 "county's outlet)", line=line, field="role")
-        if not rec["section"]:
-            raise InputDataError(src, "empty section", "name the monitoring section the "
-                                 "station belongs to", line=line, field="section")
-        if rec["role"] == "outlet" and not rec["party_id"]:
-            raise InputDataError(src, "an outlet station needs the party it drains",
-                                 "fill in party_id", line=line, field="party_id")
-        if party_ids is not None and rec["party_id"] and rec["party_id"] not in party_ids:
-            raise InputDataError(src, f"party '{rec['party_id']}' is not in parties.csv",
-                                 unknown_id_fix(rec["party_id"], list(party_ids),
-                                                "parties.csv"), line=line,
-                                 field="party_id")
-        for c, lim in (("lon", 180.0), ("lat", 90.0)):
-            v = float(row.decimal(c))
-            if not (math.isfinite(v) and -lim <= v <= lim):
-                raise InputDataError(src, f"{v} is outside [-{lim:g}, {lim:g}]",
-                                     "write decimal degrees (WGS 84)", line=line, field=c)
-            rec[c] = v
-        rows.append(rec)
+    rows = [_station_record(src, row, seen, party_ids) for row in table]
     if not rows:
         raise InputDataError(src, "no stations", "add one row per station")
     table = pd.DataFrame(rows, columns=list(STATION_COLUMNS))
     table.attrs["source"] = src
+    _check_one_party_per_section(src, table)
+    return table
+
+
+def _station_record(src: str, row, seen: dict[str, int], party_ids: list[str] | None) -> dict:
+    """One row of the stations table, checked: a distinct id, a known role, a section, the
+    party an outlet drains, coordinates in decimal degrees."""
+    line = row.line
+    rec = {c: row[c] for c in STATION_COLUMNS}
+    if not rec["station"]:
+        raise InputDataError(src, "empty station id", "name the station", line=line,
+                             field="station")
+    if rec["station"] in seen:
+        raise InputDataError(src, f"station '{rec['station']}' is listed twice (first "
+                             f"on line {seen[rec['station']]})", "keep one row per "
+                             "station", line=line, field="station")
+    seen[rec["station"]] = line
+    if rec["role"] not in STATION_ROLES:
+        raise InputDataError(src, f"role '{rec['role']}' is not one of "
+                             f"{', '.join(STATION_ROLES)}", "write section (an "
+                             "assessment section, e.g. the boundary) or outlet (a "
+                             "county's outlet)", line=line, field="role")
+    if not rec["section"]:
+        raise InputDataError(src, "empty section", "name the monitoring section the "
+                             "station belongs to", line=line, field="section")
+    if rec["role"] == "outlet" and not rec["party_id"]:
+        raise InputDataError(src, "an outlet station needs the party it drains",
+                             "fill in party_id", line=line, field="party_id")
+    if party_ids is not None and rec["party_id"] and rec["party_id"] not in party_ids:
+        raise InputDataError(src, f"party '{rec['party_id']}' is not in parties.csv",
+                             unknown_id_fix(rec["party_id"], list(party_ids),
+                                            "parties.csv"), line=line,
+                             field="party_id")
+    for c, lim in (("lon", 180.0), ("lat", 90.0)):
+        v = float(row.decimal(c))
+        if not (math.isfinite(v) and -lim <= v <= lim):
+            raise InputDataError(src, f"{v} is outside [-{lim:g}, {lim:g}]",
+                                 "write decimal degrees (WGS 84)", line=line, field=c)
+        rec[c] = v
+    return rec
+
+
+def _check_one_party_per_section(src: str, table: pd.DataFrame) -> None:
     parties_by_section = table.groupby("section")["party_id"].unique()
     for section, parties in parties_by_section.items():
         if len(parties) > 1:
             raise InputDataError(src, f"section '{section}' has stations of several parties "
                                  f"({', '.join(p or '(none)' for p in parties)})",
                                  "give each party's outlet its own section", field="section")
-    return table
 
 
 # -- readings -----------------------------------------------------------------------------------
 def read_readings(path: str | Path, stations: pd.DataFrame, settings) -> Readings:
     """Read, check and convert a readings file (CSV or Parquet). Nothing is dropped."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     path = Path(path)
     src = str(path)
     if not path.is_file():
         raise InputDataError(src, "readings file does not exist",
                              "pass --readings with a CSV or Parquet file")
+    table, err = _load_readings(path)
+    # stations and indicators: codes through a lookup on the distinct strings
+    station_ids = list(stations["station"])
+    st_code = _id_codes(table, "station", station_ids, "the stations file", err)
+    ind_names = list(settings.indicators)
+    ind_code = _id_codes(table, "indicator", ind_names, "the monitoring configuration", err)
+    n_ind = len(ind_names)
+    unit_code, unit_names = _unit_codes(table, err)
+    n_units = max(len(unit_names), 1)
+    # distinct small-integer keys by np.bincount (no sort of 10^7 rows); the row of an
+    # offending key is looked up only when there is an error
+    pair = ind_code.astype(np.int64) * n_units + unit_code
+    factor_of_pair = _unit_factors(pair, n_units, ind_names, unit_names, settings, err)
+    series_key = st_code.astype(np.int64) * n_ind + ind_code
+    su = _one_unit_per_series(table, series_key * n_units + unit_code, n_units,
+                              station_ids, ind_names, err)
+    value = _canonical_values(table.column("value"), pair, factor_of_pair, n_units * n_ind,
+                              err)
+    del pair
+
+    # timestamps -> int64 ns UTC
+    ts = _timestamps(table.column("timestamp"), settings.timezone, err)
+    del table
+    series, series_table = _series_ids(series_key, su, n_units, station_ids, ind_names,
+                                       unit_names)
+    del series_key
+    series, ts, value = _sort_without_duplicates(series, ts, value, series_table,
+                                                 settings.timezone, err)
+    return Readings(ts=ts, series=series, value=value, series_table=series_table, source=src)
+
+
+def _load_readings(path: Path):
+    """The readings as an Arrow table (blank CSV lines dropped) and the error builder that
+    names a row by its CSV line or Parquet row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    src = str(path)
     kind = _kind(path)
     table = _read_parquet(path) if kind == "parquet" else _read_csv(path)
     kept = None  # CSV rows left after dropping blank lines, for line numbers
@@ -146,30 +189,28 @@ def read_readings(path: str | Path, stations: pd.DataFrame, settings) -> Reading
             return InputDataError(src, problem, fix, line=row + 2, field=field)
         return InputDataError(src, f"row {int(idx) + 1}: {problem}", fix, field=field)
 
-    # stations and indicators: codes through a lookup on the distinct strings
-    station_ids = list(stations["station"])
-    st_code, _ = _codes(table.column("station"), {s: i for i, s in enumerate(station_ids)})
-    _no_null(st_code, err, "station", "empty station", "fill in the station id")
-    unknown = np.flatnonzero(st_code == -1)
-    if unknown.size:
-        i = unknown[0]
-        raw = _raw(table, 'station', i)
-        raise err(i, f"unknown station '{raw}'",
-                  unknown_id_fix(raw.strip(), station_ids, "the stations file") +
-                  "; or add it to the stations file", "station")
-    ind_names = list(settings.indicators)
-    ind_code, _ = _codes(table.column("indicator"), {s: i for i, s in enumerate(ind_names)})
-    _no_null(ind_code, err, "indicator", "empty indicator", "fill in the indicator id")
-    unknown = np.flatnonzero(ind_code == -1)
-    if unknown.size:
-        i = unknown[0]
-        raw = _raw(table, 'indicator', i)
-        raise err(i, f"unknown indicator '{raw}'",
-                  unknown_id_fix(raw.strip(), ind_names, "the monitoring configuration") +
-                  "; or add it to the monitoring configuration", "indicator")
-    n_ind = len(ind_names)
+    return table, err
 
-    # units: each (indicator, unit) pair must be known; each series must use one unit
+
+def _id_codes(table, column: str, known: list[str], where: str, err) -> np.ndarray:
+    """Per-row positions of the station (or indicator) ids in ``known``; an empty or unknown
+    id is an error naming ``where`` it must be added."""
+    code, _ = _codes(table.column(column), {s: i for i, s in enumerate(known)})
+    _no_null(code, err, column, f"empty {column}", f"fill in the {column} id")
+    unknown = np.flatnonzero(code == -1)
+    if unknown.size:
+        i = unknown[0]
+        raw = _raw(table, column, i)
+        raise err(i, f"unknown {column} '{raw}'",
+                  unknown_id_fix(raw.strip(), known, where) + f"; or add it to {where}",
+                  column)
+    return code
+
+
+def _unit_codes(table, err) -> tuple[np.ndarray, list[str]]:
+    """Per-row codes of the (text) unit column and the distinct units."""
+    import pyarrow as pa
+
     unit_col = table.column("unit")
     if not (pa.types.is_string(unit_col.type) or pa.types.is_large_string(unit_col.type)
             or pa.types.is_dictionary(unit_col.type) or pa.types.is_null(unit_col.type)):
@@ -177,11 +218,14 @@ def read_readings(path: str | Path, stations: pd.DataFrame, settings) -> Reading
                   "(mg/L, m3/s, pH, NTU)", "unit")
     unit_code, unit_names = _codes(unit_col, None)
     _no_null(unit_code, err, "unit", "empty unit", "write the unit (e.g. mg/L, m3/s)")
-    n_units = max(len(unit_names), 1)
-    # distinct small-integer keys by np.bincount (no sort of 10^7 rows); the row of an
-    # offending key is looked up only when there is an error
-    pair = ind_code.astype(np.int64) * n_units + unit_code
-    pairs = np.flatnonzero(np.bincount(pair, minlength=n_ind * n_units))
+    return unit_code, unit_names
+
+
+def _unit_factors(pair: np.ndarray, n_units: int, ind_names: list[str],
+                  unit_names: list[str], settings, err) -> dict[int, float]:
+    """Each (indicator, unit) pair present must be a known unit of the indicator: its factor
+    to the indicator's canonical unit, by pair key."""
+    pairs = np.flatnonzero(np.bincount(pair, minlength=len(ind_names) * n_units))
     factor_of_pair = {}
     for p in pairs:
         ind = ind_names[p // n_units]
@@ -195,8 +239,13 @@ def read_readings(path: str | Path, stations: pd.DataFrame, settings) -> Reading
                       f"the unit with its factor under units.{canon} in the configuration",
                       "unit")
         factor_of_pair[int(p)] = factor
-    series_key = st_code.astype(np.int64) * n_ind + ind_code
-    sk_unit = series_key * n_units + unit_code
+    return factor_of_pair
+
+
+def _one_unit_per_series(table, sk_unit: np.ndarray, n_units: int, station_ids: list[str],
+                         ind_names: list[str], err) -> np.ndarray:
+    """The distinct (series, unit) keys; a series reported in two units is an error."""
+    n_ind = len(ind_names)
     su = np.flatnonzero(np.bincount(sk_unit, minlength=len(station_ids) * n_ind * n_units))
     su_series = su // n_units
     mixed = np.flatnonzero(np.diff(su_series) == 0)
@@ -211,26 +260,31 @@ def read_readings(path: str | Path, stations: pd.DataFrame, settings) -> Reading
                   f"'{_raw(table, 'unit', b)}' here, '{_raw(table, 'unit', a)}' on {where}",
                   "report each station's indicator in one unit (convert the file first)",
                   "unit")
+    return su
 
-    # values
-    value = _values(table.column("value"), err)
-    factors = np.ones(n_units * n_ind, dtype=np.float64)
+
+def _canonical_values(col, pair: np.ndarray, factor_of_pair: dict[int, float], n_pairs: int,
+                      err) -> np.ndarray:
+    """The values as float64 in each indicator's canonical unit."""
+    value = _values(col, err)
+    factors = np.ones(n_pairs, dtype=np.float64)
     for p, f in factor_of_pair.items():
         factors[p] = f
     if any(f != 1 for f in factor_of_pair.values()):
         value *= factors[pair]
-    del pair, sk_unit
+    return value
 
-    # timestamps -> int64 ns UTC
-    ts = _timestamps(table.column("timestamp"), settings.timezone, err)
-    del table
 
-    # series ids: distinct (station, indicator) pairs, in stations-table then config order
+def _series_ids(series_key: np.ndarray, su: np.ndarray, n_units: int, station_ids: list[str],
+                ind_names: list[str], unit_names: list[str]
+                ) -> tuple[np.ndarray, pd.DataFrame]:
+    """Series ids: distinct (station, indicator) pairs, in stations-table then config order,
+    and the table of series (station, indicator, the file's unit)."""
+    n_ind = len(ind_names)
     used = np.flatnonzero(np.bincount(series_key, minlength=len(station_ids) * n_ind))
     lut = np.full(len(station_ids) * n_ind, -1, dtype=np.int32)
     lut[used] = np.arange(used.size, dtype=np.int32)
     series = lut[series_key]
-    del series_key
     su_unit = {int(s): unit_names[int(u % n_units)] for s, u in
                zip(su // n_units, su)}
     series_table = pd.DataFrame({
@@ -238,8 +292,13 @@ def read_readings(path: str | Path, stations: pd.DataFrame, settings) -> Reading
         "indicator": [ind_names[int(k % n_ind)] for k in used],
         "unit_in": [su_unit[int(k)] for k in used],
     })
+    return series, series_table
 
-    # sort by series then time; duplicates are then neighbours
+
+def _sort_without_duplicates(series: np.ndarray, ts: np.ndarray, value: np.ndarray,
+                             series_table: pd.DataFrame, tz: str, err):
+    """Sort by series then time (a no-op for sorted files); a duplicate reading, then a
+    neighbour, is an error naming both rows."""
     ds, dt = np.diff(series), np.diff(ts)
     if bool(np.all((ds > 0) | ((ds == 0) & (dt >= 0)))):
         order = None
@@ -254,12 +313,12 @@ def read_readings(path: str | Path, stations: pd.DataFrame, settings) -> Reading
         a, b = (i, j) if order is None else (int(order[i]), int(order[j]))
         a, b = min(a, b), max(a, b)
         row = series_table.iloc[int(series[i])]
-        when = pd.Timestamp(int(ts[i]), tz="UTC").tz_convert(settings.timezone).isoformat()
+        when = pd.Timestamp(int(ts[i]), tz="UTC").tz_convert(tz).isoformat()
         where = _pos_text(err, a)
         raise err(b, f"duplicate reading: station '{row.station}', indicator "
                   f"'{row.indicator}' at {when} was already given on {where}",
                   "keep one reading per station, indicator and time", "timestamp")
-    return Readings(ts=ts, series=series, value=value, series_table=series_table, source=src)
+    return series, ts, value
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -431,6 +490,14 @@ def _timestamps(col, tz: str, err) -> np.ndarray:
             or pa.types.is_dictionary(col.type)):
         raise err(0, f"timestamp column has type {col.type}", "store timestamps as ISO 8601 "
                   "text or as Parquet timestamps", "timestamp")
+    return _parse_timestamp_text(col, tz, err)
+
+
+def _parse_timestamp_text(col, tz: str, err) -> np.ndarray:
+    """ISO 8601 text -> int64 ns UTC, parsing each distinct string once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     arr = _dict_array(col)
     words = [str(w).strip() for w in arr.dictionary.to_pylist()]
     idx = arr.indices.to_numpy(zero_copy_only=False)
@@ -453,6 +520,20 @@ def _timestamps(col, tz: str, err) -> np.ndarray:
         raise err(first_row(k), f"unparseable timestamp '{words[k]}'",
                   f"write ISO 8601 such as {ISO_EXAMPLE}", "timestamp")
     offsets = [_offset_minutes(t) for t in tzs.field("tz").to_pylist()]
+    aware = _one_zone_form(offsets, words, first_row, tz, err)
+    parsed = pd.to_datetime(pd.Series(words, dtype=object), format="ISO8601", utc=aware)
+    if aware:
+        lut = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype(
+            "datetime64[ns]").view(np.int64)
+    else:
+        lut = _localize(parsed.to_numpy().astype("datetime64[ns]").view(np.int64), tz, err,
+                        row_of=first_row)
+    return lut[idx]
+
+
+def _one_zone_form(offsets: list[int | None], words: list[str], first_row, tz: str,
+                   err) -> bool:
+    """All timestamps of a file carry the same UTC offset (True) or none at all (False)."""
     forms = {}
     for k, off in enumerate(offsets):
         forms.setdefault(off, k)
@@ -470,15 +551,7 @@ def _timestamps(col, tz: str, err) -> np.ndarray:
                   f"'{words[k1]}' ({name(o1)}) at {_pos_text(err, r1)}", "write all "
                   "timestamps of a file in one form: all with the same UTC offset, or all "
                   f"without (then they are read as {tz} local time)", "timestamp")
-    aware = next(iter(forms)) is not None
-    parsed = pd.to_datetime(pd.Series(words, dtype=object), format="ISO8601", utc=aware)
-    if aware:
-        lut = parsed.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype(
-            "datetime64[ns]").view(np.int64)
-    else:
-        lut = _localize(parsed.to_numpy().astype("datetime64[ns]").view(np.int64), tz, err,
-                        row_of=first_row)
-    return lut[idx]
+    return next(iter(forms)) is not None
 
 
 def _pos_text(err, i: int) -> str:

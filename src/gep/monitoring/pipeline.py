@@ -27,6 +27,7 @@ from gep.monitoring.daily import (
 from gep.monitoring.ingest import read_readings, read_stations
 from gep.monitoring.qc import TESTS, fill_gaps, run_qc
 from gep.monitoring.settings import load_settings
+from gep.paths import MonitoringFiles
 
 DAILY_INDEX_HEADER = ("date", "section", "index", "anomaly", "reason", "party_id", "n_valid",
                       "n_suspect", "n_failed", "n_missing")
@@ -54,50 +55,54 @@ def monitor(readings: str | Path, stations: str | Path, config_path: str | Path,
     party_ids = [p["party_id"] for p in parties_table] if parties_table else None
     st = read_stations(stations, party_ids)
     _check_sections(settings, st)
-    redline_inputs = [landcover_by_year, parties_raster, parties_csv, redline_raster]
-    if any(x is not None for x in redline_inputs) and not all(x is not None
-                                                                for x in redline_inputs):
-        raise ConfigError("redline inputs", "the red-line natural-cover target needs land "
-                          "cover by year, parties.tif, parties.csv and redline.tif together",
-                          "pass all four (gep monitor --inputs results/<basin>/inputs) or none")
+    _check_redline_inputs([landcover_by_year, parties_raster, parties_csv, redline_raster])
     r = read_readings(readings, st, settings)
     bar.update(1)
     bar.set_postfix_str("QA/QC and daily index")
     q = qc_and_evaluate(r, st, settings, workers=workers)
     del r
-    ts, series, value, gap, flags, series_table, res = (q.ts, q.series, q.value, q.gap,
-                                                        q.flags, q.series_table, q.res)
     bar.update(3)
     bar.set_postfix_str("annual products")
-
-    # annual products
-    quality_rows = annual.section_quality_rows(res, settings, st)
+    quality_rows = annual.section_quality_rows(q.res, settings, st)
     parties = _upstream_parties(settings, parties_table)
     redline = None
     if landcover_by_year is not None:
         redline = _redline(settings, landcover_by_year, parties_raster, parties_table,
                            redline_raster)
-    performance_rows = annual.performance_rows(res, settings, st, parties, redline)
-
+    performance_rows = annual.performance_rows(q.res, settings, st, parties, redline)
     bar.update(1)
     bar.set_postfix_str("writing")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "readings_qc": _write_readings_qc(out / "readings_qc.parquet", ts, series, value, gap,
-                                          flags, series_table, settings.timezone),
-        "daily_index": write_csv(out / "daily_index.csv", DAILY_INDEX_HEADER,
-                                 _daily_index_rows(res)),
-        "daily_compliance": _write_compliance(out / "daily_compliance.csv", res, settings),
-        "anomalies": _write_anomalies(out / "anomalies.csv", res.anomalies),
-        "section_quality": write_csv(out / "section_quality.csv", annual.QUALITY_HEADER,
-                                     quality_rows),
-        "performance": write_csv(out / "performance.csv", annual.PERFORMANCE_HEADER,
-                                 performance_rows, bom=True),
-    }
+    paths = _write_results(MonitoringFiles(out_dir), q, settings, quality_rows,
+                           performance_rows)
     bar.update(1)
     bar.close()
     return paths
+
+
+def _check_redline_inputs(redline_inputs: list) -> None:
+    if any(x is not None for x in redline_inputs) and not all(x is not None
+                                                                for x in redline_inputs):
+        raise ConfigError("redline inputs", "the red-line natural-cover target needs land "
+                          "cover by year, parties.tif, parties.csv and redline.tif together",
+                          "pass all four (gep monitor --inputs results/<basin>/inputs) or none")
+
+
+def _write_results(out: MonitoringFiles, q: Evaluated, settings, quality_rows,
+                   performance_rows) -> dict[str, Path]:
+    """The six files of the stage, each written atomically; returns them by key."""
+    res = q.res
+    Path(out).mkdir(parents=True, exist_ok=True)
+    return {
+        "readings_qc": _write_readings_qc(out.readings_qc, q.ts, q.series, q.value, q.gap,
+                                          q.flags, q.series_table, settings.timezone),
+        "daily_index": write_csv(out.daily_index, DAILY_INDEX_HEADER, _daily_index_rows(res)),
+        "daily_compliance": _write_compliance(out.daily_compliance, res, settings),
+        "anomalies": _write_anomalies(out.anomalies, res.anomalies),
+        "section_quality": write_csv(out.section_quality, annual.QUALITY_HEADER,
+                                     quality_rows),
+        "performance": write_csv(out.performance, annual.PERFORMANCE_HEADER,
+                                 performance_rows, bom=True),
+    }
 
 
 @dataclass
