@@ -84,7 +84,9 @@ class Pipeline:
         return made
 
     def _config(self) -> str:
-        """The config file ``gep run`` reads: the study's, or its resolved dump."""
+        """The config file ``gep run`` reads: the study's own, or (a study of a ``Config``
+        object) its resolved content in a hidden file of the config's folder, since relative
+        paths in a config are relative to the file's folder."""
         if self.config_file is not None:
             return str(Path(self.config_file).resolve())
         import yaml
@@ -92,8 +94,10 @@ class Pipeline:
         from gep.config import dump_resolved
         from gep.io import write_text
 
-        path = self.state / "pipeline-config.yaml"
-        text = yaml.safe_dump(dump_resolved(self.cfg), allow_unicode=True, sort_keys=True)
+        data = dump_resolved(self.cfg)
+        folder = Path(data.pop("config_dir"))
+        path = folder / f".gep-tuning-{self.cfg.basin}.yaml"
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=True)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             write_text(path, text)
         return str(path)
