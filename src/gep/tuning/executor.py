@@ -55,8 +55,8 @@ class SnakemakeRunner:
         return cmd + self.extra_args + list(targets)
 
     def submit(self, tasks: Sequence[tuple]) -> Callable[[], list[float]]:
-        """Start the runs (tuples as for :func:`gep.tuning.runs.invest_task`) in the background; the returned
-        function waits and gives each run's InVEST seconds."""
+        """Start the runs (tuples as for :func:`gep.tuning.runs.invest_task`) in the
+        background; the returned function waits and gives each run's InVEST seconds."""
         import subprocess
         import sys
 
