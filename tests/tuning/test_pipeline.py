@@ -62,3 +62,21 @@ def test_a_target_no_rule_makes_stops_the_study_with_snakemakes_words(tiny_input
     cfg = load_config(tiny_inputs)
     with pytest.raises(TuningError, match="(?s)pipeline's workflow failed.*MissingRule"):
         Pipeline(cfg, str(tiny_inputs), tmp_path, 1).ensure([cfg.out / "no" / "such.csv"])
+
+
+def test_inside_a_running_workflow_existing_targets_are_used_as_they_are(tiny_inputs,
+                                                                         tmp_path):
+    """A study run by a rule of the pipeline (`calibrate`) must not start a second workflow
+    on the basin: while `gep run` holds the basin, present targets are taken as they are."""
+    import fcntl
+
+    cfg = load_config(tiny_inputs)
+    targets = input_targets(cfg, Paths(cfg))
+    pipe = Pipeline(cfg, str(tiny_inputs), tmp_path, 1)
+    assert not pipe.busy()
+    with open(cfg.out / ".gep-run.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert pipe.busy()
+        assert pipe.ensure(targets) == set()
+        assert not (tmp_path / "logs" / "pipeline.log").exists()      # no gep run started
+    assert not pipe.busy()

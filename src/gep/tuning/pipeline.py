@@ -75,6 +75,13 @@ class Pipeline:
         if not todo:
             return set()
         before = {t: _stamp(t) for t in todo}
+        if self.busy() and all(_stamp(t) is not None for t in todo):
+            # A study run by a rule of the pipeline (e.g. `calibrate`): the running workflow
+            # holds the basin and answers for its outputs; asking it again would deadlock.
+            self.log("the pipeline's workflow is running on this basin: its outputs are "
+                     "used as they are")
+            self.ensured.update(todo)
+            return set()
         self._run(todo)
         made = {t for t in todo if _stamp(t) != before[t]}
         self.ensured.update(todo)
@@ -82,6 +89,24 @@ class Pipeline:
         if made:
             self.log(f"the pipeline's workflow made {len(made)} of {len(todo)} target(s)")
         return made
+
+    def busy(self) -> bool:
+        """Whether a workflow holds the basin: ``gep run``'s lock, or Snakemake's own."""
+        import fcntl
+
+        locks = self.cfg.out / ".snakemake" / "locks"
+        if locks.is_dir() and any(locks.iterdir()):
+            return True
+        path = self.cfg.out / ".gep-run.lock"
+        if not path.exists():
+            return False
+        with open(path, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
 
     def _config(self) -> str:
         """The config file ``gep run`` reads: the study's own, or (a study of a ``Config``
