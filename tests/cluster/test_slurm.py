@@ -143,7 +143,8 @@ def test_compute_jobs_ran_as_slurm_jobs(runs):
 
 
 def test_sweep_runs_its_invest_runs_as_slurm_jobs(repo, tmp_path, config_copy):
-    """A Z sweep with --profile (SLURM executor): each missing InVEST run is a Slurm job, and
+    """A Z sweep with --profile (SLURM executor): each missing InVEST run is a Slurm job (the
+    swept ones of the study's runs.smk, the config's own ones of the pipeline's workflow), and
     the table equals the same sweep on the local process pool."""
     tables = {}
     for mode in ("local", "slurm"):
@@ -160,8 +161,12 @@ def test_sweep_runs_its_invest_runs_as_slurm_jobs(repo, tmp_path, config_copy):
         tables[mode] = pd.read_csv(root / "sweep" / "sweep.csv")
         if mode == "slurm":
             cache = root / "results" / "demo" / "tuning" / "cache"
-            done = completed_jobs(workdir=cache)
-            assert len(done) == 6 and all(r["state"] == "COMPLETED" for r in done), done
+            done = completed_jobs(workdir=cache)            # the swept runs: 2 Z x 2 years
+            assert len(done) == 4 and all(r["state"] == "COMPLETED" for r in done), done
+            # the config's own runs (habitat quality) and the inputs are the pipeline's: jobs
+            # of its workflow on the same profile, in the basin's results folder
+            own = completed_jobs(workdir=root / "results" / "demo")
+            assert len(own) >= 2 and all(r["state"] == "COMPLETED" for r in own), own
             assert len(list(cache.glob("invest/*/*/*/gep_run.json"))) == 6
             shutil.rmtree(cache / "invest")
     pd.testing.assert_frame_equal(tables["local"], tables["slurm"], check_exact=False,

@@ -20,14 +20,22 @@ def test_sweep_on_snakemake_local_executor_equals_process_pool(fresh_basin):
     smk = run_sweep(cfg, param, plots=False, jobs=2, executor="local")
     assert smk.meta["stats"]["invest_runs"] == pool.meta["stats"]["invest_runs"] == 6
     pd.testing.assert_frame_equal(smk.table, pool.table, check_exact=False, rtol=1e-9)
-    cache = cfg.parents[1] / "results" / "demo" / "tuning" / "cache"
-    # each run was a Snakemake job (its log) of the generated workflow, written by gep
+    results = cfg.parents[1] / "results" / "demo"
+    cache = results / "tuning" / "cache"
+    # each swept run was a Snakemake job (its log) of the generated workflow, written by gep
     logs = sorted(cache.glob("logs/*/*/*.log"))
-    runs = sorted(cache.glob("invest/*/*/*/gep_run.json"))
-    assert len(logs) == len(runs) == 6
+    runs = sorted(r for r in cache.glob("invest/*/*/*/gep_run.json")
+                  if not (r.parent / "gep_tuning.json").exists())
+    assert len(logs) == len(runs) == 4                      # Z = 3, 7 x 2 years
     assert {p.stem for p in logs} == {p.parent.name for p in runs}
     for r in runs:
         assert json.loads(r.read_text())["model"] == r.parents[1].name
+    # the config's own habitat-quality runs were jobs of the pipeline's workflow (its rule,
+    # its logs), linked into the cache
+    own = sorted(results.glob("logs/invest/*/*.log"))
+    assert [(p.parent.name, p.stem) for p in own] == [("2020", "habitat_quality"),
+                                                       ("2021", "habitat_quality")]
+    assert len(list(cache.glob("invest/*/habitat_quality/*/gep_tuning.json"))) == 2
 
 
 def test_runner_command_and_task_index(tmp_path):

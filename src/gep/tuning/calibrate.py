@@ -210,82 +210,86 @@ def pbias(obs: np.ndarray, sim: np.ndarray) -> float:
     return float(100.0 * np.sum(obs - sim) / np.sum(obs))
 
 
-def fit(model: RunoffModel, observed: pd.DataFrame, *, fit_kc: bool = False,
-        z_bounds: tuple[float, float] = (1.0, 30.0), kc_bounds: tuple[float, float] = (0.7, 1.3),
-        grid_points: int = 41, confidence: float = 0.95,
-        log: Callable[[str], None] | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    """Fit Z (and kc_scale); return (summary, fit table, profile table)."""
-    from scipy import optimize, stats
+class _Objective:
+    """SSE of the simulated runoff at the observations, for theta = (Z,) or (Z, kc_scale)."""
 
-    log = log or (lambda m: None)
-    yi = {y: i for i, y in enumerate(model.years)}
-    si = {s: j for j, s in enumerate(model.names)}
-    rows = np.array([yi[y] for y in observed["year"]])
-    cols = np.array([si[s] for s in observed["station"]])
-    y = observed["runoff_m3"].to_numpy(float)
-    scale = float(np.mean(y))
-    n, p = len(y), 2 if fit_kc else 1
-    if n <= p:
-        raise InputDataError("observed", f"{n} observations cannot fit {p} parameters",
-                             "add observations")
+    def __init__(self, model: RunoffModel, observed: pd.DataFrame, fit_kc: bool,
+                 kc_bounds: tuple[float, float]):
+        yi = {y: i for i, y in enumerate(model.years)}
+        si = {s: j for j, s in enumerate(model.names)}
+        self.rows = np.array([yi[y] for y in observed["year"]])
+        self.cols = np.array([si[s] for s in observed["station"]])
+        self.y = observed["runoff_m3"].to_numpy(float)
+        self.model, self.fit_kc, self.kc_bounds = model, fit_kc, kc_bounds
+        self.n, self.p = len(self.y), 2 if fit_kc else 1
 
-    def sim(theta) -> np.ndarray:
-        kc = theta[1] if fit_kc else 1.0
-        return model.simulate(theta[0], kc)[rows, cols]
+    def sim(self, theta) -> np.ndarray:
+        kc = theta[1] if self.fit_kc else 1.0
+        return self.model.simulate(theta[0], kc)[self.rows, self.cols]
 
-    def sse(theta) -> float:
-        return float(np.sum((sim(theta) - y) ** 2))
+    def sse(self, theta) -> float:
+        return float(np.sum((self.sim(theta) - self.y) ** 2))
 
-    def best_kc(z: float) -> float:
-        r = optimize.minimize_scalar(lambda k: sse((z, k)), bounds=kc_bounds, method="bounded",
-                                     options={"xatol": 1e-5})
-        return float(r.x)
+    def profile_sse(self, z: float) -> tuple[float, float]:
+        """(SSE, kc_scale) with kc_scale re-optimised at ``z`` when fitted."""
+        from scipy import optimize
 
-    def profile_sse(z: float) -> tuple[float, float]:
-        kc = best_kc(z) if fit_kc else 1.0
-        return sse((z, kc)), kc
+        kc = 1.0
+        if self.fit_kc:
+            r = optimize.minimize_scalar(lambda k: self.sse((z, k)), bounds=self.kc_bounds,
+                                         method="bounded", options={"xatol": 1e-5})
+            kc = float(r.x)
+        return self.sse((z, kc)), kc
 
-    zs = np.geomspace(z_bounds[0], z_bounds[1], grid_points)
-    prof = [(float(z), *reversed(profile_sse(float(z)))) for z in zs]   # (z, kc, sse)
-    log(f"profile scan: {grid_points} values of Z in [{z_bounds[0]:g}, {z_bounds[1]:g}]")
+
+def _refine(obj: _Objective, prof: list, lo: list, hi: list):
+    """``least_squares`` from the scan's best point; (theta, SSE, optimizer result)."""
+    from scipy import optimize
+
     i0 = int(np.argmin([s for _, _, s in prof]))
-    x0 = [prof[i0][0]] + ([prof[i0][1]] if fit_kc else [])
-    lo = [z_bounds[0]] + ([kc_bounds[0]] if fit_kc else [])
-    hi = [z_bounds[1]] + ([kc_bounds[1]] if fit_kc else [])
-    res = optimize.least_squares(lambda th: (sim(th) - y) / scale, x0, bounds=(lo, hi),
+    x0 = [prof[i0][0]] + ([prof[i0][1]] if obj.fit_kc else [])
+    scale = float(np.mean(obj.y))
+    res = optimize.least_squares(lambda th: (obj.sim(th) - obj.y) / scale, x0, bounds=(lo, hi),
                                  method="trf", x_scale="jac", diff_step=1e-3, xtol=1e-10,
                                  ftol=1e-12, gtol=1e-12)
     theta = np.asarray(res.x, float)
-    sse_min = sse(theta)
+    sse_min = obj.sse(theta)
     if sse_min > prof[i0][2]:            # keep the scan's point if the refinement did worse
         theta, sse_min = np.asarray(x0, float), prof[i0][2]
-    # Gauss-Newton covariance from a central-difference Jacobian (float32 noise in the
-    # surrogate is ~1e-7 relative, so steps of 1e-3 relative are safe)
+    return theta, sse_min, res
+
+
+def _covariance(obj: _Objective, theta: np.ndarray, sse_min: float, lo: list, hi: list):
+    """Gauss-Newton covariance from a central-difference Jacobian (float32 noise in the
+    surrogate is ~1e-7 relative, so steps of 1e-3 relative are safe); (cov, se)."""
+    n, p = obj.n, obj.p
     J = np.empty((n, p))
     for k in range(p):
         h = 1e-3 * max(abs(theta[k]), 1e-3)
         tp, tm = theta.copy(), theta.copy()
         tp[k] = min(theta[k] + h, hi[k])
         tm[k] = max(theta[k] - h, lo[k])
-        J[:, k] = (sim(tp) - sim(tm)) / (tp[k] - tm[k])
+        J[:, k] = (obj.sim(tp) - obj.sim(tm)) / (tp[k] - tm[k])
     s2 = sse_min / (n - p)
     try:
         cov = s2 * np.linalg.inv(J.T @ J)
-        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+        return cov, np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
-        cov, se = np.full((p, p), np.nan), np.full(p, np.nan)
-    tq = float(stats.t.ppf(0.5 + confidence / 2, n - p))
-    # profile interval for Z
-    crit = sse_min * (1.0 + float(stats.f.ppf(confidence, 1, n - p)) / (n - p))
+        return np.full((p, p), np.nan), np.full(p, np.nan)
+
+
+def _profile_interval(obj: _Objective, prof: list, zhat: float, crit: float) -> list:
+    """Where the profile SSE crosses ``crit`` on each side of ``zhat`` (None: not within the
+    bounds)."""
+    from scipy import optimize
 
     def excess(z: float) -> float:
-        return profile_sse(z)[0] - crit
+        return obj.profile_sse(z)[0] - crit
 
-    zhat = float(theta[0])
     ci = []
     for side in (-1, 1):
-        pts = [z for z, _, _ in prof if (z - zhat) * side > 0]
-        pts = sorted(pts, key=lambda z: abs(z - zhat))
+        pts = sorted((z for z, _, _ in prof if (z - zhat) * side > 0),
+                     key=lambda z: abs(z - zhat))
         bound, prev = None, zhat
         for z in pts:
             if excess(z) > 0:
@@ -293,8 +297,12 @@ def fit(model: RunoffModel, observed: pd.DataFrame, *, fit_kc: bool = False,
                 break
             prev = z
         ci.append(bound)
-    obs_v = y
-    sim_v = sim(theta)
+    return ci
+
+
+def _parameters(theta, se, cov, tq: float, ci: list, z_bounds, kc_bounds,
+                fit_kc: bool) -> dict:
+    zhat = float(theta[0])
     params = {"seasonality_constant": {
         "value": zhat, "se": float(se[0]),
         "ci_wald": [zhat - tq * float(se[0]), zhat + tq * float(se[0])],
@@ -308,9 +316,37 @@ def fit(model: RunoffModel, observed: pd.DataFrame, *, fit_kc: bool = False,
                               "bounds": list(kc_bounds)}
         params["correlation"] = float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])) \
             if np.all(np.isfinite(cov)) else None
+    return params
+
+
+def fit(model: RunoffModel, observed: pd.DataFrame, *, fit_kc: bool = False,
+        z_bounds: tuple[float, float] = (1.0, 30.0), kc_bounds: tuple[float, float] = (0.7, 1.3),
+        grid_points: int = 41, confidence: float = 0.95,
+        log: Callable[[str], None] | None = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Fit Z (and kc_scale); return (summary, fit table, profile table)."""
+    from scipy import stats
+
+    log = log or (lambda m: None)
+    obj = _Objective(model, observed, fit_kc, kc_bounds)
+    n, p, obs_v = obj.n, obj.p, obj.y
+    if n <= p:
+        raise InputDataError("observed", f"{n} observations cannot fit {p} parameters",
+                             "add observations")
+    zs = np.geomspace(z_bounds[0], z_bounds[1], grid_points)
+    prof = [(float(z), *reversed(obj.profile_sse(float(z)))) for z in zs]   # (z, kc, sse)
+    log(f"profile scan: {grid_points} values of Z in [{z_bounds[0]:g}, {z_bounds[1]:g}]")
+    lo = [z_bounds[0]] + ([kc_bounds[0]] if fit_kc else [])
+    hi = [z_bounds[1]] + ([kc_bounds[1]] if fit_kc else [])
+    theta, sse_min, res = _refine(obj, prof, lo, hi)
+    cov, se = _covariance(obj, theta, sse_min, lo, hi)
+    tq = float(stats.t.ppf(0.5 + confidence / 2, n - p))
+    crit = sse_min * (1.0 + float(stats.f.ppf(confidence, 1, n - p)) / (n - p))
+    ci = _profile_interval(obj, prof, float(theta[0]), crit)
+    sim_v = obj.sim(theta)
     summary = {
         "objective": "sum of squared errors of annual runoff (m3^2); = maximum NSE",
-        "parameters": params, "n_observations": n, "n_parameters": p,
+        "parameters": _parameters(theta, se, cov, tq, ci, z_bounds, kc_bounds, fit_kc),
+        "n_observations": n, "n_parameters": p,
         "sse_m3sq": sse_min, "nse": nse(obs_v, sim_v), "pbias_percent": pbias(obs_v, sim_v),
         "rmse_m3": float(np.sqrt(sse_min / n)), "confidence": confidence,
         "profile_threshold_sse": crit, "evaluations": model.evaluations,

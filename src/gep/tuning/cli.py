@@ -34,6 +34,11 @@ def _log(args):
 
 
 def register(subparsers) -> None:
+    for add in (_add_sweep, _add_sensitivity, _add_calibrate, _add_tuning_run):
+        add(subparsers)
+
+
+def _add_sweep(subparsers) -> None:
     p = subparsers.add_parser(
         "sweep", help="run the GEP batch for every combination of parameter values",
         description="Evaluate the Cartesian product of --param values (GEP per party and "
@@ -53,6 +58,8 @@ def register(subparsers) -> None:
     p.add_argument("--list", action="store_true", help="print every tunable parameter name")
     p.set_defaults(func=cmd_sweep)
 
+
+def _add_sensitivity(subparsers) -> None:
     p = subparsers.add_parser(
         "sensitivity", help="global sensitivity (SALib Morris or Sobol') of GEP and payouts",
         description="Morris or Sobol' indices of GEP per party and net payout per party over "
@@ -71,6 +78,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-tornado", action="store_true", help="skip the one-at-a-time runs")
     p.set_defaults(func=cmd_sensitivity)
 
+
+def _add_calibrate(subparsers) -> None:
     p = subparsers.add_parser(
         "calibrate", help="fit Z (and optionally a Kc scale) to observed annual runoff",
         description="Least-squares fit of the seasonality constant Z (optionally a Kc scale) "
@@ -85,6 +94,8 @@ def register(subparsers) -> None:
                    help="skip the InVEST check run at the fitted values")
     p.set_defaults(func=cmd_calibrate)
 
+
+def _add_tuning_run(subparsers) -> None:
     p = subparsers.add_parser(
         "tuning-run", help="one InVEST run of a tuning study (the job --executor submits)",
         description="Run the InVEST model of a task file written by a sweep, sensitivity "

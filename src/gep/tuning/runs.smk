@@ -1,6 +1,6 @@
 # The InVEST runs of a tuning study (sweep, sensitivity, calibration) as Snakemake jobs, so they
 # fan out on whatever executor the pipeline uses (local cores, Slurm, ...). Run by
-# gep.tuning.engine.SnakemakeRunner with --directory <results>/<basin>/tuning/cache and
+# gep.tuning.executor.SnakemakeRunner with --directory <results>/<basin>/tuning/cache and
 # --config tasks=<a JSON file>: {workspace (relative): {"task": task file, "mem_mb": MB,
 # "runtime": minutes}}. Each job runs `gep tuning-run TASK` (one InVEST model for one year with
 # the study's parameters) into its content-addressed workspace, replaced atomically.

@@ -106,9 +106,6 @@ def run_sensitivity(config: str | Path, *, tuning: str | Path | None = None,
     """Run a Morris or Sobol' analysis over the declared ranges (see the module doc).
 
     ``n`` is the number of Morris trajectories or the Sobol' base sample size."""
-    from SALib.sample import morris as morris_sample
-    from SALib.sample import sobol as sobol_sample
-
     if out_dir:
         from gep.io import check_out_dir
 
@@ -126,42 +123,10 @@ def run_sensitivity(config: str | Path, *, tuning: str | Path | None = None,
     decl = _declared(study, parameters)
     names = [d[0] for d in decl]
     problem = {"num_vars": len(decl), "names": names, "bounds": [[d[2], d[3]] for d in decl]}
-    if method == "morris":
-        r = n or sens.morris.trajectories
-        if r < 2:
-            raise ConfigError("--n", "Morris needs at least 2 trajectories", "use --n 10",
-                              file=study.tuning.file)
-        X = morris_sample.sample(problem, N=r, num_levels=sens.morris.levels, seed=seed)
-    else:
-        r = n or sens.sobol.n
-        if r < 2 or r & (r - 1):
-            raise ConfigError("--n", f"{r} is not a power of 2", "use e.g. --n 64",
-                              file=study.tuning.file)
-        X = sobol_sample.sample(problem, N=r, calc_second_order=sens.sobol.second_order,
-                                seed=seed)
-    for j, d in enumerate(decl):
-        if d[1].integer:
-            X[:, j] = np.round(X[:, j])
-    params = [d[1] for d in decl]
-    labels = {d[1]: d[0] for d in decl}
-    scenarios = [study.space.scenario(dict(zip(params, map(float, row))), labels) for row in X]
-    oat = []
-    if tornado:
-        oat.append(study.space.scenario({}, labels))
-        for d in decl:
-            oat += [study.space.scenario({d[1]: d[2]}, labels),
-                    study.space.scenario({d[1]: d[3]}, labels)]
+    X, r = _sample(study, method, problem, n, seed, decl)
+    scenarios, oat = _scenarios(study, decl, X, tornado)
     plan = study.plan(scenarios + oat)
-    missing = study.missing_runs(plan)
-    if len(missing) > sens.max_invest_runs:
-        slow = sorted({d[0] for d in decl if d[1].target == "model"
-                       and not (use_sur and d[1].surrogate)})
-        raise ConfigError("sensitivity.max_invest_runs", f"this design needs about "
-                          f"{len(missing)} InVEST runs (parameters run by InVEST: "
-                          f"{', '.join(slow) or 'none'}), more than the {sens.max_invest_runs} "
-                          "allowed", "use Morris with fewer levels, --surrogate, fewer "
-                          "parameters, or raise sensitivity.max_invest_runs",
-                          file=study.tuning.file)
+    _refuse_big_design(study, plan, decl, use_sur)
     study.log(f"{method}: {len(scenarios)} samples of {len(decl)} parameters"
               + (f" + {len(oat)} one-at-a-time runs" if oat else ""))
     ev = study.evaluate(scenarios + oat, plan)
@@ -180,6 +145,61 @@ def run_sensitivity(config: str | Path, *, tuning: str | Path | None = None,
     paths = write_outputs(out, indices, ranked, tor, samples, meta)
     study.log(f"wrote {paths['ranked']}")
     return SensitivityResult(indices, ranked, tor, samples, meta, paths)
+
+
+def _sample(study: Study, method: str, problem: dict, n: int | None, seed: int,
+            decl) -> tuple[np.ndarray, int]:
+    """SALib's design (integer parameters rounded) and its size parameter."""
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
+    sens = study.tuning.sensitivity
+    if method == "morris":
+        r = n or sens.morris.trajectories
+        if r < 2:
+            raise ConfigError("--n", "Morris needs at least 2 trajectories", "use --n 10",
+                              file=study.tuning.file)
+        X = morris_sample.sample(problem, N=r, num_levels=sens.morris.levels, seed=seed)
+    else:
+        r = n or sens.sobol.n
+        if r < 2 or r & (r - 1):
+            raise ConfigError("--n", f"{r} is not a power of 2", "use e.g. --n 64",
+                              file=study.tuning.file)
+        X = sobol_sample.sample(problem, N=r, calc_second_order=sens.sobol.second_order,
+                                seed=seed)
+    for j, d in enumerate(decl):
+        if d[1].integer:
+            X[:, j] = np.round(X[:, j])
+    return X, r
+
+
+def _scenarios(study: Study, decl, X: np.ndarray, tornado: bool) -> tuple[list, list]:
+    """The design's scenarios, and the one-at-a-time ones of the tornado (base, then each
+    parameter at its min and max)."""
+    params = [d[1] for d in decl]
+    labels = {d[1]: d[0] for d in decl}
+    scenarios = [study.space.scenario(dict(zip(params, map(float, row))), labels) for row in X]
+    oat = []
+    if tornado:
+        oat.append(study.space.scenario({}, labels))
+        for d in decl:
+            oat += [study.space.scenario({d[1]: d[2]}, labels),
+                    study.space.scenario({d[1]: d[3]}, labels)]
+    return scenarios, oat
+
+
+def _refuse_big_design(study: Study, plan, decl, use_sur: bool) -> None:
+    sens = study.tuning.sensitivity
+    missing = study.missing_runs(plan)
+    if len(missing) > sens.max_invest_runs:
+        slow = sorted({d[0] for d in decl if d[1].target == "model"
+                       and not (use_sur and d[1].surrogate)})
+        raise ConfigError("sensitivity.max_invest_runs", f"this design needs about "
+                          f"{len(missing)} InVEST runs (parameters run by InVEST: "
+                          f"{', '.join(slow) or 'none'}), more than the {sens.max_invest_runs} "
+                          "allowed", "use Morris with fewer levels, --surrogate, fewer "
+                          "parameters, or raise sensitivity.max_invest_runs",
+                          file=study.tuning.file)
 
 
 def analyse(method: str, problem: dict, X: np.ndarray, Y: pd.DataFrame, seed: int,
