@@ -1,4 +1,5 @@
-"""InVEST runners: argument builders and a path-in/path-out ``run_model``.
+"""InVEST runner: a path-in/path-out ``run_model`` for every model of :mod:`gep.models` (each
+model's adapter builds its arguments and names its module).
 
 Each model runs in a fresh workspace ``results/<basin>/invest/<year>/<model_id>/`` (InVEST's own
 output layout, untouched). The workspace is built under a temporary name and renamed when
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
