@@ -11,10 +11,18 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, create_model,
+                      field_validator, model_validator)
 
 from gep.errors import ConfigError
 from gep.io import read_yaml
+from gep.models import ADAPTERS
+# the models' sections, defined by their adapters (re-exported: importable from here)
+from gep.models.annual_water_yield import AnnualWaterYieldConfig  # noqa: F401
+from gep.models.carbon import CarbonConfig  # noqa: F401
+from gep.models.habitat_quality import HabitatQualityConfig  # noqa: F401
+from gep.models.ndr import NDRConfig  # noqa: F401
+from gep.models.sdr import SDRConfig  # noqa: F401
 
 WORLDCOVER_CLASSES = {
     10: "tree cover", 20: "shrubland", 30: "grassland", 40: "cropland", 50: "built-up",
@@ -23,7 +31,7 @@ WORLDCOVER_CLASSES = {
 }
 YEAR_LAYERS = ("landcover", "precipitation", "reference_et")
 STATIC_LAYERS = ("dem", "root_restricting_depth", "plant_available_water")
-MODEL_IDS = ("annual_water_yield", "habitat_quality", "sdr", "ndr", "carbon")
+MODEL_IDS = tuple(ADAPTERS)
 
 
 class _Model(BaseModel):
@@ -64,55 +72,16 @@ class PartiesConfig(_Model):
     layer: str | None = None
 
 
-class AnnualWaterYieldConfig(_Model):
-    enabled: bool = True
-    seasonality_constant: float = Field(5.0, ge=1, le=30, description="Zhang's Z (InVEST: 1-30).")
-    biophysical_table: Path = Path("tables/biophysical.csv")
-    n_workers: int = Field(-1, ge=-1)
-
-
-class HabitatQualityConfig(_Model):
-    enabled: bool = True
-    half_saturation_constant: float = Field(0.05, gt=0)
-    threats_table: Path = Path("tables/threats.csv")
-    sensitivity_table: Path = Path("tables/sensitivity.csv")
-
-
-class SDRConfig(_Model):
-    enabled: bool = False
-    biophysical_table: Path = Path("tables/biophysical.csv")
-    threshold_flow_accumulation: int = Field(1000, gt=0)
-    k_param: float = 2.0
-    sdr_max: float = Field(0.8, gt=0, le=1)
-    ic_0_param: float = 0.5
-    l_max: float = Field(122.0, gt=0)
-    flow_dir_algorithm: Literal["MFD", "D8"] = "MFD"
-
-
-class NDRConfig(_Model):
-    enabled: bool = False
-    biophysical_table: Path = Path("tables/biophysical.csv")
-    threshold_flow_accumulation: int = Field(1000, gt=0)
-    k_param: float = 2.0
-    subsurface_critical_length_n: float = 200.0
-    subsurface_eff_n: float = Field(0.8, ge=0, le=1)
-    flow_dir_algorithm: Literal["MFD", "D8"] = "MFD"
-
-
-class CarbonConfig(_Model):
-    enabled: bool = False
-    carbon_pools_table: Path = Path("tables/carbon_pools.csv")
-
-
-class ModelsConfig(_Model):
-    annual_water_yield: AnnualWaterYieldConfig = AnnualWaterYieldConfig()
-    habitat_quality: HabitatQualityConfig = HabitatQualityConfig()
-    sdr: SDRConfig = SDRConfig()
-    ndr: NDRConfig = NDRConfig()
-    carbon: CarbonConfig = CarbonConfig()
-
+# The models' sections live in their adapters (gep/models/<id>.py); ``models`` holds one
+# section per registered adapter, in the registry's order.
+class _ModelsBase(_Model):
     def enabled(self) -> list[str]:
         return [m for m in MODEL_IDS if getattr(self, m).enabled]
+
+
+ModelsConfig = create_model(
+    "ModelsConfig", __base__=_ModelsBase, __module__=__name__,
+    **{a.id: (a.config, a.config()) for a in ADAPTERS.values()})
 
 
 class ValuationConfig(_Model):

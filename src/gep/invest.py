@@ -1,4 +1,5 @@
-"""InVEST runners: argument builders and a path-in/path-out ``run_model``.
+"""InVEST runner: a path-in/path-out ``run_model`` for every model of :mod:`gep.models` (each
+model's adapter builds its arguments and names its module).
 
 Each model runs in a fresh workspace ``results/<basin>/invest/<year>/<model_id>/`` (InVEST's own
 output layout, untouched). The workspace is built under a temporary name and renamed when
@@ -15,28 +16,23 @@ opens ("Open" > the file) to show, check or re-run that year's model.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-from gep.config import MODEL_IDS, Config
-from gep.errors import ConfigError, GepError
+from gep import models
+from gep.config import Config
+from gep.errors import GepError
 from gep.io import atomic_dir
+from gep.paths import Paths
 
 LOG = logging.getLogger(__name__)
 
-#: natcap.invest module of each model id
-MODULES = {
-    "annual_water_yield": "natcap.invest.annual_water_yield",
-    "habitat_quality": "natcap.invest.habitat_quality",
-    "sdr": "natcap.invest.sdr.sdr",
-    "ndr": "natcap.invest.ndr.ndr",
-    "carbon": "natcap.invest.carbon",
-}
+
+#: natcap.invest module of each model id (from the adapters; kept for callers of the old name)
+MODULES = {a.id: a.module for a in models.ADAPTERS.values()}
 
 
 class InvestError(GepError, RuntimeError):
@@ -47,8 +43,7 @@ def model_params(cfg: Config, model_id: str) -> dict[str, Any]:
     """The model's parameters from the config, with table paths resolved: the Snakemake
     ``params`` of the model's rule, so changing one model's parameters re-runs that model only.
     """
-    if model_id not in MODEL_IDS:
-        raise ConfigError(f"models.{model_id}", "unknown model", f"use one of {MODEL_IDS}")
+    models.get(model_id)  # an unknown model: ConfigError naming the known ones
     m = getattr(cfg.models, model_id).model_dump(mode="json")
     m.pop("enabled", None)
     for k, v in list(m.items()):
@@ -63,90 +58,9 @@ def table_inputs(cfg: Config, model_id: str) -> list[str]:
 
 def build_args(model_id: str, inputs: Path, params: dict[str, Any], workspace: Path,
                year: int | None = None, previous_inputs: Path | None = None) -> dict[str, Any]:
-    """InVEST ``args`` for one model from a year's input folder (see gep.acquire)."""
-    i = Path(inputs)
-    base = {"workspace_dir": str(workspace), "results_suffix": "", "n_workers": -1}
-    basin = i.parent / "basin.gpkg"
-    if model_id == "annual_water_yield":
-        return base | {
-            "lulc_path": str(i / "landcover.tif"),
-            "precipitation_path": str(i / "precipitation.tif"),
-            "eto_path": str(i / "reference_et.tif"),
-            "depth_to_root_rest_layer_path": str(i / "root_restricting_depth.tif"),
-            "pawc_path": str(i / "plant_available_water.tif"),
-            "watersheds_path": str(basin),
-            "sub_watersheds_path": str(i.parent / "subwatersheds.gpkg"),
-            "biophysical_table_path": params["biophysical_table"],
-            "seasonality_constant": params["seasonality_constant"],
-            "n_workers": params.get("n_workers", -1),
-        }
-    if model_id == "habitat_quality":
-        threats = _threats_table_for(i, params["threats_table"], workspace)
-        return base | {
-            "lulc_cur_path": str(i / "landcover.tif"),
-            "threats_table_path": str(threats),
-            "sensitivity_table_path": params["sensitivity_table"],
-            "half_saturation_constant": params["half_saturation_constant"],
-        }
-    if model_id == "sdr":
-        return base | {
-            "dem_path": str(i / "dem.tif"),
-            "erosivity_path": str(i / "erosivity.tif"),
-            "erodibility_path": str(i / "erodibility.tif"),
-            "lulc_path": str(i / "landcover.tif"),
-            "watersheds_path": str(basin),
-            "biophysical_table_path": params["biophysical_table"],
-            "threshold_flow_accumulation": params["threshold_flow_accumulation"],
-            "k_param": params["k_param"],
-            "sdr_max": params["sdr_max"],
-            "ic_0_param": params["ic_0_param"],
-            "l_max": params["l_max"],
-            "flow_dir_algorithm": params["flow_dir_algorithm"],
-        }
-    if model_id == "ndr":
-        return base | {
-            "dem_path": str(i / "dem.tif"),
-            "lulc_path": str(i / "landcover.tif"),
-            "runoff_proxy_path": str(i / "precipitation.tif"),
-            "watersheds_path": str(basin),
-            "biophysical_table_path": params["biophysical_table"],
-            "calc_n": True,
-            "calc_p": True,
-            "threshold_flow_accumulation": params["threshold_flow_accumulation"],
-            "k_param": params["k_param"],
-            "subsurface_critical_length_n": params["subsurface_critical_length_n"],
-            "subsurface_eff_n": params["subsurface_eff_n"],
-            "flow_dir_algorithm": params["flow_dir_algorithm"],
-        }
-    if model_id == "carbon":
-        return base | {
-            "lulc_bas_path": str(i / "landcover.tif"),
-            "carbon_pools_path": params["carbon_pools_table"],
-            "calc_sequestration": False,
-            "do_valuation": False,
-        }
-    raise ConfigError(f"models.{model_id}", "unknown model", f"use one of {MODEL_IDS}")
-
-
-def _threats_table_for(inputs: Path, table: str, workspace: Path) -> Path:
-    """InVEST resolves the threats table's ``cur_path`` relative to the table; our table names
-    files of the year's input folder, so write a copy into the workspace whose paths lead
-    from there to that folder (kept there: it records exactly which rasters the model read)."""
-    import pandas as pd
-
-    df = pd.read_csv(table)
-    if "cur_path" not in df.columns:
-        raise ConfigError("models.habitat_quality.threats_table",
-                          f"{table} has no 'cur_path' column",
-                          "add cur_path naming each threat raster, e.g. threat_built.tif")
-    out = Path(workspace) / "gep_threats.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # relative to the table (InVEST resolves them so): the results folder stays movable and
-    # the parameter set of the workspace opens anywhere
-    df["cur_path"] = [Path(os.path.relpath((inputs / p).resolve(), out.parent.resolve()))
-                      .as_posix() for p in df["cur_path"]]
-    df.to_csv(out, index=False)
-    return out
+    """InVEST ``args`` for one model from a year's input folder (see gep.acquire); the
+    model's adapter (``gep.models.<model_id>``) builds them."""
+    return models.get(model_id).build_args(inputs, params, workspace, year)
 
 
 def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Path,
@@ -165,7 +79,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
     from gep.log import invest_progress
 
     workspace = Path(workspace)
-    module = importlib.import_module(MODULES[model_id])
+    module = models.get(model_id).invest_module()
     spec = module.MODEL_SPEC
     with atomic_dir(workspace) as tmp:
         args = build_args(model_id, inputs, params, tmp, year)
@@ -188,7 +102,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
         record = {k: v for k, v in args.items() if k != "workspace_dir"}
         record = {k: (str(v).replace(str(tmp), str(workspace))) if isinstance(v, str) else v
                   for k, v in record.items()}
-        (tmp / "gep_run.json").write_text(json.dumps(
+        (tmp / Paths.RUN_RECORD).write_text(json.dumps(
             {"model": model_id, "year": year, "args": record, "execute_seconds": elapsed,
              "invest_version": _invest_version(),
              "parameter_set": parameter_set_name(model_id)}, indent=2))
@@ -198,7 +112,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
 
 def parameter_set_name(model_id: str) -> str:
     """The parameter set file of a workspace: ``<InVEST model id>.invs.json``."""
-    return f"{importlib.import_module(MODULES[model_id]).MODEL_SPEC.model_id}.invs.json"
+    return f"{models.get(model_id).invest_module().MODEL_SPEC.model_id}.invs.json"
 
 
 #: text files InVEST writes with the workspace's path in them (registry, metadata, report, log)

@@ -333,6 +333,23 @@ class Paths:
         return DayFiles(self.operations / "days" / str(date))
 
     # --- models: members added by the models branch (issue 16/17) go below this line
+    #: what ``gep invest`` records in each model workspace (arguments, wall time, version)
+    RUN_RECORD = "gep_run.json"
+    #: what a reference-climate surrogate run records in its workspace
+    REFERENCE_RECORD = "gep_reference.json"
+
+    @staticmethod
+    def input_layer(folder, name: str) -> Path:
+        """Layer ``name`` of an input folder: a year's (``year_dir``), ``inputs/static`` or the
+        reference climate's (``<folder>/<name>.tif``)."""
+        return Path(folder) / f"{name}.tif"
+
+    @staticmethod
+    def inputs_party_file(year_folder, name: str) -> Path:
+        """A basin file of ``PARTY_FILES`` seen from a year's input folder (they lie beside
+        the year folders, in ``inputs/``)."""
+        return Path(year_folder).parent / name
+
 
     # --- cli: members added by the cli branch (issue 16/17) go below this line
 

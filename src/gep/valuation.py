@@ -29,8 +29,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from gep import models
 from gep.errors import ConfigError
 from gep.io import write_csv
+from gep.models.base import ValuationContext, Valued, quantity
 from gep.money import D, fmt, to_fen
 from gep.services import VALUED_SERVICES  # noqa: F401  (defined there, re-exported here)
 
@@ -156,88 +158,40 @@ def read_zonal(path: str | Path) -> pd.DataFrame:
 
 
 def _q(x) -> Decimal:
-    return D(float(x))
+    return quantity(x)
 
 
 def value_year(zonal: pd.DataFrame, prices: Prices, runoff: dict[int, Decimal | None],
                previous: pd.DataFrame | None = None) -> list[dict]:
-    """GEP rows (dicts with GEP_HEADER keys, Decimal values) for one year's zonal table."""
+    """GEP rows (dicts with GEP_HEADER keys, Decimal values) for one year's zonal table: each
+    model's adapter values its services (``gep.models.<model_id>``), party by party."""
     year = int(zonal["year"].iloc[0])
     k_const = prices.index(prices.price_year, prices.base_year)
     k_cur = prices.index(prices.price_year, year)
-    rows = []
     piv = zonal.pivot_table(index=["party_id", "lucode"], columns="variable", values="quantity",
                             aggfunc="sum")
-    prev = None
-    if previous is not None and "carbon_storage" in set(previous["variable"]):
-        prev = previous[previous["variable"] == "carbon_storage"].groupby("party_id")[
-            "quantity"].sum()
-
-    def add(party, service, qty: Decimal, unit, value: Decimal | None):
-        with localcontext() as ctx:
-            ctx.prec = 40
-            vc = None if value is None else fmt(value * k_const)
-            vt = None if value is None else fmt(value * k_cur)
-        rows.append(dict(year=year, party_id=party, service=service,
-                         quantity=f"{qty:.3f}", unit=unit,
-                         value_cny_constant="" if vc is None else vc,
-                         value_cny_current="" if vt is None else vt))
-
-    with localcontext() as ctx:
-        ctx.prec = 40
+    ctx = ValuationContext(prices, runoff, previous)
+    rows = []
+    with localcontext() as c:
+        c.prec = 40
         for party, sub in piv.groupby(level="party_id", sort=False):
             sub = sub.droplevel("party_id")
-            cols = set(sub.columns)
-            if "water_yield" in cols:
-                wy = sum((_q(sub.at[c, "water_yield"]) for c in sub.index), Decimal(0))
-                add(party, "water_yield", wy, "m3", None)
-                missing = [c for c in sub.index if c not in runoff]
-                if missing:
-                    raise ConfigError("valuation.runoff_coefficients",
-                                      f"no runoff coefficient for land-cover code {missing[0]}",
-                                      "add a row for it")
-                wc = sum((_q(sub.at[c, "water_yield"]) - runoff[c] * _q(sub.at[c, "precipitation"])
-                          for c in sub.index if runoff[c] is not None), Decimal(0))
-                add(party, "water_conservation", wc, "m3",
-                    wc * prices.num("water_conservation", "unit_price"))
-            if "habitat_quality" in cols:
-                bio = prices.service("biodiversity")
-                ef = {int(k): D(v) for k, v in bio.get("equivalent_factors", {}).items()}
-                sev = prices.num("biodiversity", "standard_equivalent_value")
-                hq = sum((_q(sub.at[c, "habitat_quality"]) for c in sub.index), Decimal(0))
-                missing = [c for c in sub.index if c not in ef]
-                if missing:
-                    raise ConfigError("services.biodiversity.equivalent_factors",
-                                      f"no factor for land-cover code {missing[0]}",
-                                      "add one", file=prices.file)
-                val = sum((_q(sub.at[c, "habitat_quality"]) * ef[c] * sev for c in sub.index),
-                          Decimal(0))
-                add(party, "biodiversity", hq, "ha (habitat-quality weighted)", val)
-            if "avoided_erosion" in cols:
-                a = sum((_q(sub.at[c, "avoided_erosion"]) for c in sub.index), Decimal(0))
-                n = prices.num
-                val = (n("soil_retention", "siltation_fraction") * a
-                       / n("soil_retention", "soil_bulk_density")
-                       * n("soil_retention", "dredging_cost")
-                       + a * (n("soil_retention", "soil_n_fraction")
-                              * n("soil_retention", "n_price")
-                              + n("soil_retention", "soil_p_fraction")
-                              * n("soil_retention", "p_price")))
-                add(party, "soil_retention", a, "t", val)
-            if "n_retained" in cols:
-                nt = sum((_q(sub.at[c, "n_retained"]) for c in sub.index), Decimal(0))
-                pt = sum((_q(sub.at[c, "p_retained"]) for c in sub.index), Decimal(0))
-                val = (nt * prices.num("water_purification", "n_price")
-                       + pt * prices.num("water_purification", "p_price"))
-                add(party, "water_purification", nt + pt, "t (N + P)", val)
-            if "carbon_storage" in cols:
-                cs = sum((_q(sub.at[c, "carbon_storage"]) for c in sub.index), Decimal(0))
-                add(party, "carbon_storage", cs, "t C", None)
-                if prev is not None and party in prev.index:
-                    seq = cs - _q(prev[party])
-                    add(party, "carbon_sequestration", seq, "t C",
-                        seq * Decimal(44) / Decimal(12) * prices.num("carbon", "co2_price"))
+            for adapter in models.ADAPTERS.values():
+                for v in adapter.valued(sub, ctx.at(party)):
+                    rows.append(gep_row(year, party, v, k_const, k_cur))
     return rows
+
+
+def gep_row(year: int, party: str, v: Valued, k_const: Decimal, k_cur: Decimal) -> dict:
+    """A row of ``gep_by_party.csv``: the value moved from price-year prices to constant
+    (base-year) and current prices, to the fen; empty for a physical-only service."""
+    with localcontext() as ctx:
+        ctx.prec = 40
+        vc = None if v.value is None else fmt(v.value * k_const)
+        vt = None if v.value is None else fmt(v.value * k_cur)
+    return dict(year=year, party_id=party, service=v.service, quantity=f"{v.quantity:.3f}",
+                unit=v.unit, value_cny_constant="" if vc is None else vc,
+                value_cny_current="" if vt is None else vt)
 
 
 def value(zonal_csvs: list[Path], prices_path: Path, runoff_path: Path, out_gep: Path,

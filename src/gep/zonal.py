@@ -3,17 +3,20 @@
 For one year, every pixel with a party label (``inputs/parties.tif``) and a valid land-cover
 code adds its contribution to the ``(party, land cover)`` cell of each variable:
 
-=======================  ======================================================  ========
-variable                 per-pixel contribution                                   unit
-=======================  ======================================================  ========
-area                     pixel area                                               ha
-precipitation            P (mm) / 1000 x pixel area                               m3
-water_yield              InVEST ``output/per_pixel/wyield.tif`` (mm) / 1000 x A   m3
-habitat_quality          InVEST ``quality_c.tif`` (0-1) x pixel area              ha
-avoided_erosion          InVEST SDR ``avoided_erosion.tif`` (t/ha) x area (ha)    t
-n_retained / p_retained  NDR modified load minus export (kg/ha) x ha / 1000       t
-carbon_storage           InVEST carbon ``c_storage_bas.tif`` (t/ha) x area (ha)   t C
-=======================  ======================================================  ========
+=======================  ===================================================  ========
+variable                 per-pixel contribution                                unit
+=======================  ===================================================  ========
+area                     pixel area                                            ha
+precipitation            P (mm) / 1000 x pixel area                            m3
+water_yield              InVEST annual water yield (mm) / 1000 x A             m3
+habitat_quality          InVEST habitat quality (0-1) x pixel area             ha
+avoided_erosion          InVEST SDR avoided erosion (t/ha) x area (ha)         t
+n_retained / p_retained  NDR modified load minus export (kg/ha) x ha / 1000    t
+carbon_storage           InVEST carbon storage (t/ha) x area (ha)              t C
+=======================  ===================================================  ========
+
+Each model's adapter (``gep.models.<model_id>``) declares its variables: the workspace file
+it reads, the unit and the scale (:attr:`gep.models.base.ModelAdapter.variables`).
 
 Pixels where an InVEST output is nodata add nothing to that variable (and are counted in
 ``nodata_pixels`` so gaps are visible). Sums are accumulated in float64 with ``np.bincount``
@@ -22,50 +25,26 @@ labels each pixel once, party totals add up exactly to the basin total.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import rasterio
 
+from gep import models
 from gep.errors import InputDataError
 from gep.io import write_csv
 from gep.log import progress
+from gep.models.base import Variable  # noqa: F401  (defined there, re-exported here)
+from gep.paths import Paths
 from gep.sources.base import LANDCOVER_NODATA, Grid, iter_windows
 
 LUCODES = np.array([10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 100])
 
 
-@dataclass(frozen=True)
-class Variable:
-    name: str
-    model: str | None            # None: read from the year's inputs
-    path: str                    # relative to the model workspace (or the inputs folder)
-    unit: str
-    scale: Callable[[np.ndarray, float], np.ndarray]  # (values, pixel area m2) -> quantity
-    path2: str | None = None     # for differences (load minus export)
-    same_pixels_as: str | None = None  # count only where this variable is valid too
-
-
-VARIABLES = [
-    # over the pixels where water yield is valid, so WY - alpha P compares like with like
-    Variable("precipitation", None, "precipitation.tif", "m3", lambda v, a: v / 1000.0 * a,
-             same_pixels_as="water_yield"),
-    Variable("water_yield", "annual_water_yield", "output/per_pixel/wyield.tif", "m3",
-             lambda v, a: v / 1000.0 * a),
-    Variable("habitat_quality", "habitat_quality", "quality_c.tif", "ha",
-             lambda v, a: v * a / 10000.0),
-    Variable("avoided_erosion", "sdr", "avoided_erosion.tif", "t",
-             lambda v, a: v * a / 10000.0),
-    Variable("n_retained", "ndr", "intermediate_outputs/modified_load_n.tif", "t",
-             lambda v, a: v * a / 10000.0 / 1000.0, path2="n_total_export.tif"),
-    Variable("p_retained", "ndr", "intermediate_outputs/modified_load_p.tif", "t",
-             lambda v, a: v * a / 10000.0 / 1000.0, path2="p_surface_export.tif"),
-    Variable("carbon_storage", "carbon", "c_storage_bas.tif", "t C",
-             lambda v, a: v * a / 10000.0),
-]
+#: every zonal variable, model by model (a snapshot of the registry, for old callers;
+#: :func:`zonal_year` reads the registry itself)
+VARIABLES = models.variables()
 
 
 BY_NAME = {v.name: v for v in VARIABLES}
@@ -130,30 +109,49 @@ def read_parties_table(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["index", "party_id"])
 
 
+ZONAL_HEADER = ("year", "party_id", "lucode", "variable", "quantity", "unit", "nodata_pixels")
+
+#: (first raster, raster subtracted from it or None) of each variable
+Sources = dict[str, tuple[Path, Path | None]]
+
+
 def zonal_year(year: int, inputs_dir: Path, parties_tif: Path, parties_csv: Path,
                workspaces: dict[str, Path], out_csv: Path,
                input_files: dict[str, Path] | None = None) -> Path:
     """Write ``year,party_id,lucode,variable,quantity,unit,nodata_pixels`` for one year.
 
-    ``input_files`` replaces files of ``inputs_dir`` by name (e.g. ``precipitation.tif`` by
-    the reference climate's) for the variables read from the inputs."""
+    ``input_files`` replaces layers of ``inputs_dir`` by name (e.g. ``precipitation`` or
+    ``precipitation.tif`` by the reference climate's) for the variables read from the inputs."""
     inputs_dir = Path(inputs_dir)
     parties = read_parties_table(parties_csv)
-    n_party = int(parties["index"].max()) + 1
     grid = Grid.from_raster(parties_tif)
-    area = grid.pixel_area_m2
-    lut = np.full(256, -1, np.int64)
-    lut[LUCODES] = np.arange(len(LUCODES))
-    n_lc = len(LUCODES)
-    nbins = n_party * n_lc
+    variables = models.variables()
+    sources = variable_sources(variables, inputs_dir, workspaces, input_files)
+    check_sources(sources, grid)
+    bins = _Bins(int(parties["index"].max()) + 1, grid.pixel_area_m2)
+    sums, nodata = accumulate(year, Paths.input_layer(inputs_dir, "landcover"), parties_tif,
+                              grid, sources, variables, bins)
+    units = {v.name: v.unit for v in variables} | {"area": "ha"}
+    return write_csv(out_csv, ZONAL_HEADER, zonal_rows(year, parties, sums, nodata, units))
 
-    sources: dict[str, tuple[Path, Path | None]] = {}
-    for v in VARIABLES:
+
+def variable_sources(variables: list[Variable], inputs_dir: Path, workspaces: dict[str, Path],
+                     input_files: dict[str, Path] | None = None) -> Sources:
+    """The rasters of each variable whose model has a workspace (input variables always)."""
+    replaced = input_files or {}
+    sources: Sources = {}
+    for v in variables:
         if v.model is None:
-            sources[v.name] = (Path((input_files or {}).get(v.path, inputs_dir / v.path)), None)
+            own = Paths.input_layer(inputs_dir, v.path)
+            sources[v.name] = (Path(replaced.get(v.path, replaced.get(own.name, own))), None)
         elif v.model in workspaces:
             ws = Path(workspaces[v.model])
             sources[v.name] = (ws / v.path, ws / v.path2 if v.path2 else None)
+    return sources
+
+
+def check_sources(sources: Sources, grid: Grid) -> None:
+    """Every raster exists and lies on the basin grid (before any pixel is summed)."""
     for name, (p, p2) in sources.items():
         for q in (p, p2):
             if q is None:
@@ -163,41 +161,45 @@ def zonal_year(year: int, inputs_dir: Path, parties_tif: Path, parties_csv: Path
                                      "re-run the model that writes it")
             lattice_offset(Grid.from_raster(q), grid, q)
 
-    sums = {name: np.zeros(nbins) for name in ["area", *sources]}
-    nodata = {name: np.zeros(nbins, np.int64) for name in sources}
+
+class _Bins:
+    """(party, land cover) bins: bin = party index x number of land covers + land-cover index."""
+
+    def __init__(self, n_party: int, pixel_area_m2: float):
+        self.n_lc = len(LUCODES)
+        self.n = n_party * self.n_lc
+        self.area = pixel_area_m2
+        self.lut = np.full(256, -1, np.int64)
+        self.lut[LUCODES] = np.arange(len(LUCODES))
+
+
+def accumulate(year: int, landcover: Path, parties_tif: Path, grid: Grid, sources: Sources,
+               variables: list[Variable], bins: _Bins) -> tuple[dict, dict]:
+    """Sums (``area`` and every source) and nodata pixel counts per bin, strip by strip."""
+    by_name = {v.name: v for v in variables}
+    sums = {name: np.zeros(bins.n) for name in ["area", *sources]}
+    nodata = {name: np.zeros(bins.n, np.int64) for name in sources}
     handles = {}
     try:
-        lc_ds = rasterio.open(inputs_dir / "landcover.tif")
+        lc_ds = rasterio.open(landcover)
         pa_ds = rasterio.open(parties_tif)
         for name, (p, p2) in sources.items():
             handles[name] = (rasterio.open(p), rasterio.open(p2) if p2 else None)
         for w in progress(list(iter_windows(grid)), desc=f"zonal {year}", unit="strip"):
-            lc = lc_ds.read(1, window=w)
-            pa = pa_ds.read(1, window=w).astype(np.int64)
-            lci = lut[lc]
-            unknown = (lc != LANDCOVER_NODATA) & (lci < 0) & (pa > 0)
-            if unknown.any():
-                raise InputDataError(inputs_dir / "landcover.tif",
-                                     f"land-cover code {int(lc[unknown][0])} is not a WorldCover "
-                                     "code", "map it with landcover_legend")
-            ok = (pa > 0) & (lci >= 0)
-            idx = (pa * n_lc + lci)[ok]
-            sums["area"] += np.bincount(idx, minlength=nbins) * (area / 10000.0)
-            vals = {}
-            for name, (ds, ds2) in handles.items():
-                val = read_aligned(ds, grid, w)
-                if ds2 is not None:
-                    val = val - read_aligned(ds2, grid, w)
-                vals[name] = val
+            pa, lci, ok = _strip_bins(lc_ds, pa_ds, w, bins, landcover)
+            sums["area"] += np.bincount((pa * bins.n_lc + lci)[ok],
+                                        minlength=bins.n) * (bins.area / 10000.0)
+            vals = _strip_values(handles, grid, w)
             for name, val in vals.items():
-                var = BY_NAME[name]
+                var = by_name[name]
                 if var.same_pixels_as in vals:
                     val = np.ma.masked_where(np.ma.getmaskarray(vals[var.same_pixels_as]), val)
                 bad = np.ma.getmaskarray(val) | ~np.isfinite(val.filled(0))
                 good = ok & ~bad
-                q = var.scale(val.filled(0.0)[good], area)
-                sums[name] += np.bincount((pa * n_lc + lci)[good], weights=q, minlength=nbins)
-                nodata[name] += np.bincount((pa * n_lc + lci)[ok & bad], minlength=nbins)
+                q = var.scale(val.filled(0.0)[good], bins.area)
+                sums[name] += np.bincount((pa * bins.n_lc + lci)[good], weights=q,
+                                          minlength=bins.n)
+                nodata[name] += np.bincount((pa * bins.n_lc + lci)[ok & bad], minlength=bins.n)
     finally:
         for a, b in handles.values():
             a.close()
@@ -207,14 +209,41 @@ def zonal_year(year: int, inputs_dir: Path, parties_tif: Path, parties_csv: Path
             lc_ds.close()
         if "pa_ds" in locals():
             pa_ds.close()
+    return sums, nodata
 
+
+def _strip_bins(lc_ds, pa_ds, w, bins: _Bins, landcover: Path):
+    """Party labels, land-cover indexes and the pixels that count (labelled, known code)."""
+    lc = lc_ds.read(1, window=w)
+    pa = pa_ds.read(1, window=w).astype(np.int64)
+    lci = bins.lut[lc]
+    unknown = (lc != LANDCOVER_NODATA) & (lci < 0) & (pa > 0)
+    if unknown.any():
+        raise InputDataError(landcover, f"land-cover code {int(lc[unknown][0])} is not a "
+                             "WorldCover code", "map it with landcover_legend")
+    return pa, lci, (pa > 0) & (lci >= 0)
+
+
+def _strip_values(handles: dict, grid: Grid, w) -> dict[str, np.ma.MaskedArray]:
+    """Each variable's values over the strip (the difference for load-minus-export ones)."""
+    vals = {}
+    for name, (ds, ds2) in handles.items():
+        val = read_aligned(ds, grid, w)
+        if ds2 is not None:
+            val = val - read_aligned(ds2, grid, w)
+        vals[name] = val
+    return vals
+
+
+def zonal_rows(year: int, parties: pd.DataFrame, sums: dict, nodata: dict,
+               units: dict[str, str]) -> list[tuple]:
+    """Rows of the zonal table for every bin with area, variable by variable."""
+    n_lc = len(LUCODES)
     ids = dict(zip(parties["index"], parties["party_id"]))
-    units = {v.name: v.unit for v in VARIABLES} | {"area": "ha"}
     rows = []
     for name, arr in sums.items():
         for b in np.flatnonzero(sums["area"] > 0):
             p, li = divmod(int(b), n_lc)
             rows.append((year, ids[p], int(LUCODES[li]), name, repr(float(arr[b])), units[name],
                          int(nodata[name][b]) if name in nodata else 0))
-    return write_csv(out_csv, ("year", "party_id", "lucode", "variable", "quantity", "unit",
-                               "nodata_pixels"), rows)
+    return rows

@@ -4,33 +4,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gep import models
 from gep.attribution.climate import same_raster
 from gep.config import Config
 from gep.errors import ConfigError
 from gep.io import atomic_dir
+from gep.models import annual_water_yield as awy
 from gep.paths import Paths
 
 #: climate layers each climate-dependent model reads, and the InVEST argument naming them
-CLIMATE_ARGS = {
-    "annual_water_yield": {"precipitation": "precipitation_path",
-                           "reference_et": "eto_path"},
-    "sdr": {"erosivity": "erosivity_path"},
-    "ndr": {"precipitation": "runoff_proxy_path"},
-}
+#: (a snapshot of the adapters' ``climate``, for old callers)
+CLIMATE_ARGS = {a.id: dict(a.climate) for a in models.ADAPTERS.values() if a.climate}
 
 
 def _same_climate(p: Paths, year: int, model: str) -> bool:
     return all(same_raster(p.year_file(year, name), p.reference_file(name))
-               for name in CLIMATE_ARGS[model])
+               for name in models.get(model).climate)
 
 
 def _water_yield_surrogate(cfg: Config, p: Paths, year: int, workspace: Path) -> Path:
     """Per-pixel water yield of ``year``'s land cover under the reference climate, written
-    where InVEST writes it (``output/per_pixel/wyield.tif``), with the surrogate."""
+    where InVEST writes it (the adapter's ``water_yield`` output), with the surrogate."""
     from gep.invest import model_params
     from gep.tuning.surrogate import Biophysical, WaterYieldParams, WaterYieldSurrogate
 
-    params = model_params(cfg, "annual_water_yield")
+    params = model_params(cfg, awy.ID)
     rasters = {"lulc": p.year_file(year, "landcover"),
                "eto": p.reference_file("reference_et"),
                "precip": p.reference_file("precipitation"),
@@ -39,9 +37,9 @@ def _water_yield_surrogate(cfg: Config, p: Paths, year: int, workspace: Path) ->
     sur = WaterYieldSurrogate(rasters, Biophysical.read_csv(params["biophysical_table"]))
     z = WaterYieldParams(float(params["seasonality_constant"]))
     with atomic_dir(workspace) as tmp:
-        sur.write(tmp / "output" / "per_pixel" / "wyield.tif", z)
-        (tmp / "gep_reference.json").write_text(json.dumps(
-            {"model": "annual_water_yield", "year": year, "method": "surrogate",
+        sur.write(awy.ADAPTER.output(tmp, "water_yield"), z)
+        (tmp / Paths.REFERENCE_RECORD).write_text(json.dumps(
+            {"model": awy.ID, "year": year, "method": "surrogate",
              "reference_years": cfg.reference_years, "seasonality_constant": z.seasonality_constant,
              "inputs": {k: str(v) for k, v in rasters.items()}}, indent=2))
     return workspace
@@ -59,18 +57,18 @@ def reference_year(cfg: Config, year: int, paths: Paths | None = None) -> Path:
     workspaces: dict[str, Path] = {}
     for model in cfg.models.enabled():
         actual = p.workspace(year, model)
-        if model not in CLIMATE_ARGS or _same_climate(p, year, model):
+        climate = models.get(model).climate
+        if not climate or _same_climate(p, year, model):
             workspaces[model] = actual       # climate-independent, or the climate is the same
             continue
         ws = p.reference_workspace(year, model)
-        if model == "annual_water_yield":
+        if model == awy.ID:
             _water_yield_surrogate(cfg, p, year, ws)
         else:
-            overrides = {arg: str(p.reference_file(name))
-                         for name, arg in CLIMATE_ARGS[model].items()}
+            overrides = {arg: str(p.reference_file(name)) for name, arg in climate.items()}
             run_model(model, p.year_dir(year), model_params(cfg, model), ws, year,
                       overrides=overrides)
         workspaces[model] = ws
     return zonal_year(year, p.year_dir(year), p.party_file("parties.tif"),
                       p.party_file("parties.csv"), workspaces, p.zonal_reference(year),
-                      input_files={"precipitation.tif": p.reference_file("precipitation")})
+                      input_files={"precipitation": p.reference_file("precipitation")})

@@ -43,9 +43,8 @@ import yaml
 
 from gep.config import Config
 from gep.errors import ConfigError
-
-AWY = "annual_water_yield"
-HQ = "habitat_quality"
+from gep.models.annual_water_yield import ID as AWY
+from gep.models.habitat_quality import ID as HQ
 
 ALIASES = {
     "seasonality_constant": f"models.{AWY}.seasonality_constant",
@@ -138,11 +137,9 @@ def _bounds_from_field(finfo) -> dict:
 
 def _invest_input(model: str, key: str):
     """InVEST's own input spec for a model argument (None when InVEST has none)."""
-    import importlib
+    from gep import models
 
-    from gep.invest import MODULES
-
-    mod = importlib.import_module(MODULES[model])
+    mod = models.get(model).invest_module()
     try:
         return mod.MODEL_SPEC.get_input(key)
     except Exception:

@@ -45,10 +45,13 @@ import rasterio
 from rasterio.windows import Window
 
 from gep.errors import InputDataError
+from gep.models import annual_water_yield as _awy
+from gep.models import habitat_quality as _hq
+from gep.paths import Paths
 from gep.sources.base import Grid, iter_windows
 
-AWY = "annual_water_yield"
-HQ = "habitat_quality"
+AWY = _awy.ID
+HQ = _hq.ID
 #: parameters the water-yield surrogate evaluates (everything else needs InVEST)
 AWY_KEYS = ("seasonality_constant", "kc_scale", "root_depth_scale")
 #: InVEST's output nodata for water yield (``nodata_dict['out_nodata']``)
@@ -61,12 +64,10 @@ F32_MAX = float(np.finfo(np.float32).max)
 TOLERANCE = 1e-6
 
 #: aligned inputs InVEST writes in a water-yield workspace, and the year's inputs they come from
-WORKSPACE_INPUTS = {"lulc": "intermediate/clipped_lulc.tif", "eto": "intermediate/eto.tif",
-                    "precip": "intermediate/precip.tif",
-                    "soil": "intermediate/depth_to_root_rest_layer.tif",
-                    "pawc": "intermediate/pawc.tif"}
-YEAR_INPUTS = {"lulc": "landcover.tif", "eto": "reference_et.tif", "precip": "precipitation.tif",
-               "soil": "root_restricting_depth.tif", "pawc": "plant_available_water.tif"}
+WORKSPACE_INPUTS = {k: _awy.OUTPUTS[k] for k in ("lulc", "eto", "precip", "soil", "pawc")}
+#: the same inputs as layers of the year's input folder
+YEAR_LAYERS = {"lulc": "landcover", "eto": "reference_et", "precip": "precipitation",
+               "soil": "root_restricting_depth", "pawc": "plant_available_water"}
 
 
 class SurrogateError(InputDataError):
@@ -277,7 +278,7 @@ class WaterYieldSurrogate:
         """Read a year's inputs (``results/<basin>/inputs/<year>/``) directly: they lie on the
         basin grid, which InVEST only clips to the watershed's bounding box."""
         d = Path(year_dir)
-        rasters = {k: d / v for k, v in YEAR_INPUTS.items()}
+        rasters = {k: Paths.input_layer(d, v) for k, v in YEAR_LAYERS.items()}
         _need(rasters, "year")
         return cls(rasters, Biophysical.read(biophysical_table), **kw)
 
@@ -320,7 +321,7 @@ class WaterYieldSurrogate:
     def array(self, params: WaterYieldParams | dict, grid: Grid | None = None,
               window: Window | None = None) -> np.ndarray:
         """Per-pixel water yield (mm, float32, -1 = nodata) on ``grid`` (default: the grid of
-        the surrogate's rasters), like InVEST's ``output/per_pixel/wyield.tif``."""
+        the surrogate's rasters), like InVEST's per-pixel water yield."""
         p = params if isinstance(params, WaterYieldParams) else \
             WaterYieldParams.from_mapping(params)
         grid = grid or self.grid
@@ -462,7 +463,8 @@ class WaterYieldSurrogate:
         return _zonal_frames(year, inputs_dir, parties_tif, parties_csv, "water_yield", "m3",
                              lambda nb, area: self.zonal_sums(
                                  params_list, Path(parties_tif),
-                                 Path(inputs_dir) / "landcover.tif", nb, area, threads))
+                                 Paths.input_layer(inputs_dir, "landcover"), nb, area,
+                                 threads))
 
 
 def _zonal_frames(year, inputs_dir, parties_tif, parties_csv, variable, unit, compute
@@ -475,7 +477,8 @@ def _zonal_frames(year, inputs_dir, parties_tif, parties_csv, variable, unit, co
     n_lc = len(LUCODES)
     nbins = n_party * n_lc
     grid = Grid.from_raster(parties_tif)
-    area_bins = _area_bins(Path(inputs_dir) / "landcover.tif", Path(parties_tif), n_lc, nbins)
+    area_bins = _area_bins(Paths.input_layer(inputs_dir, "landcover"), Path(parties_tif), n_lc,
+                           nbins)
     sums, nodata = compute(nbins, grid.pixel_area_m2)
     ids = dict(zip(parties["index"], parties["party_id"]))
     present = np.flatnonzero(area_bins > 0)
@@ -544,25 +547,25 @@ class HabitatQualitySurrogate:
     def from_workspace(cls, workspace: str | Path,
                        threats_table: str | Path | None = None) -> "HabitatQualitySurrogate":
         ws = Path(workspace)
-        table = Path(threats_table) if threats_table else ws / "gep_threats.csv"
+        table = Path(threats_table) if threats_table else _hq.ADAPTER.output(ws, "threats_table")
         threats = read_threats(table)
         s = cls(ws, threats)
         _need(s._paths(with_threats=True), "InVEST habitat-quality workspace")
         return s
 
     def _paths(self, with_threats: bool) -> dict[str, Path]:
-        ws = self.workspace
-        p = {"habitat": ws / "intermediate" / "habitat_c.tif", "deg_sum": ws / "deg_sum_c.tif"}
+        ws, out = self.workspace, _hq.ADAPTER.output
+        p = {"habitat": out(ws, "habitat"), "deg_sum": out(ws, "degradation")}
         if with_threats:
-            p["access"] = ws / "intermediate" / "access_layer.tif"
+            p["access"] = out(ws, "access")
             for t in self.threats:
-                p[f"filtered:{t.name}"] = ws / "intermediate" / f"filtered_{t.decay}_{t.name}_c.tif"
-                p[f"sens:{t.name}"] = ws / "intermediate" / f"sens_{t.name}_c.tif"
+                p[f"filtered:{t.name}"] = out(ws, "filtered", decay=t.decay, threat=t.name)
+                p[f"sens:{t.name}"] = out(ws, "sensitivity", threat=t.name)
         return p
 
     @property
     def grid(self) -> Grid:
-        return Grid.from_raster(self.workspace / "deg_sum_c.tif")
+        return Grid.from_raster(_hq.ADAPTER.output(self.workspace, "degradation"))
 
     def _quality(self, raw, nod, params: HabitatParams):
         """(quality float32, valid mask) for one window."""
@@ -625,7 +628,7 @@ class HabitatQualitySurrogate:
             sums = np.zeros((len(params_list), nbins))
             nodata = np.zeros((len(params_list), nbins), np.int64)
             with_threats = any(p.weights is not None for p in params_list)
-            with rasterio.open(Path(inputs_dir) / "landcover.tif") as lc_ds, \
+            with rasterio.open(Paths.input_layer(inputs_dir, "landcover")) as lc_ds, \
                     rasterio.open(parties_tif) as pa_ds:
                 for w in iter_windows(grid):
                     lci = lut[lc_ds.read(1, window=w)]
@@ -703,10 +706,10 @@ def compare(candidate: np.ndarray, invest_tif: str | Path, candidate_grid: Grid,
 def check_water_yield(surrogate: WaterYieldSurrogate, invest_workspace: str | Path,
                       params: WaterYieldParams | dict, year: int | None = None,
                       tolerance: float = TOLERANCE) -> Check:
-    """Compare the surrogate with ``output/per_pixel/wyield.tif`` of an InVEST run made with
+    """Compare the surrogate with the per-pixel water yield of an InVEST run made with
     ``params``; the returned :class:`Check` says whether it passes (see :func:`require`)."""
     p = params if isinstance(params, WaterYieldParams) else WaterYieldParams.from_mapping(params)
-    tif = Path(invest_workspace) / "output" / "per_pixel" / "wyield.tif"
+    tif = _awy.ADAPTER.output(invest_workspace, "water_yield")
     if not tif.exists():
         raise SurrogateError(tif, "missing", "re-run InVEST annual water yield")
     grid = surrogate.grid
@@ -718,7 +721,7 @@ def check_water_yield(surrogate: WaterYieldSurrogate, invest_workspace: str | Pa
 def check_habitat_quality(surrogate: HabitatQualitySurrogate, invest_workspace: str | Path,
                           params: HabitatParams, year: int | None = None,
                           tolerance: float = TOLERANCE) -> Check:
-    tif = Path(invest_workspace) / "quality_c.tif"
+    tif = _hq.ADAPTER.output(invest_workspace, "quality")
     if not tif.exists():
         raise SurrogateError(tif, "missing", "re-run InVEST habitat quality")
     grid = surrogate.grid
