@@ -12,7 +12,7 @@ rule gis:
         gep=GEP,
         config=str(EFFECTIVE),
     log:
-        str(P.logs / "gis.log"),
+        str(P.log("gis")),
     threads: threads("gis")
     resources:
         mem_mb=mem_mb("gis"),

@@ -21,7 +21,7 @@ rule invest:
         mem_mb=invest_mem_mb,
         runtime=runtime("invest"),
     log:
-        str(P.logs / "invest" / "{year}" / "{model}.log"),
+        str(P.log("invest", "{year}", "{model}")),
     conda:
         ENV
     shell:

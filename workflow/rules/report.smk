@@ -7,7 +7,7 @@ rule report:
         report_inputs,
     output:
         html=report(
-            str(P.report / "index.html"),
+            str(P.report.html),
             caption="../report/committee_report.rst",
             category="Report",
         ),
@@ -22,7 +22,7 @@ rule report:
         mem_mb=mem_mb("report"),
         runtime=runtime("report"),
     log:
-        str(P.logs / "report.log"),
+        str(P.log("report")),
     conda:
         ENV
     shell:
