@@ -23,6 +23,7 @@ rule acquire_parties:
             mode="json", include={"demo", "grid", "parties", "redline"}
         ),
     threads: threads("acquire_parties")
+    priority: priority("acquire_parties")
     resources:
         mem_mb=mem_mb("acquire_parties"),
         runtime=runtime("acquire_parties"),
@@ -47,6 +48,7 @@ rule acquire_static:
             mode="json", include={"demo", "grid", "layers", "roads", "earthengine"}
         ),
     threads: threads("acquire_static")
+    priority: priority("acquire_static")
     resources:
         mem_mb=mem_mb("acquire_static"),
         runtime=runtime("acquire_static"),
@@ -75,6 +77,7 @@ rule acquire_year:
     wildcard_constraints:
         year=r"\d{4}",
     threads: threads("acquire_year")
+    priority: priority("acquire_year")
     resources:
         mem_mb=mem_mb("acquire_year"),
         runtime=runtime("acquire_year"),

@@ -18,6 +18,7 @@ rule downstream:
     log:
         str(P.log("downstream")),
     threads: threads("downstream")
+    priority: priority("downstream")
     resources:
         mem_mb=mem_mb("downstream"),
         runtime=runtime("downstream"),
@@ -49,6 +50,7 @@ rule execution:
     log:
         str(P.log("execution")),
     threads: threads("execution")
+    priority: priority("execution")
     resources:
         mem_mb=mem_mb("execution"),
         runtime=runtime("execution"),
@@ -76,6 +78,7 @@ rule committee_year:
     log:
         str(P.log("committee", "{year}")),
     threads: threads("committee_year")
+    priority: priority("committee_year")
     resources:
         mem_mb=mem_mb("committee_year"),
         runtime=runtime("committee_year"),
@@ -97,6 +100,7 @@ rule committee_index:
     log:
         str(P.log("committee", "index")),
     threads: threads("committee_index")
+    priority: priority("committee_index")
     resources:
         mem_mb=mem_mb("committee_index"),
         runtime=runtime("committee_index"),
@@ -118,6 +122,7 @@ rule agreement_file:
     log:
         str(P.log("agreement_file")),
     threads: threads("agreement_file")
+    priority: priority("agreement_file")
     resources:
         mem_mb=mem_mb("agreement_file"),
         runtime=runtime("agreement_file"),

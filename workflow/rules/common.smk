@@ -63,6 +63,11 @@ def threads(rule):
     return resources.threads(rule)
 
 
+def priority(rule):
+    """Longest chains first (gep.resources.PRIORITY)."""
+    return resources.priority(rule)
+
+
 def invest_mem_mb(wildcards, threads):
     """InVEST's workers each hold their own blocks: memory follows the job's threads."""
     return resources.mem_mb("invest", PIXELS, 1, threads)
@@ -202,8 +207,15 @@ def committee_outputs():
 
 
 def committee_report_inputs():
-    """What the report and the ledger read from this stage."""
-    return committee_outputs()
+    """What the report and the ledger read from this stage: the ratings, the execution rate and
+    the filing. Not the papers: nothing reads them, so rendering their PDFs (the longest part
+    of the demo's end) runs beside the report and the ledger instead of before them."""
+    out = [str(P.ratings_csv)] if RATING else []
+    if COMMITTEE:
+        out.append(str(P.execution_csv))
+    if FILING:
+        out.append(str(P.filings_csv))
+    return out
 
 
 def year_papers(year):

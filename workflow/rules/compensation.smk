@@ -25,6 +25,7 @@ rule allocate:
             if k in input.keys()
         ),
     threads: threads("allocate")
+    priority: priority("allocate")
     resources:
         mem_mb=mem_mb("allocate"),
         runtime=runtime("allocate"),

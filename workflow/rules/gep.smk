@@ -17,6 +17,7 @@ rule zonal:
         gep=GEP,
         config=str(EFFECTIVE),
     threads: threads("zonal")
+    priority: priority("zonal")
     resources:
         mem_mb=mem_mb("zonal"),
         runtime=runtime("zonal"),
@@ -48,6 +49,7 @@ rule value:
         gep=GEP,
         config=str(EFFECTIVE),
     threads: threads("value")
+    priority: priority("value")
     resources:
         mem_mb=mem_mb("value"),
         runtime=runtime("value"),
@@ -75,6 +77,7 @@ rule reference_climate:
     log:
         str(P.log("reference_climate")),
     threads: threads("reference_climate")
+    priority: priority("reference_climate")
     resources:
         mem_mb=mem_mb("reference_climate"),
         runtime=runtime("reference_climate"),
@@ -101,6 +104,7 @@ rule reference:
     log:
         str(P.log("reference", "{year}")),
     threads: threads("reference")
+    priority: priority("reference")
     resources:
         mem_mb=mem_mb("reference"),
         runtime=runtime("reference"),
@@ -129,6 +133,7 @@ rule attribute:
     log:
         str(P.log("attribute")),
     threads: threads("attribute")
+    priority: priority("attribute")
     resources:
         mem_mb=mem_mb("attribute"),
         runtime=runtime("attribute"),

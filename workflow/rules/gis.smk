@@ -14,6 +14,7 @@ rule gis:
     log:
         str(P.log("gis")),
     threads: threads("gis")
+    priority: priority("gis")
     resources:
         mem_mb=mem_mb("gis"),
         runtime=runtime("gis"),

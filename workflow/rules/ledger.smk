@@ -21,6 +21,7 @@ rule publish:
         config=str(EFFECTIVE),
         origin=CFG.ledger.origin,
     threads: threads("publish")
+    priority: priority("publish")
     resources:
         mem_mb=mem_mb("publish"),
         runtime=runtime("publish"),

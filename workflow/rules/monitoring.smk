@@ -11,6 +11,7 @@ rule monitor_demo_data:
         years=" ".join(YEARS),
         seed=CFG.demo.seed,
     threads: threads("monitor_demo_data")
+    priority: priority("monitor_demo_data")
     resources:
         mem_mb=mem_mb("monitor_demo_data"),
         runtime=runtime("monitor_demo_data"),
@@ -46,6 +47,7 @@ rule monitor:
         out=lambda wc, output: os.path.dirname(output.qc),
         inputs=lambda wc, input: os.path.dirname(input.parties),
     threads: threads("monitor")
+    priority: priority("monitor")
     resources:
         mem_mb=mem_mb("monitor"),
         runtime=runtime("monitor"),
@@ -80,6 +82,7 @@ rule dispatch:
     wildcard_constraints:
         year=r"\d{4}",
     threads: threads("dispatch")
+    priority: priority("dispatch")
     resources:
         mem_mb=mem_mb("dispatch"),
         runtime=runtime("dispatch"),

@@ -17,6 +17,7 @@ rule portal_seed:
     log:
         str(P.log("portal_seed")),
     threads: threads("portal_seed")
+    priority: priority("portal_seed")
     resources:
         mem_mb=mem_mb("portal_seed"),
         runtime=runtime("portal_seed"),

@@ -12,6 +12,7 @@ rule rating_demo_declarations:
     log:
         str(P.log("rating_demo_declarations")),
     threads: threads("rating_demo_declarations")
+    priority: priority("rating_demo_declarations")
     resources:
         mem_mb=mem_mb("rating_demo_declarations"),
         runtime=runtime("rating_demo_declarations"),
@@ -40,6 +41,7 @@ rule rate:
     log:
         str(P.log("rate")),
     threads: threads("rate")
+    priority: priority("rate")
     resources:
         mem_mb=mem_mb("rate"),
         runtime=runtime("rate"),

@@ -18,6 +18,7 @@ rule report:
         config=str(EFFECTIVE),
         titles=lambda wc: CFG.report.model_dump(mode="json"),
     threads: threads("report")
+    priority: priority("report")
     resources:
         mem_mb=mem_mb("report"),
         runtime=runtime("report"),

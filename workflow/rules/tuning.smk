@@ -12,6 +12,7 @@ rule calibrate:
     params:
         gep=GEP,
     threads: threads("calibrate")
+    priority: priority("calibrate")
     resources:
         mem_mb=mem_mb("calibrate"),
         runtime=runtime("calibrate"),
