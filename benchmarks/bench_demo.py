@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shlex
 import shutil
@@ -31,6 +32,54 @@ REPO = Path(__file__).resolve().parents[1]
 WRAPPER = Path(__file__).resolve().parent / "bench_rules.py"
 
 
+def planned(cfg: Path, cores: int) -> list[dict]:
+    """The run's jobs from a dry run of ``gep run``: rule, argv of its gep command, inputs,
+    outputs, priority and threads."""
+    r = subprocess.run([sys.executable, "-m", "gep", "run", "--config", str(cfg), "--cores",
+                        str(cores), "--", "--dry-run", "--printshellcmds"],
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(r.stdout[-3000:] + r.stderr[-3000:])
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", r.stdout + r.stderr):
+        m = re.match(r"(?:local)?rule (\w+):\n", block)
+        if not m:
+            continue
+        field = dict(re.findall(r"^    (\w+): (.*)$", block, re.M))
+        cmd = re.search(r"^Shell command: (.*)$", block, re.M)
+        jobs.append({"rule": m.group(1),
+                     "argv": shlex.split(cmd.group(1).split(" > ")[0])[1:] if cmd else None,
+                     "input": set(field.get("input", "").split(", ")) - {""},
+                     "output": set(field.get("output", "").split(", ")) - {""},
+                     "priority": int(field.get("priority", 0)),
+                     "threads": int(field.get("threads", 1))})
+    return jobs
+
+
+def simulate(jobs: list[dict], seconds: dict, cores: int) -> float:
+    """Wall time of ``jobs`` on ``cores`` idle cores as Snakemake schedules them (the ready jobs
+    of highest priority first), each taking its measured CPU seconds spread over its threads;
+    Snakemake's own time left out."""
+    threads = [min(cores, j["threads"]) for j in jobs]
+    producer = {f: i for i, j in enumerate(jobs) for f in j["output"]}
+    waits = [{producer[f] for f in j["input"] if f in producer} for j in jobs]
+    done, running, now, free = set(), [], 0.0, cores
+    while len(done) < len(jobs):
+        ready = sorted((i for i in range(len(jobs)) if i not in done
+                        and all(i != r for _, r in running) and waits[i] <= done),
+                       key=lambda i: -jobs[i]["priority"])
+        for i in ready:
+            if threads[i] <= free:
+                free -= threads[i]
+                cost = seconds.get(tuple(jobs[i]["argv"] or ()), 0.0)
+                running.append((now + cost / threads[i], i))
+        running.sort()
+        end, i = running.pop(0)
+        now, free = end, free + threads[i]
+        done.add(i)
+    return now
+
+
 def run(size: int, cores: int, config: Path, keep: bool) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"gep-demo-{size}-"))
     try:
@@ -39,6 +88,7 @@ def run(size: int, cores: int, config: Path, keep: bool) -> dict:
         data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
         data.update(demo={**data["demo"], "rows": size, "cols": size}, results_dir="../results")
         cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        plan = planned(cfg, cores)
         record = tmp / "jobs.jsonl"
         env = dict(os.environ, GEP_COMMAND=" ".join(
             shlex.quote(x) for x in (sys.executable, str(WRAPPER), "wrap", str(record))))
@@ -52,10 +102,11 @@ def run(size: int, cores: int, config: Path, keep: bool) -> dict:
             raise SystemExit(r.stdout[-3000:] + r.stderr[-3000:])
         jobs = [json.loads(line) for line in record.read_text().splitlines()]
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        planned = sum(1 for line in r.stderr.splitlines() if line.startswith("rule ")
+        n_planned = sum(1 for line in r.stderr.splitlines() if line.startswith("rule ")
                       or line.startswith("localrule "))
-        return {"wall": wall, "cpu": cpu, "jobs": jobs, "snakemake_jobs": planned,
-                "folder": str(tmp)}
+        ideal = simulate(plan, {tuple(j["argv"]): j["seconds"] for j in jobs}, cores)
+        return {"wall": wall, "cpu": cpu, "jobs": jobs, "snakemake_jobs": n_planned,
+                "ideal_wall": ideal, "folder": str(tmp)}
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -83,6 +134,9 @@ def main() -> None:
           f"Snakemake + wrappers {res['cpu'] - job_cpu:.1f} s) | CPU/cores "
           f"{res['cpu'] / a.cores:.1f} s | Snakemake jobs {res['snakemake_jobs']} "
           f"(gep commands {len(res['jobs'])})")
+    print(f"on {a.cores} idle cores, the jobs' CPU seconds in Snakemake's order (priorities "
+          f"and dependencies of this run's DAG, Snakemake's own time left out): "
+          f"{res['ideal_wall']:.1f} s")
     print(f"{'rule (gep command)':<22} {'jobs':>4} {'CPU s':>7} {'wall s':>7}")
     for rule, r in sorted(per_rule.items(), key=lambda kv: -kv[1]["cpu"]):
         print(f"{rule:<22} {r['jobs']:>4} {r['cpu']:>7.1f} {r['wall']:>7.1f}")
