@@ -80,6 +80,7 @@ bench: install
 	test ! -f benchmarks/bench_tuning.py || $(PY) benchmarks/bench_tuning.py
 	test ! -f results/demo/committee/execution.csv || $(PY) benchmarks/bench_committee.py --config config/config.yaml
 	$(PY) benchmarks/bench_rules.py --sizes 200 1000
+	$(PY) benchmarks/bench_demo.py --size 300 --cores $(CORES)
 	$(PY) benchmarks/scaling_estimate.py
 	$(PY) benchmarks/bench_portal.py
 

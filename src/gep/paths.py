@@ -366,3 +366,66 @@ class Paths:
     # --- dem: members added by the dem branch (issue 16/17) go below this line
 
     # --- workflow: members added by the workflow branch (issue 16/17) go below this line
+
+    # the basin's party layers (gep acquire --parties), named once for the rules
+    @property
+    def parties_gpkg(self) -> Path:
+        return self.party_file("parties.gpkg")
+
+    @property
+    def parties_csv(self) -> Path:
+        return self.party_file("parties.csv")
+
+    @property
+    def parties_tif(self) -> Path:
+        return self.party_file("parties.tif")
+
+    @property
+    def basin_gpkg(self) -> Path:
+        return self.party_file("basin.gpkg")
+
+    @property
+    def subwatersheds_gpkg(self) -> Path:
+        return self.party_file("subwatersheds.gpkg")
+
+    @property
+    def redline_tif(self) -> Path:
+        return self.party_file("redline.tif")
+
+    @property
+    def party_files(self) -> list[Path]:
+        """Everything ``gep acquire --parties`` writes."""
+        return [self.party_file(f) for f in PARTY_FILES]
+
+    @property
+    def static_files(self) -> list[Path]:
+        """Everything ``gep acquire --static`` writes."""
+        return [self.static_file(f) for f in STATIC_FILES]
+
+    def year_files(self, year) -> list[Path]:
+        """Everything ``gep acquire --year`` writes for ``year`` (a wildcard pattern too)."""
+        return [self.year_file(year, f) for f in YEAR_FILES]
+
+    @property
+    def reference_files(self) -> list[Path]:
+        """The reference climate's layers (``gep reference-climate``)."""
+        return [self.reference_file(f) for f in CLIMATE_FILES]
+
+    # the demo's generated sensor network (gep monitor-demo)
+    @property
+    def demo_readings(self) -> Path:
+        return self.monitoring / "demo" / "readings.parquet"
+
+    @property
+    def demo_stations(self) -> Path:
+        return self.monitoring / "demo" / "stations.csv"
+
+    @property
+    def calibration(self) -> Path:
+        """``gep calibrate``'s output folder (Snakemake's ``calibrate`` target)."""
+        return self.root / "tuning" / "calibration"
+
+    def log(self, *parts: str) -> Path:
+        """A job's log: ``log("invest", "{year}", "{model}")`` is logs/invest/{year}/{model}.log."""
+        *folders, name = parts
+        return self.logs.joinpath(*folders, f"{name}.log")

@@ -50,7 +50,7 @@ PROVISIONAL: dict[str, tuple[float, float, float, float]] = {
     "rate": MEASURED["allocate"],
     "downstream": MEASURED["dispatch"],
     "execution": MEASURED["dispatch"],
-    "committee_year": (400, 0, 35.0, 0.0),
+    "committee_year": (1000, 0, 35.0, 0.0),  # peak 0.98 GB at 300 x 300 (bench_demo.py)
     "committee_index": MEASURED["publish"],
     "agreement_file": MEASURED["publish"],
     "portal_seed": MEASURED["report"],
@@ -62,6 +62,22 @@ PER_YEARS = frozenset({"value", "allocate", "monitor", "monitor_demo_data", "rep
                        "calibrate", "reference_climate", "attribute", "downstream", "execution"})
 #: rule -> threads it uses (InVEST passes them on as ``n_workers``; monitor's QA/QC workers)
 THREADS = {"invest": 1, "monitor": 2, "calibrate": 2}
+#: rule -> its scheduling priority: the CPU seconds (quiet machine, 300 x 300 demo, measured by
+#: benchmarks/bench_demo.py) of the longest chain of jobs from the rule's job to the end of the
+#: run, the job's own included. Snakemake starts the ready job with the highest priority first,
+#: so the longest chains start first and neither core waits at the end for a chain started late
+#: (acquisition -> InVEST -> zonal/reference -> value -> attribute -> allocate -> dispatch ->
+#: portal seed -> report -> publish); side branches (ratings, the filing, the committee's
+#: papers, the GeoPackage) fill the gaps. Priorities only order ready jobs: they decrease along
+#: every edge of the rule graph (tests/pipeline/test_resources.py checks it).
+PRIORITY = {
+    "acquire_parties": 44, "acquire_static": 42, "acquire_year": 41, "invest": 39,
+    "monitor_demo_data": 36, "monitor": 32, "reference_climate": 30, "zonal": 29,
+    "reference": 28, "value": 28, "attribute": 27, "allocate": 25, "dispatch": 24,
+    "portal_seed": 23, "rating_demo_declarations": 18, "downstream": 17, "execution": 15,
+    "rate": 15, "agreement_file": 15, "report": 14, "committee_year": 11, "publish": 2,
+    "gis": 2, "committee_index": 1, "calibrate": 0,
+}
 MEMORY_MARGIN = 1.5
 RUNTIME_MARGIN = 3.0
 MIN_MEM_MB = 512
@@ -93,6 +109,11 @@ def basin_pixels(cfg: Config, parties_raster: str | Path | None = None) -> int:
 
 def threads(rule: str) -> int:
     return THREADS.get(rule, 1)
+
+
+def priority(rule: str) -> int:
+    """Snakemake ``priority`` of ``rule``'s jobs (:data:`PRIORITY`; 0 when not listed)."""
+    return PRIORITY.get(rule, 0)
 
 
 def _scale(rule: str, years: int) -> float:

@@ -78,9 +78,28 @@ def test_workflow_jobs_request_gep_resources(repo, tmp_path, config_copy):
             r.mem_mb(rule, 64 * 64, 2)
         assert int(mem.group(1)) == want, rule
         assert int(rt.group(1)) == r.runtime(rule, 64 * 64, 2), rule
+        prio = re.search(r"\n    priority: (\d+)", body)
+        assert prio and int(prio.group(1)) == r.priority(rule), rule
         seen.add(rule)
     assert {"invest", "zonal", "acquire_year", "report", "publish"} <= seen
     assert len(re.findall(r"gep invest .* --workers 2 ", out.stdout + out.stderr)) == 4
+
+
+def test_priorities_fall_along_every_edge_of_the_rule_graph(repo, tmp_path, config_copy):
+    """Longest chains first: a rule outranks every rule that waits for its outputs, so a ready
+    job that others wait for is never left behind a side branch's; every rule of the demo's
+    graph has a priority of its own."""
+    cfg = config_copy(tmp_path, demo={"rows": 64, "cols": 64}, years=[2020, 2021])
+    out = subprocess.run(SNAKEMAKE + ["--snakefile", str(repo / "Snakefile"), "--directory",
+                                      str(tmp_path), "--configfile", str(cfg), "--rulegraph"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    labels = dict(re.findall(r"^\s*(\d+)\[label = \"(\w+)\"", out.stdout, re.M))
+    edges = re.findall(r"^\s*(\d+) -> (\d+)", out.stdout, re.M)
+    assert len(edges) > 20 and {"invest", "report", "committee_year"} <= set(labels.values())
+    for a, b in edges:
+        assert r.priority(labels[a]) > r.priority(labels[b]), (labels[a], labels[b])
+    assert set(labels.values()) - {"all"} <= set(r.PRIORITY)
 
 
 @pytest.mark.parametrize("bad", ["0", "-3"])

@@ -142,6 +142,18 @@ def test_model_parameter_reruns_only_that_model(tiny_run, repo):
     assert "acquire_year" not in jobs
 
 
+def test_report_and_ledger_do_not_wait_for_the_committee_papers(repo, tmp_path, config_copy):
+    """Nothing reads the committee's papers, so rendering their PDFs runs beside the report and
+    the ledger, not before them; the full run still builds them."""
+    cfg = config_copy(tmp_path, demo={"rows": 64, "cols": 64}, years=[2020, 2021])
+    full = planned_jobs(snakemake(repo, tmp_path, cfg, "--dry-run"))
+    assert full.get("committee_year") == 2 and full.get("committee_index") == 1
+    ledger = planned_jobs(snakemake(repo, tmp_path, cfg, "--dry-run",
+                                    "results/demo/ledger/checkpoint"))
+    assert ledger.get("report") == 1 and ledger.get("execution") == 1
+    assert "committee_year" not in ledger and "committee_index" not in ledger
+
+
 def test_lint_is_clean(repo):
     r = subprocess.run([SNAKEMAKE, "--lint", "--snakefile", str(repo / "Snakefile"),
                         "--directory", str(repo), "--configfile",

@@ -14,7 +14,7 @@ if CFG.source == "earthengine":
 
 rule acquire_parties:
     output:
-        [str(P.party_file(f)) for f in PARTY_FILES],
+        [str(f) for f in P.party_files],
     params:
         gep=GEP,
         config=str(EFFECTIVE),
@@ -23,11 +23,12 @@ rule acquire_parties:
             mode="json", include={"demo", "grid", "parties", "redline"}
         ),
     threads: threads("acquire_parties")
+    priority: priority("acquire_parties")
     resources:
         mem_mb=mem_mb("acquire_parties"),
         runtime=runtime("acquire_parties"),
     log:
-        str(P.logs / "acquire" / "parties.log"),
+        str(P.log("acquire", "parties")),
     conda:
         ENV
     shell:
@@ -36,9 +37,9 @@ rule acquire_parties:
 
 rule acquire_static:
     input:
-        str(P.party_file("parties.gpkg")),
+        str(P.parties_gpkg),
     output:
-        [str(P.static_file(f)) for f in STATIC_FILES],
+        [str(f) for f in P.static_files],
     params:
         gep=GEP,
         config=str(EFFECTIVE),
@@ -47,11 +48,12 @@ rule acquire_static:
             mode="json", include={"demo", "grid", "layers", "roads", "earthengine"}
         ),
     threads: threads("acquire_static")
+    priority: priority("acquire_static")
     resources:
         mem_mb=mem_mb("acquire_static"),
         runtime=runtime("acquire_static"),
     log:
-        str(P.logs / "acquire" / "static.log"),
+        str(P.log("acquire", "static")),
     conda:
         ENV
     shell:
@@ -60,10 +62,10 @@ rule acquire_static:
 
 rule acquire_year:
     input:
-        [str(P.static_file(f)) for f in STATIC_FILES],
-        str(P.party_file("parties.gpkg")),
+        [str(f) for f in P.static_files],
+        str(P.parties_gpkg),
     output:
-        [str(P.year_dir("{year}") / f"{f}.tif") for f in YEAR_FILES],
+        [str(f) for f in P.year_files("{year}")],
     params:
         gep=GEP,
         config=str(EFFECTIVE),
@@ -75,11 +77,12 @@ rule acquire_year:
     wildcard_constraints:
         year=r"\d{4}",
     threads: threads("acquire_year")
+    priority: priority("acquire_year")
     resources:
         mem_mb=mem_mb("acquire_year"),
         runtime=runtime("acquire_year"),
     log:
-        str(P.logs / "acquire" / "{year}.log"),
+        str(P.log("acquire", "{year}")),
     conda:
         ENV
     shell:

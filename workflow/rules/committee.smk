@@ -5,10 +5,10 @@
 
 rule downstream:
     input:
-        transfers=str(P.compensation / "transfers.csv"),
-        dispatch=[str(P.dispatch(y) / "ledger_transfers.csv") for y in DISPATCH_YEARS],
+        transfers=str(P.compensation.transfers),
+        dispatch=[str(P.dispatch(y).ledger_transfers) for y in DISPATCH_YEARS],
         declarations=[declarations_file()] if RATING else [],
-        parties=str(P.party_file("parties.csv")),
+        parties=str(P.parties_csv),
         config=str(CFG.path(CFG.monitoring.config)),
     output:
         str(P.downstream_csv),
@@ -16,8 +16,9 @@ rule downstream:
         gep=GEP,
         config=str(EFFECTIVE),
     log:
-        str(P.logs / "downstream.log"),
+        str(P.log("downstream")),
     threads: threads("downstream")
+    priority: priority("downstream")
     resources:
         mem_mb=mem_mb("downstream"),
         runtime=runtime("downstream"),
@@ -29,12 +30,12 @@ rule downstream:
 
 rule execution:
     input:
-        transfers=str(P.compensation / "transfers.csv"),
-        dispatch=[str(P.dispatch(y) / "ledger_transfers.csv") for y in DISPATCH_YEARS],
-        performance=str(P.monitoring / "performance.csv"),
+        transfers=str(P.compensation.transfers),
+        dispatch=[str(P.dispatch(y).ledger_transfers) for y in DISPATCH_YEARS],
+        performance=str(P.monitoring.performance),
         downstream=str(P.downstream_csv),
-        compliance=str(P.monitoring / "daily_compliance.csv"),
-        daily=str(P.monitoring / "daily_index.csv"),
+        compliance=str(P.monitoring.daily_compliance),
+        daily=str(P.monitoring.daily_index),
     output:
         execution=report(
             str(P.execution_csv),
@@ -47,8 +48,9 @@ rule execution:
         config=str(EFFECTIVE),
         settings=lambda wc: CFG.committee.model_dump(mode="json"),
     log:
-        str(P.logs / "execution.log"),
+        str(P.log("execution")),
     threads: threads("execution")
+    priority: priority("execution")
     resources:
         mem_mb=mem_mb("execution"),
         runtime=runtime("execution"),
@@ -64,8 +66,8 @@ rule committee_year:
         obligations=str(P.obligations_csv),
         ratings=[str(P.ratings_csv)] if RATING else [],
         gep=str(P.gep_csv),
-        dispatch=[str(P.dispatch(y) / f) for y in DISPATCH_YEARS
-                  for f in ("disbursements.csv", "alerts.csv", "settlement.csv")],
+        dispatch=[str(f) for y in DISPATCH_YEARS for d in [P.dispatch(y)]
+                  for f in (d.disbursements, d.alerts, d.settlement)],
     output:
         year_papers("{year}"),
     wildcard_constraints:
@@ -74,8 +76,9 @@ rule committee_year:
         gep=GEP,
         config=str(EFFECTIVE),
     log:
-        str(P.logs / "committee" / "{year}.log"),
+        str(P.log("committee", "{year}")),
     threads: threads("committee_year")
+    priority: priority("committee_year")
     resources:
         mem_mb=mem_mb("committee_year"),
         runtime=runtime("committee_year"),
@@ -95,8 +98,9 @@ rule committee_index:
         gep=GEP,
         config=str(EFFECTIVE),
     log:
-        str(P.logs / "committee" / "index.log"),
+        str(P.log("committee", "index")),
     threads: threads("committee_index")
+    priority: priority("committee_index")
     resources:
         mem_mb=mem_mb("committee_index"),
         runtime=runtime("committee_index"),
@@ -116,8 +120,9 @@ rule agreement_file:
         config=str(EFFECTIVE),
         filing=lambda wc: CFG.committee.model_dump(mode="json", include={"filing"}),
     log:
-        str(P.logs / "agreement_file.log"),
+        str(P.log("agreement_file")),
     threads: threads("agreement_file")
+    priority: priority("agreement_file")
     resources:
         mem_mb=mem_mb("agreement_file"),
         runtime=runtime("agreement_file"),

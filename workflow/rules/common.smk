@@ -10,7 +10,7 @@ from snakemake.utils import validate
 from gep.config import dump_resolved
 from gep.config import validate as gep_validate
 from gep.invest import model_params, table_inputs
-from gep.paths import Paths, CLIMATE_FILES, PARTY_FILES, STATIC_FILES, YEAR_FILES
+from gep.paths import Paths, CLIMATE_FILES
 from gep.io import write_text
 from gep.publish import dispatch_years
 from gep import resources
@@ -48,7 +48,7 @@ if not EFFECTIVE.exists() or EFFECTIVE.read_text(encoding="utf-8") != _resolved:
 
 # threads, mem_mb and runtime per rule, scaled from the basin's pixels (gep.resources, measured
 # by benchmarks/bench_rules.py)
-PIXELS = resources.basin_pixels(CFG, P.party_file("parties.tif"))
+PIXELS = resources.basin_pixels(CFG, P.parties_tif)
 
 
 def mem_mb(rule):
@@ -61,6 +61,11 @@ def runtime(rule):
 
 def threads(rule):
     return resources.threads(rule)
+
+
+def priority(rule):
+    """Longest chains first (gep.resources.PRIORITY)."""
+    return resources.priority(rule)
 
 
 def invest_mem_mb(wildcards, threads):
@@ -76,12 +81,12 @@ DISPATCH_YEARS = [str(y) for y in dispatch_years(CFG)] if MONITORING else []
 
 
 def final_outputs():
-    out = [P.gep_csv, P.increments_csv, P.attribution_csv, P.report / "index.html", P.gep_gpkg]
+    out = [P.gep_csv, P.increments_csv, P.attribution_csv, P.report.html, P.gep_gpkg]
     if COMPENSATION:
-        out.append(P.compensation / "statement.csv")
-    out += [P.dispatch(y) / "disbursements.csv" for y in DISPATCH_YEARS]
+        out.append(P.compensation.statement)
+    out += [P.dispatch(y).disbursements for y in DISPATCH_YEARS]
     if LEDGER:
-        out += [P.ledger / "checkpoint", P.ledger / "site" / "index.html"]
+        out += [P.ledger.checkpoint, P.ledger.site_index]
     if PORTAL:
         out.append(P.portal_db)
     return [str(x) for x in out]
@@ -92,8 +97,8 @@ def monitor_inputs(wildcards):
     if m.readings is not None:
         readings, stations = str(CFG.path(m.readings)), str(CFG.path(m.stations))
     elif CFG.source == "demo":
-        readings = str(P.monitoring / "demo" / "readings.parquet")
-        stations = str(P.monitoring / "demo" / "stations.csv")
+        readings = str(P.demo_readings)
+        stations = str(P.demo_stations)
     else:
         raise ValueError(
             "monitoring.readings: no readings for a non-demo basin. Fix: set "
@@ -103,23 +108,23 @@ def monitor_inputs(wildcards):
         "readings": readings,
         "stations": stations,
         "config": str(CFG.path(m.config)),
-        "parties": str(P.party_file("parties.tif")),
-        "parties_csv": str(P.party_file("parties.csv")),
-        "redline": str(P.party_file("redline.tif")),
+        "parties": str(P.parties_tif),
+        "parties_csv": str(P.parties_csv),
+        "redline": str(P.redline_tif),
         "landcover": [str(P.year_file(y, "landcover")) for y in YEARS],
     }
 
 
 def publish_inputs(wildcards):
     files = [str(P.gep_csv), str(P.increments_csv), str(P.attribution_csv),
-             str(P.report / "index.html")]
-    files.append(str(P.party_file("parties.csv")))
+             str(P.report.html)]
+    files.append(str(P.parties_csv))
     if COMPENSATION:
-        files.append(str(P.compensation / "transfers.csv"))
+        files.append(str(P.compensation.transfers))
     if MONITORING:
-        files += [str(P.monitoring / f) for f in ("readings_qc.parquet", "daily_index.csv")]
+        files += [str(P.monitoring.readings_qc), str(P.monitoring.daily_index)]
     for y in DISPATCH_YEARS:
-        files += [str(P.dispatch(y) / f) for f in ("ledger_transfers.csv", "alerts.csv")]
+        files += [str(P.dispatch(y).ledger_transfers), str(P.dispatch(y).alerts)]
     return files + committee_report_inputs()
 
 
@@ -127,12 +132,12 @@ def allocate_inputs(wildcards):
     c = CFG.compensation
     inputs = {
         "agreement": str(CFG.path(c.agreement)),
-        "increments": str(P.gep_csv.parent / "increments.csv"),
+        "increments": str(P.increments_csv),
         "attribution": str(P.attribution_csv),
     }
     if MONITORING:
-        inputs["quality"] = str(P.monitoring / "section_quality.csv")
-        inputs["performance"] = str(P.monitoring / "performance.csv")
+        inputs["quality"] = str(P.monitoring.section_quality)
+        inputs["performance"] = str(P.monitoring.performance)
     else:
         if c.quality is None:
             raise ValueError(
@@ -148,14 +153,14 @@ def allocate_inputs(wildcards):
 
 
 def invest_inputs(wc):
-    files = [str(P.year_dir(wc.year) / f"{f}.tif") for f in YEAR_FILES]
-    files += [str(P.party_file(f)) for f in ("basin.gpkg", "subwatersheds.gpkg")]
+    files = [str(f) for f in P.year_files(wc.year)]
+    files += [str(P.basin_gpkg), str(P.subwatersheds_gpkg)]
     return files + table_inputs(CFG, wc.model)
 
 
 def report_inputs(wildcards):
     files = [str(P.gep_csv), str(P.increments_csv), str(P.attribution_csv),
-             str(P.party_file("parties.gpkg"))]
+             str(P.parties_gpkg)]
     files += [str(P.workspace(y, m)) for y in YEARS for m in MODELS]
     return files + report_extra_inputs()
 
@@ -164,11 +169,11 @@ def report_extra_inputs():
     """Outputs of later stages shown in the report (compensation, monitoring, ledger)."""
     files = []
     if COMPENSATION:
-        files += [str(P.compensation / f) for f in ("statement.csv", "summary.json")]
+        files += [str(P.compensation.statement), str(P.compensation.summary)]
     if MONITORING:
-        files += [str(P.monitoring / f) for f in ("daily_index.csv", "performance.csv")]
-    files += [str(P.dispatch(y) / f) for y in DISPATCH_YEARS
-              for f in ("disbursements.csv", "alerts.csv")]
+        files += [str(P.monitoring.daily_index), str(P.monitoring.performance)]
+    files += [str(f) for y in DISPATCH_YEARS
+              for f in (P.dispatch(y).disbursements, P.dispatch(y).alerts)]
     if MONITORING and COMPENSATION and CFG.committee.enabled:
         files.append(str(P.downstream_csv))
     if PORTAL:
@@ -202,8 +207,15 @@ def committee_outputs():
 
 
 def committee_report_inputs():
-    """What the report and the ledger read from this stage."""
-    return committee_outputs()
+    """What the report and the ledger read from this stage: the ratings, the execution rate and
+    the filing. Not the papers: nothing reads them, so rendering their PDFs (the longest part
+    of the demo's end) runs beside the report and the ledger instead of before them."""
+    out = [str(P.ratings_csv)] if RATING else []
+    if COMMITTEE:
+        out.append(str(P.execution_csv))
+    if FILING:
+        out.append(str(P.filings_csv))
+    return out
 
 
 def year_papers(year):
@@ -216,8 +228,8 @@ def year_papers(year):
 
 def gis_inputs(wildcards):
     """The GeoPackage's inputs: GEP, its attribution and the responsibility lists."""
-    files = {"gep": str(P.gep_csv), "parties": str(P.party_file("parties.gpkg"))}
+    files = {"gep": str(P.gep_csv), "parties": str(P.parties_gpkg)}
     if MONITORING:
-        files["performance"] = str(P.monitoring / "performance.csv")
+        files["performance"] = str(P.monitoring.performance)
     files["attribution"] = str(P.attribution_csv)
     return files

@@ -6,16 +6,16 @@ rule allocate:
         unpack(allocate_inputs),
     output:
         transfers=report(
-            str(P.compensation / "transfers.csv"),
+            str(P.compensation.transfers),
             caption="../report/transfers.rst",
             category="Compensation",
         ),
         statement=report(
-            str(P.compensation / "statement.csv"),
+            str(P.compensation.statement),
             caption="../report/statement.rst",
             category="Compensation",
         ),
-        summary=str(P.compensation / "summary.json"),
+        summary=str(P.compensation.summary),
     params:
         gep=GEP,
         out=lambda wc, output: os.path.dirname(output.statement),
@@ -25,11 +25,12 @@ rule allocate:
             if k in input.keys()
         ),
     threads: threads("allocate")
+    priority: priority("allocate")
     resources:
         mem_mb=mem_mb("allocate"),
         runtime=runtime("allocate"),
     log:
-        str(P.logs / "allocate.log"),
+        str(P.log("allocate")),
     conda:
         ENV
     shell:

@@ -5,8 +5,8 @@
 rule zonal:
     input:
         workspaces=expand(str(P.workspace("{{year}}", "{model}")), model=MODELS),
-        parties=str(P.party_file("parties.tif")),
-        table=str(P.party_file("parties.csv")),
+        parties=str(P.parties_tif),
+        table=str(P.parties_csv),
         landcover=str(P.year_file("{year}", "landcover")),
         precipitation=str(P.year_file("{year}", "precipitation")),
     output:
@@ -17,11 +17,12 @@ rule zonal:
         gep=GEP,
         config=str(EFFECTIVE),
     threads: threads("zonal")
+    priority: priority("zonal")
     resources:
         mem_mb=mem_mb("zonal"),
         runtime=runtime("zonal"),
     log:
-        str(P.logs / "zonal" / "{year}.log"),
+        str(P.log("zonal", "{year}")),
     conda:
         ENV
     shell:
@@ -48,11 +49,12 @@ rule value:
         gep=GEP,
         config=str(EFFECTIVE),
     threads: threads("value")
+    priority: priority("value")
     resources:
         mem_mb=mem_mb("value"),
         runtime=runtime("value"),
     log:
-        str(P.logs / "value.log"),
+        str(P.log("value")),
     conda:
         ENV
     shell:
@@ -67,14 +69,15 @@ rule reference_climate:
     input:
         [str(P.year_file(y, f)) for y in REFERENCE_YEARS for f in CLIMATE_FILES],
     output:
-        [str(P.reference_file(f)) for f in CLIMATE_FILES],
+        [str(f) for f in P.reference_files],
     params:
         gep=GEP,
         config=str(EFFECTIVE),
         years=REFERENCE_YEARS,
     log:
-        str(P.logs / "reference_climate.log"),
+        str(P.log("reference_climate")),
     threads: threads("reference_climate")
+    priority: priority("reference_climate")
     resources:
         mem_mb=mem_mb("reference_climate"),
         runtime=runtime("reference_climate"),
@@ -87,9 +90,9 @@ rule reference_climate:
 rule reference:
     input:
         workspaces=expand(str(P.workspace("{{year}}", "{model}")), model=MODELS),
-        climate=[str(P.reference_file(f)) for f in CLIMATE_FILES],
-        parties=str(P.party_file("parties.tif")),
-        table=str(P.party_file("parties.csv")),
+        climate=[str(f) for f in P.reference_files],
+        parties=str(P.parties_tif),
+        table=str(P.parties_csv),
     output:
         str(P.zonal_reference("{year}")),
     wildcard_constraints:
@@ -99,8 +102,9 @@ rule reference:
         config=str(EFFECTIVE),
         models=lambda wc: {m: model_params(CFG, m) for m in MODELS},
     log:
-        str(P.logs / "reference" / "{year}.log"),
+        str(P.log("reference", "{year}")),
     threads: threads("reference")
+    priority: priority("reference")
     resources:
         mem_mb=mem_mb("reference"),
         runtime=runtime("reference"),
@@ -127,8 +131,9 @@ rule attribute:
         gep=GEP,
         config=str(EFFECTIVE),
     log:
-        str(P.logs / "attribute.log"),
+        str(P.log("attribute")),
     threads: threads("attribute")
+    priority: priority("attribute")
     resources:
         mem_mb=mem_mb("attribute"),
         runtime=runtime("attribute"),

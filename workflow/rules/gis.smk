@@ -12,8 +12,9 @@ rule gis:
         gep=GEP,
         config=str(EFFECTIVE),
     log:
-        str(P.logs / "gis.log"),
+        str(P.log("gis")),
     threads: threads("gis")
+    priority: priority("gis")
     resources:
         mem_mb=mem_mb("gis"),
         runtime=runtime("gis"),

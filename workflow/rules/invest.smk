@@ -13,15 +13,19 @@ rule invest:
         gep=GEP,
         config=str(EFFECTIVE),
         model=lambda wc: model_params(CFG, wc.model),
+        # InVEST's HTML report (models.invest_reports; `gep invest` reads the key itself):
+        # turning it on or off re-runs the models
+        reports=getattr(CFG.models, "invest_reports", True),
     wildcard_constraints:
         year=r"\d{4}",
         model="|".join(MODELS),
     threads: threads("invest")
+    priority: priority("invest")
     resources:
         mem_mb=invest_mem_mb,
         runtime=runtime("invest"),
     log:
-        str(P.logs / "invest" / "{year}" / "{model}.log"),
+        str(P.log("invest", "{year}", "{model}")),
     conda:
         ENV
     shell:

@@ -13,19 +13,20 @@ rule publish:
     input:
         publish_inputs,
     output:
-        checkpoint=str(P.ledger / "checkpoint"),
-        vkey=str(P.ledger / "verifier.vkey"),
-        site=str(P.ledger / "site" / "index.html"),
+        checkpoint=str(P.ledger.checkpoint),
+        vkey=str(P.ledger.verifier_key),
+        site=str(P.ledger.site_index),
     params:
         gep=GEP,
         config=str(EFFECTIVE),
         origin=CFG.ledger.origin,
     threads: threads("publish")
+    priority: priority("publish")
     resources:
         mem_mb=mem_mb("publish"),
         runtime=runtime("publish"),
     log:
-        str(P.logs / "publish.log"),
+        str(P.log("publish")),
     conda:
         ENV
     shell:

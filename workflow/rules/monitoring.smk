@@ -4,18 +4,19 @@
 
 rule monitor_demo_data:
     output:
-        readings=str(P.monitoring / "demo" / "readings.parquet"),
-        stations=str(P.monitoring / "demo" / "stations.csv"),
+        readings=str(P.demo_readings),
+        stations=str(P.demo_stations),
     params:
         gep=GEP,
         years=" ".join(YEARS),
         seed=CFG.demo.seed,
     threads: threads("monitor_demo_data")
+    priority: priority("monitor_demo_data")
     resources:
         mem_mb=mem_mb("monitor_demo_data"),
         runtime=runtime("monitor_demo_data"),
     log:
-        str(P.logs / "monitor_demo_data.log"),
+        str(P.log("monitor_demo_data")),
     conda:
         ENV
     shell:
@@ -27,17 +28,17 @@ rule monitor:
     input:
         unpack(monitor_inputs),
     output:
-        qc=str(P.monitoring / "readings_qc.parquet"),
+        qc=str(P.monitoring.readings_qc),
         daily=report(
-            str(P.monitoring / "daily_index.csv"),
+            str(P.monitoring.daily_index),
             caption="../report/daily_index.rst",
             category="Monitoring",
         ),
-        quality=str(P.monitoring / "section_quality.csv"),
-        anomalies=str(P.monitoring / "anomalies.csv"),
-        compliance=str(P.monitoring / "daily_compliance.csv"),
+        quality=str(P.monitoring.section_quality),
+        anomalies=str(P.monitoring.anomalies),
+        compliance=str(P.monitoring.daily_compliance),
         performance=report(
-            str(P.monitoring / "performance.csv"),
+            str(P.monitoring.performance),
             caption="../report/performance.rst",
             category="Monitoring",
         ),
@@ -46,11 +47,12 @@ rule monitor:
         out=lambda wc, output: os.path.dirname(output.qc),
         inputs=lambda wc, input: os.path.dirname(input.parties),
     threads: threads("monitor")
+    priority: priority("monitor")
     resources:
         mem_mb=mem_mb("monitor"),
         runtime=runtime("monitor"),
     log:
-        str(P.logs / "monitor.log"),
+        str(P.log("monitor")),
     conda:
         ENV
     shell:
@@ -62,17 +64,17 @@ rule monitor:
 
 rule dispatch:
     input:
-        transfers=str(P.compensation / "transfers.csv"),
-        daily=str(P.monitoring / "daily_index.csv"),
-        anomalies=str(P.monitoring / "anomalies.csv"),
-        quality=str(P.monitoring / "section_quality.csv"),
+        transfers=str(P.compensation.transfers),
+        daily=str(P.monitoring.daily_index),
+        anomalies=str(P.monitoring.anomalies),
+        quality=str(P.monitoring.section_quality),
         agreement=str(CFG.path(CFG.compensation.agreement)) if COMPENSATION else [],
         config=str(CFG.path(CFG.monitoring.config)),
     output:
-        disbursements=str(P.dispatch("{year}") / "disbursements.csv"),
-        alerts=str(P.dispatch("{year}") / "alerts.csv"),
-        ledger=str(P.dispatch("{year}") / "ledger_transfers.csv"),
-        settlement=str(P.dispatch("{year}") / "settlement.csv"),
+        disbursements=str(P.dispatch("{year}").disbursements),
+        alerts=str(P.dispatch("{year}").alerts),
+        ledger=str(P.dispatch("{year}").ledger_transfers),
+        settlement=str(P.dispatch("{year}").settlement),
     params:
         gep=GEP,
         out=lambda wc, output: os.path.dirname(output.disbursements),
@@ -80,11 +82,12 @@ rule dispatch:
     wildcard_constraints:
         year=r"\d{4}",
     threads: threads("dispatch")
+    priority: priority("dispatch")
     resources:
         mem_mb=mem_mb("dispatch"),
         runtime=runtime("dispatch"),
     log:
-        str(P.logs / "dispatch" / "{year}.log"),
+        str(P.log("dispatch", "{year}")),
     conda:
         ENV
     shell:

@@ -7,16 +7,17 @@
 
 rule portal_seed:
     input:
-        parties=str(P.party_file("parties.gpkg")),
-        receipts=[str(P.dispatch(y) / "ledger_transfers.csv") for y in DISPATCH_YEARS],
+        parties=str(P.parties_gpkg),
+        receipts=[str(P.dispatch(y).ledger_transfers) for y in DISPATCH_YEARS],
     output:
         db=str(P.portal_db),
     params:
         gep=GEP,
         config=str(EFFECTIVE),
     log:
-        str(P.logs / "portal_seed.log"),
+        str(P.log("portal_seed")),
     threads: threads("portal_seed")
+    priority: priority("portal_seed")
     resources:
         mem_mb=mem_mb("portal_seed"),
         runtime=runtime("portal_seed"),

@@ -2,7 +2,7 @@
 
 rule rating_demo_declarations:
     input:
-        str(P.party_file("parties.csv")),
+        str(P.parties_csv),
     output:
         str(P.demo_declarations),
     params:
@@ -10,8 +10,9 @@ rule rating_demo_declarations:
         config=str(EFFECTIVE),
         settings=lambda wc: CFG.model_dump(mode="json", include={"rating", "years", "demo"}),
     log:
-        str(P.logs / "rating_demo_declarations.log"),
+        str(P.log("rating_demo_declarations")),
     threads: threads("rating_demo_declarations")
+    priority: priority("rating_demo_declarations")
     resources:
         mem_mb=mem_mb("rating_demo_declarations"),
         runtime=runtime("rating_demo_declarations"),
@@ -25,7 +26,7 @@ rule rate:
     input:
         declarations=declarations_file(),
         rules=str(CFG.path(CFG.rating.rules)),
-        parties=str(P.party_file("parties.csv")),
+        parties=str(P.parties_csv),
     output:
         ratings=report(
             str(P.ratings_csv),
@@ -38,8 +39,9 @@ rule rate:
         config=str(EFFECTIVE),
         out=lambda wc, output: os.path.dirname(output.ratings),
     log:
-        str(P.logs / "rate.log"),
+        str(P.log("rate")),
     threads: threads("rate")
+    priority: priority("rate")
     resources:
         mem_mb=mem_mb("rate"),
         runtime=runtime("rate"),

@@ -7,7 +7,7 @@ rule report:
         report_inputs,
     output:
         html=report(
-            str(P.report / "index.html"),
+            str(P.report.html),
             caption="../report/committee_report.rst",
             category="Report",
         ),
@@ -18,11 +18,12 @@ rule report:
         config=str(EFFECTIVE),
         titles=lambda wc: CFG.report.model_dump(mode="json"),
     threads: threads("report")
+    priority: priority("report")
     resources:
         mem_mb=mem_mb("report"),
         runtime=runtime("report"),
     log:
-        str(P.logs / "report.log"),
+        str(P.log("report")),
     conda:
         ENV
     shell:

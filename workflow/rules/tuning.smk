@@ -8,15 +8,16 @@ rule calibrate:
         config=str(CONFIG_FILE),
         inputs=expand(str(P.year_file("{year}", "landcover")), year=YEARS),
     output:
-        directory(str(P.root / "tuning" / "calibration")),
+        directory(str(P.calibration)),
     params:
         gep=GEP,
     threads: threads("calibrate")
+    priority: priority("calibrate")
     resources:
         mem_mb=mem_mb("calibrate"),
         runtime=runtime("calibrate"),
     log:
-        str(P.logs / "calibrate.log"),
+        str(P.log("calibrate")),
     conda:
         ENV
     shell:
