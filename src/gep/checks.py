@@ -346,9 +346,9 @@ def _check_rating_committee_portal(cfg: Config, file: str | None) -> list[str]:
 
 
 def _check_threats(path: Path, rows: list[tuple[int, dict]]) -> None:
-    from gep.paths import YEAR_FILES
+    from gep.paths import YEAR_FILES, Paths
 
-    acquired = {f"{f}.tif" for f in YEAR_FILES}
+    acquired = {Paths.layer_name(f) for f in YEAR_FILES}
     if not rows:
         raise InputDataError(str(path), "the threats table has no rows", line=2,
                              fix="add one row per threat (see config/tables/threats.csv)")

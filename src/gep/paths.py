@@ -334,27 +334,33 @@ class Paths:
         subwatersheds_gpkg = _File("subwatersheds.gpkg")
         redline_tif = _File("redline.tif")
 
+    class LayerFiles(Folder):
+        """A folder of acquired raster layers: ``inputs/<year>``, ``inputs/static``."""
+
         def layer(self, name: str) -> Path:
-            """A raster layer of a layer folder (``inputs/<year>``, ``inputs/static``)."""
+            """``landcover`` -> ``<folder>/landcover.tif``."""
             return self.root / Paths.layer_name(name)
 
     class LandcoverFiles(Folder):
         """``gep landcover``: one year's classification, its accuracy and its work files."""
 
+        model = _File("model.joblib")
         metrics = _File("metrics.json")
         confusion_matrix = _File("confusion_matrix.csv")
-        confusion_png = _File("confusion_matrix.png")
         samples = _File("samples.csv")
         imagery = _File("imagery.tif")
         training = _File("training.gpkg")
         reference_landcover = _File("reference_landcover.tif")
+        landcover = _File("landcover.tif")  # gep classify --out-dir without --landcover-out
+        png = _File("confusion_matrix.png")
 
     class CertificateFiles(Folder):
         """``gep rating``: the certificate pages, one per enterprise and year, and their index."""
 
         index = _File("index.html")
 
-        def certificate_name(self, year, enterprise_id: str) -> str:
+        @staticmethod
+        def certificate_name(year, enterprise_id: str) -> str:
             """The page of one certificate, relative to the folder."""
             return f"{year}/{enterprise_id}.html"
 
@@ -408,6 +414,11 @@ class Paths:
     def demo_stations(self) -> Path:
         """The stations table the demo monitoring writes (when the basin gives none)."""
         return self.monitoring / "demo" / "stations.csv"
+
+    @property
+    def earthengine_cache(self) -> Path:
+        """Downloaded Earth Engine tiles (when ``earthengine.cache_dir`` is not set)."""
+        return self.root / "cache" / "earthengine"
 
     @property
     def certificate_files(self) -> "Paths.CertificateFiles":

@@ -51,7 +51,7 @@ class RunData:
 
     @cached_property
     def parties(self) -> dict[str, dict]:
-        return {r["party_id"]: r for r in _rows(self.p.party_file("parties.csv"))}
+        return {r["party_id"]: r for r in _rows(self.p.parties_csv)}
 
     def name(self, pid: str) -> str:
         r = self.parties.get(pid)
