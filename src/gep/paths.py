@@ -405,8 +405,9 @@ class Paths:
     def landcover_run(self, year) -> "Paths.LandcoverFiles":
         return Paths.LandcoverFiles(self.root / "landcover" / str(year))
 
-    def dispatch_years(self) -> list[DispatchFiles]:
-        """Every year's dispatch folder that exists, in order."""
+    def dispatch_folders(self) -> list[DispatchFiles]:
+        """Every year's dispatch folder that exists, in order (not the settled years: see
+        ``gep.publish.dispatch_years``)."""
         root = self.root / "dispatch"
         return [DispatchFiles(d) for d in sorted(root.glob("*")) if d.is_dir()]
 

@@ -72,15 +72,15 @@ def test_acquire_writes_every_input_where_paths_reads_it(tiny_config):
         assert Path(path) == p.year_file(year, name) and Path(path).is_file()
 
 
-def test_dispatch_years_lists_existing_year_folders_in_order(tiny_config):
+def test_dispatch_folders_lists_existing_year_folders_in_order(tiny_config):
     from gep.config import load_config
 
     p = paths_module.Paths(load_config(tiny_config))
-    assert p.dispatch_years() == []
+    assert p.dispatch_folders() == []
     for y in (2021, 2019, 2020):
         p.dispatch(y).mkdir(parents=True)
     (p.root / "dispatch" / "notes.txt").write_text("not a year")
-    years = p.dispatch_years()
+    years = p.dispatch_folders()
     assert [Path(d).name for d in years] == ["2019", "2020", "2021"]
     assert years[0].alerts == p.dispatch(2019).alerts
     assert years[0].file("daily_runs") == p.dispatch(2019).root / "daily_runs.csv"

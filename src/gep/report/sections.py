@@ -235,7 +235,7 @@ def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
         tables.append((f"下游责任清单 Downstream responsibility {last}", down))
         html += [f"<h3>{_bi(f'{last} 年下游责任清单', f'Responsibility list of the downstream parties, {last}')}"
                  "</h3>", _table(down)]
-    years_dir = p.dispatch_years()
+    years_dir = p.dispatch_folders()
     alerts = [d.alerts for d in years_dir if d.alerts.exists()]
     with tempfile.TemporaryDirectory() as tmp:
         m = plots.responsibility_map(perf_csv, p.parties_gpkg, last,
