@@ -27,6 +27,7 @@ from gep.config import STATIC_LAYERS, Config
 from gep.errors import InputDataError
 from gep.io import atomic_path, write_csv
 from gep.log import progress
+from gep.paths import Paths
 from gep.sources.base import (FLOAT_NODATA, LANDCOVER_NODATA, Grid, iter_windows, open_cog,
                               write_raster)
 
@@ -46,13 +47,14 @@ def grid_for(cfg: Config) -> Grid:
 
 
 def inputs_dir(cfg: Config) -> Path:
-    return cfg.out / "inputs"
+    return Paths(cfg).inputs
 
 
 # -- parties ----------------------------------------------------------------------------------
 def acquire_parties(cfg: Config, out_dir: Path | None = None) -> dict[str, Path]:
     """Parties vector, its raster on the grid, the basin outline and the red-line raster."""
     out_dir = Path(out_dir or inputs_dir(cfg))
+    files = Paths.InputFiles(out_dir)
     src = source_module(cfg)
     gpkg = src.acquire_parties(cfg, out_dir)
     grid = src.grid_for(cfg)
@@ -60,27 +62,27 @@ def acquire_parties(cfg: Config, out_dir: Path | None = None) -> dict[str, Path]
     check_parties(gdf, gpkg)
     rows = [[i, *(gdf.iloc[i - 1][f] for f in PARTY_FIELDS)] for i in range(1, len(gdf) + 1)]
     paths = {"parties_gpkg": gpkg,
-             "parties_csv": write_csv(out_dir / "parties.csv", ("index",) + PARTY_FIELDS, rows,
+             "parties_csv": write_csv(files.parties_csv, ("index",) + PARTY_FIELDS, rows,
                                       bom=True)}
     labels = rasterize_parties(gdf, grid)
-    paths["parties_tif"] = write_raster(out_dir / "parties.tif", labels, grid, -1, "int16")
+    paths["parties_tif"] = write_raster(files.parties_tif, labels, grid, -1, "int16")
     basin = gpd.GeoDataFrame({"ws_id": [1], "name": [cfg.basin]},
                              geometry=[gdf.union_all()], crs=gdf.crs)
-    paths["basin_gpkg"] = write_vector(basin, out_dir / "basin.gpkg")
+    paths["basin_gpkg"] = write_vector(basin, files.basin_gpkg)
     # InVEST's sub-watershed input: the parties with an integer subws_id (= raster label).
     subws = gdf[["party_id", "geometry"]].copy()
     subws.insert(0, "subws_id", np.arange(1, len(gdf) + 1, dtype=np.int32))
-    paths["subwatersheds_gpkg"] = write_vector(subws, out_dir / "subwatersheds.gpkg")
+    paths["subwatersheds_gpkg"] = write_vector(subws, files.subwatersheds_gpkg)
     redline = getattr(src, "acquire_redline", None)
     if cfg.redline is not None:
         zones = gpd.read_file(cfg.path(cfg.redline)).to_crs(grid.crs)
         arr = features.rasterize(((g, 1) for g in zones.geometry), out_shape=(grid.height,
                                  grid.width), transform=grid.transform, fill=0, dtype="uint8")
-        paths["redline_tif"] = write_raster(out_dir / "redline.tif", arr, grid, 255, "uint8")
+        paths["redline_tif"] = write_raster(files.redline_tif, arr, grid, 255, "uint8")
     elif redline is not None:
         paths["redline_tif"] = redline(cfg, grid, out_dir)
     else:  # no red-line zones given: an empty zone, so later stages see a real (zero) figure
-        paths["redline_tif"] = write_raster(out_dir / "redline.tif",
+        paths["redline_tif"] = write_raster(files.redline_tif,
                                             np.zeros((grid.height, grid.width), np.uint8), grid,
                                             255, "uint8")
     return paths
@@ -118,7 +120,7 @@ def write_vector(gdf: gpd.GeoDataFrame, path: Path) -> Path:
 
 # -- rasters ----------------------------------------------------------------------------------
 def acquire_static(cfg: Config, out_dir: Path | None = None) -> dict[str, Path]:
-    out_dir = Path(out_dir or inputs_dir(cfg) / "static")
+    out_dir = Path(out_dir or Paths(cfg).static_dir)
     src = source_module(cfg)
     paths = src.acquire_static(cfg, src.grid_for(cfg), out_dir)
     if "roads" not in paths:
@@ -141,14 +143,15 @@ def _roads(cfg: Config, grid: Grid, out_dir: Path) -> Path:
             arr = features.rasterize(((g, 1) for g in roads.geometry), out_shape=arr.shape,
                                      transform=grid.transform, fill=0, all_touched=True,
                                      dtype="uint8")
-    return write_raster(Path(out_dir) / "roads.tif", (arr > 0).astype(np.uint8), grid, 255)
+    return write_raster(Paths.LayerFiles(out_dir).layer("roads"), (arr > 0).astype(np.uint8),
+                        grid, 255)
 
 
 def acquire_year(cfg: Config, year: int, out_dir: Path | None = None,
                  static_dir: Path | None = None) -> dict[str, Path]:
     """All model inputs for one year in ``inputs/<year>/``."""
-    out_dir = Path(out_dir or inputs_dir(cfg) / str(year))
-    static_dir = Path(static_dir or inputs_dir(cfg) / "static")
+    out_dir = Path(out_dir or Paths(cfg).year_dir(year))
+    static_dir = Paths.LayerFiles(static_dir or Paths(cfg).static_dir)
     src = source_module(cfg)
     grid = src.grid_for(cfg)
     with progress(total=4, desc=f"acquire {year}", unit="step") as bar:
@@ -161,10 +164,11 @@ def acquire_year(cfg: Config, year: int, out_dir: Path | None = None,
         bar.update(1)
         bar.set_postfix_str("static layers")
         for name in STATIC_LAYERS:
-            paths[name] = copy_static(static_dir / f"{name}.tif", out_dir / f"{name}.tif")
+            paths[name] = copy_static(static_dir.layer(name),
+                                      Paths.LayerFiles(out_dir).layer(name))
         bar.update(1)
         bar.set_postfix_str("derived layers")
-        paths.update(derive_layers(out_dir, static_dir / "roads.tif", cfg))
+        paths.update(derive_layers(out_dir, static_dir.layer("roads"), cfg))
         bar.update(1)
     return paths
 
@@ -180,17 +184,16 @@ def classify_year(cfg: Config, grid: Grid, year: int, out_dir: Path) -> Path:
     from gep import landcover
 
     c = cfg.classification
-    work = cfg.out / "landcover" / str(year)
+    work = Paths(cfg).landcover_run(year)
+    landcover_tif = Paths.LayerFiles(out_dir).layer("landcover")
     if c.demo_imagery:
-        truth = Path(out_dir) / "landcover.tif"
-        imagery, training = work / "imagery.tif", work / "training.gpkg"
+        imagery, training = work.imagery, work.training
         work.mkdir(parents=True, exist_ok=True)
-        landcover.demo_imagery(truth, imagery, training, seed=cfg.demo.seed + year)
-        os.replace(truth, work / "reference_landcover.tif")
+        landcover.demo_imagery(landcover_tif, imagery, training, seed=cfg.demo.seed + year)
+        os.replace(landcover_tif, work.reference_landcover)
     else:
         imagery, training = cfg.path(c.imagery[year]), cfg.path(c.training)
-    out = landcover.classify(imagery, training, work,
-                             landcover_out=Path(out_dir) / "landcover.tif",
+    out = landcover.classify(imagery, training, Path(work), landcover_out=landcover_tif,
                              label_field="class" if c.demo_imagery else c.label_field,
                              n_estimators=c.n_estimators, test_fraction=c.test_fraction,
                              seed=c.seed, grid=grid, n_jobs=c.n_jobs)
@@ -218,11 +221,12 @@ def derive_layers(year_dir: Path, roads_tif: Path, cfg: Config | None = None) ->
     - ``erodibility``: a constant K (``DEFAULT_ERODIBILITY``) where no layer is given.
     """
     year_dir = Path(year_dir)
-    lc_path = year_dir / "landcover.tif"
+    layers = Paths.LayerFiles(year_dir)
+    lc_path = layers.layer("landcover")
     grid = Grid.from_raster(lc_path)
     names = ["threat_built", "threat_crop", "threat_road", "erosivity", "erodibility"]
-    out = {n: year_dir / f"{n}.tif" for n in names}
-    with rasterio.open(lc_path) as lc, rasterio.open(year_dir / "precipitation.tif") as pr, \
+    out = {n: layers.layer(n) for n in names}
+    with rasterio.open(lc_path) as lc, rasterio.open(layers.layer("precipitation")) as pr, \
             rasterio.open(roads_tif) as rd, contextlib.ExitStack() as stack:
         if Grid.from_raster(roads_tif) != grid:
             raise InputDataError(roads_tif, "roads raster is not on the basin grid")

@@ -172,37 +172,56 @@ def check_run_inputs(cfg: Config, file: str | None = None) -> list[str]:
         raise ConfigError("results_dir", f"{results} is a file, not a folder",
                           "point results_dir at a folder", file=file)
     codes, source = legend_codes(cfg, file)
+    _check_source_inputs(cfg, file)
+    _check_classification(cfg, file)
+    checked += _check_model_tables(cfg, models, codes, source, file)
+    checked += _check_valuation(cfg, codes, source, file)
+    checked += _check_downstream_stages(cfg, file)
+    return checked
 
-    # Source inputs.
+
+def _check_source_inputs(cfg: Config, file: str | None) -> None:
+    """The parties, legend, red line and road files, and every layer of a local source."""
     if cfg.parties is not None:
         _readable(cfg, "parties.path", cfg.parties.path, "parties file", file)
     for key in ("landcover_legend", "redline", "roads"):
         if getattr(cfg, key) is not None:
             _readable(cfg, key, getattr(cfg, key), key.replace("_", " ") + " file", file)
     if cfg.source == "local":
-        from gep.config import STATIC_LAYERS, YEAR_LAYERS
-        from gep.sources.local import layer_path
+        _check_local_layers(cfg, file)
 
-        for name in cfg.layers:
-            per_year = name in YEAR_LAYERS or name not in STATIC_LAYERS
-            for year in (cfg.years if per_year else [None]):
-                if per_year and not isinstance(cfg.layers[name], dict) \
-                        and "{year}" not in str(cfg.layers[name]):
-                    year = None  # one file for every year
-                try:
-                    path = layer_path(cfg, name, year)
-                except ConfigError as exc:
-                    raise ConfigError(exc.key, exc.problem, exc.fix, file=file) from None
-                if not os.access(path, os.R_OK):
-                    raise ConfigError(f"layers.{name}", f"{path} is not readable",
-                                      "fix the file's permissions", file=file)
+
+def _check_local_layers(cfg: Config, file: str | None) -> None:
+    from gep.config import STATIC_LAYERS, YEAR_LAYERS
+    from gep.sources.local import layer_path
+
+    for name in cfg.layers:
+        per_year = name in YEAR_LAYERS or name not in STATIC_LAYERS
+        for year in (cfg.years if per_year else [None]):
+            if per_year and not isinstance(cfg.layers[name], dict) \
+                    and "{year}" not in str(cfg.layers[name]):
+                year = None  # one file for every year
+            try:
+                path = layer_path(cfg, name, year)
+            except ConfigError as exc:
+                raise ConfigError(exc.key, exc.problem, exc.fix, file=file) from None
+            if not os.access(path, os.R_OK):
+                raise ConfigError(f"layers.{name}", f"{path} is not readable",
+                                  "fix the file's permissions", file=file)
+
+
+def _check_classification(cfg: Config, file: str | None) -> None:
     c = cfg.classification
     if c.enabled and not c.demo_imagery:
         _readable(cfg, "classification.training", c.training, "training data", file)
         for y, img in c.imagery.items():
             _readable(cfg, f"classification.imagery.{y}", img, "imagery", file)
 
-    # Model tables.
+
+def _check_model_tables(cfg: Config, models, codes: set[int], source: str,
+                        file: str | None) -> list[str]:
+    """Each enabled model's parameter tables: columns, threats, and the land-cover codes."""
+    checked: list[str] = []
     threats: list[str] = []
     for model in models:
         mcfg = getattr(cfg.models, model)
@@ -217,15 +236,21 @@ def check_run_inputs(cfg: Config, file: str | None = None) -> list[str]:
                 _check_threats(path, rows)
                 continue
             if key == "sensitivity_table":
-                missing = [t for t in threats if t.lower() not in rows[0][1]] if rows else []
-                if missing:
-                    raise InputDataError(str(path), f"no column for threat {missing[0]!r} of "
-                                         "the threats table", line=1, field=missing[0],
-                                         fix=f"add a column {missing[0]} (0-1 sensitivity)")
+                _check_sensitivity(path, rows, threats)
             check_codes_covered(path, table_codes(path, rows), codes, source, full_key)
             checked.append(full_key)
+    return checked
 
-    # Valuation.
+
+def _check_sensitivity(path: Path, rows: list[tuple[int, dict]], threats: list[str]) -> None:
+    missing = [t for t in threats if t.lower() not in rows[0][1]] if rows else []
+    if missing:
+        raise InputDataError(str(path), f"no column for threat {missing[0]!r} of "
+                             "the threats table", line=1, field=missing[0],
+                             fix=f"add a column {missing[0]} (0-1 sensitivity)")
+
+
+def _check_valuation(cfg: Config, codes: set[int], source: str, file: str | None) -> list[str]:
     from gep.valuation import load_prices
 
     prices = _readable(cfg, "valuation.prices", cfg.valuation.prices, "price file", file)
@@ -235,41 +260,71 @@ def check_run_inputs(cfg: Config, file: str | None = None) -> list[str]:
     rows = read_table(runoff, RUNOFF_COLUMNS, "valuation.runoff_coefficients")
     check_codes_covered(runoff, table_codes(runoff, rows), codes, source,
                         "valuation.runoff_coefficients")
-    checked += ["valuation.prices", "valuation.runoff_coefficients"]
+    return ["valuation.prices", "valuation.runoff_coefficients"]
 
-    # Compensation and monitoring.
-    comp = cfg.compensation
-    monitoring = cfg.monitoring.enabled and comp.agreement is not None
-    if comp.agreement is not None:
-        from gep.compensation import load_agreement
 
-        agreement = _readable(cfg, "compensation.agreement", comp.agreement, "agreement", file)
-        load_agreement(agreement)
-        checked.append("compensation.agreement")
-        for key in ("quality", "performance", "incidents"):
-            value = getattr(comp, key)
-            if value is not None and (key != "quality" or not monitoring):
-                _readable(cfg, f"compensation.{key}", value, f"{key} file", file)
-        if not monitoring and comp.quality is None:
-            raise ConfigError("compensation.quality", "needed when monitoring is disabled",
-                              "point it at a section_quality.csv (year,section,indicator,"
-                              "concentration_mg_l)", file=file)
+def _check_downstream_stages(cfg: Config, file: str | None) -> list[str]:
+    """Compensation, monitoring, rating, committee, portal, operations and ledger settings."""
+    checked: list[str] = []
+    monitoring = cfg.monitoring.enabled and cfg.compensation.agreement is not None
+    checked += _check_compensation(cfg, monitoring, file)
     if monitoring:
-        from gep.monitoring.settings import load_settings
+        checked += _check_monitoring(cfg, file)
+    checked += _check_rating_committee_portal(cfg, file)
+    if monitoring:
+        from gep.operations.settings import load_operations
 
-        m = cfg.monitoring
-        load_settings(_readable(cfg, "monitoring.config", m.config, "monitoring settings", file))
-        checked.append("monitoring.config")
-        if m.readings is not None:
-            _readable(cfg, "monitoring.readings", m.readings, "readings file", file)
-            if m.stations is None:
-                raise ConfigError("monitoring.stations", "readings are given but no stations",
-                                  "set monitoring.stations (the stations CSV)", file=file)
-            _readable(cfg, "monitoring.stations", m.stations, "stations file", file)
-        elif cfg.source != "demo":
-            raise ConfigError("monitoring.readings", "no readings for a non-demo basin",
-                              "set monitoring.readings and monitoring.stations, or "
-                              "monitoring.enabled: false", file=file)
+        ops = cfg.config_dir / "operations.yaml"   # gep serve / gep daily read it when present
+        if ops.is_file():
+            load_operations(ops)
+            checked.append("operations.yaml")
+    if cfg.ledger.enabled:
+        key_dir = cfg.path(cfg.ledger.key_dir)
+        if key_dir.exists() and not key_dir.is_dir():
+            raise ConfigError("ledger.key_dir", f"{key_dir} is a file, not a folder",
+                              "point ledger.key_dir at a folder", file=file)
+    return checked
+
+
+def _check_compensation(cfg: Config, monitoring: bool, file: str | None) -> list[str]:
+    comp = cfg.compensation
+    if comp.agreement is None:
+        return []
+    from gep.compensation import load_agreement
+
+    agreement = _readable(cfg, "compensation.agreement", comp.agreement, "agreement", file)
+    load_agreement(agreement)
+    for key in ("quality", "performance", "incidents"):
+        value = getattr(comp, key)
+        if value is not None and (key != "quality" or not monitoring):
+            _readable(cfg, f"compensation.{key}", value, f"{key} file", file)
+    if not monitoring and comp.quality is None:
+        raise ConfigError("compensation.quality", "needed when monitoring is disabled",
+                          "point it at a section_quality.csv (year,section,indicator,"
+                          "concentration_mg_l)", file=file)
+    return ["compensation.agreement"]
+
+
+def _check_monitoring(cfg: Config, file: str | None) -> list[str]:
+    from gep.monitoring.settings import load_settings
+
+    m = cfg.monitoring
+    load_settings(_readable(cfg, "monitoring.config", m.config, "monitoring settings", file))
+    if m.readings is not None:
+        _readable(cfg, "monitoring.readings", m.readings, "readings file", file)
+        if m.stations is None:
+            raise ConfigError("monitoring.stations", "readings are given but no stations",
+                              "set monitoring.stations (the stations CSV)", file=file)
+        _readable(cfg, "monitoring.stations", m.stations, "stations file", file)
+    elif cfg.source != "demo":
+        raise ConfigError("monitoring.readings", "no readings for a non-demo basin",
+                          "set monitoring.readings and monitoring.stations, or "
+                          "monitoring.enabled: false", file=file)
+    return ["monitoring.config"]
+
+
+def _check_rating_committee_portal(cfg: Config, file: str | None) -> list[str]:
+    checked: list[str] = []
     if cfg.rating.enabled:
         from gep.rating.rules import load_rules
 
@@ -287,25 +342,13 @@ def check_run_inputs(cfg: Config, file: str | None = None) -> list[str]:
 
         load_portal(_readable(cfg, "portal.config", cfg.portal.config, "portal settings", file))
         checked.append("portal.config")
-    if monitoring:
-        from gep.operations.settings import load_operations
-
-        ops = cfg.config_dir / "operations.yaml"   # gep serve / gep daily read it when present
-        if ops.is_file():
-            load_operations(ops)
-            checked.append("operations.yaml")
-    if cfg.ledger.enabled:
-        key_dir = cfg.path(cfg.ledger.key_dir)
-        if key_dir.exists() and not key_dir.is_dir():
-            raise ConfigError("ledger.key_dir", f"{key_dir} is a file, not a folder",
-                              "point ledger.key_dir at a folder", file=file)
     return checked
 
 
 def _check_threats(path: Path, rows: list[tuple[int, dict]]) -> None:
-    from gep.paths import YEAR_FILES
+    from gep.paths import YEAR_FILES, Paths
 
-    acquired = {f"{f}.tif" for f in YEAR_FILES}
+    acquired = {Paths.layer_name(f) for f in YEAR_FILES}
     if not rows:
         raise InputDataError(str(path), "the threats table has no rows", line=2,
                              fix="add one row per threat (see config/tables/threats.csv)")

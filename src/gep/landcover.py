@@ -49,6 +49,7 @@ from gep.config import WORLDCOVER_CLASSES
 from gep.errors import InputDataError
 from gep.io import atomic_path, write_csv, write_json
 from gep.log import progress
+from gep.paths import Paths
 from gep.sources.base import LANDCOVER_NODATA, Grid, open_cog
 
 log = logging.getLogger(__name__)
@@ -197,8 +198,6 @@ def read_training(training: str | Path, label_field: str, crs) -> object:
 def extract_samples(imagery: str | Path, training: str | Path,
                     label_field: str = "class") -> Samples:
     """Features and labels of the imagery pixels under the training points or polygons."""
-    from rasterio.features import geometry_window, rasterize
-
     imagery = Path(imagery)
     with open_raster(imagery) as ds:
         if ds.crs is None:
@@ -208,60 +207,8 @@ def extract_samples(imagery: str | Path, training: str | Path,
         gdf = read_training(training, label_field, ds.crs)
         gdf = gdf.explode(index_parts=False).reset_index(names="feature")
         is_point = bool(gdf.geom_type.eq("Point").all())
-        Xs, ys, gs, xys = [], [], [], []
-        if is_point:
-            xs = gdf.geometry.x.to_numpy()
-            ys_ = gdf.geometry.y.to_numpy()
-            rows, cols = rasterio.transform.rowcol(ds.transform, xs, ys_)
-            rows, cols = np.asarray(rows), np.asarray(cols)
-            inside = (rows >= 0) & (rows < ds.height) & (cols >= 0) & (cols < ds.width)
-            if not inside.all():
-                # issue 14: dropping them silently trained on half the samples without a word
-                out = np.flatnonzero(~inside)
-                first = int(gdf["feature"].iloc[int(out[0])])
-                raise InputDataError(str(training), f"{out.size} of {len(gdf)} training points "
-                                     f"lie outside the imagery {imagery.name} (the first is "
-                                     f"feature {first} at x={xs[out[0]]:.6g}, "
-                                     f"y={ys_[out[0]]:.6g})", "drop or move those points, or "
-                                     "use imagery covering every training point (check both "
-                                     "are in the same area and CRS)", field="geometry")
-            if inside.any():
-                # ds.sample reads block by block: memory stays small however large the image
-                idx = np.flatnonzero(inside)
-                vals = np.array(list(ds.sample(zip(xs[idx], ys_[idx])))).T
-                ok = _valid_mask(vals, ds.nodatavals)
-                idx = idx[ok]
-                Xs.append(features(vals[:, ok], roles))
-                ys.append(gdf[label_field].to_numpy()[idx])
-                gs.append(gdf["feature"].to_numpy()[idx])
-                cx, cy = rasterio.transform.xy(ds.transform, rows[idx], cols[idx])
-                xys.append(np.column_stack([cx, cy]))
-        else:
-            full = Window(0, 0, ds.width, ds.height)
-            for feat, geom, label in zip(gdf["feature"], gdf.geometry, gdf[label_field]):
-                try:
-                    win = geometry_window(ds, [geom]).intersection(full)
-                except WindowError:
-                    raise InputDataError(str(training), f"training polygon (feature {feat}) "
-                                         f"lies outside the imagery {imagery.name}",
-                                         "drop or move it, or use imagery covering every "
-                                         "training polygon", field="geometry") from None
-                win = win.round_offsets().round_lengths()
-                if win.width < 1 or win.height < 1:
-                    continue
-                t = ds.window_transform(win)
-                mask = rasterize([(geom, 1)], out_shape=(win.height, win.width), transform=t,
-                                 fill=0, dtype="uint8").astype(bool)
-                if not mask.any():
-                    continue
-                block = ds.read(window=win)
-                ok = mask & _valid_mask(block, ds.nodatavals)
-                r, c = np.nonzero(ok)
-                Xs.append(features(block[:, r, c], roles))
-                ys.append(np.full(len(r), label))
-                gs.append(np.full(len(r), feat))
-                cx, cy = rasterio.transform.xy(t, r, c)
-                xys.append(np.column_stack([cx, cy]))
+        sample = _point_samples if is_point else _polygon_samples
+        Xs, ys, gs, xys = sample(ds, gdf, roles, label_field, imagery, training)
     n = sum(len(y) for y in ys)
     if n == 0:
         raise InputDataError(str(training), "the training set is empty: no training point or "
@@ -270,6 +217,73 @@ def extract_samples(imagery: str | Path, training: str | Path,
     return Samples(np.concatenate(Xs), np.concatenate(ys).astype(int),
                    np.concatenate(gs), np.concatenate(xys),
                    "point" if is_point else "polygon")
+
+
+def _point_samples(ds, gdf, roles, label_field: str, imagery: Path, training) -> tuple:
+    """(features, labels, groups, pixel centres) lists of the pixels under training points;
+    every point must lie on the imagery."""
+    Xs, ys, gs, xys = [], [], [], []
+    xs = gdf.geometry.x.to_numpy()
+    ys_ = gdf.geometry.y.to_numpy()
+    rows, cols = rasterio.transform.rowcol(ds.transform, xs, ys_)
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    inside = (rows >= 0) & (rows < ds.height) & (cols >= 0) & (cols < ds.width)
+    if not inside.all():
+        # issue 14: dropping them silently trained on half the samples without a word
+        out = np.flatnonzero(~inside)
+        first = int(gdf["feature"].iloc[int(out[0])])
+        raise InputDataError(str(training), f"{out.size} of {len(gdf)} training points "
+                             f"lie outside the imagery {imagery.name} (the first is "
+                             f"feature {first} at x={xs[out[0]]:.6g}, "
+                             f"y={ys_[out[0]]:.6g})", "drop or move those points, or "
+                             "use imagery covering every training point (check both "
+                             "are in the same area and CRS)", field="geometry")
+    if inside.any():
+        # ds.sample reads block by block: memory stays small however large the image
+        idx = np.flatnonzero(inside)
+        vals = np.array(list(ds.sample(zip(xs[idx], ys_[idx])))).T
+        ok = _valid_mask(vals, ds.nodatavals)
+        idx = idx[ok]
+        Xs.append(features(vals[:, ok], roles))
+        ys.append(gdf[label_field].to_numpy()[idx])
+        gs.append(gdf["feature"].to_numpy()[idx])
+        cx, cy = rasterio.transform.xy(ds.transform, rows[idx], cols[idx])
+        xys.append(np.column_stack([cx, cy]))
+    return Xs, ys, gs, xys
+
+
+def _polygon_samples(ds, gdf, roles, label_field: str, imagery: Path, training) -> tuple:
+    """(features, labels, groups, pixel centres) lists of the pixels inside training
+    polygons, read one polygon's window at a time."""
+    from rasterio.features import geometry_window, rasterize
+
+    Xs, ys, gs, xys = [], [], [], []
+    full = Window(0, 0, ds.width, ds.height)
+    for feat, geom, label in zip(gdf["feature"], gdf.geometry, gdf[label_field]):
+        try:
+            win = geometry_window(ds, [geom]).intersection(full)
+        except WindowError:
+            raise InputDataError(str(training), f"training polygon (feature {feat}) "
+                                 f"lies outside the imagery {imagery.name}",
+                                 "drop or move it, or use imagery covering every "
+                                 "training polygon", field="geometry") from None
+        win = win.round_offsets().round_lengths()
+        if win.width < 1 or win.height < 1:
+            continue
+        t = ds.window_transform(win)
+        mask = rasterize([(geom, 1)], out_shape=(win.height, win.width), transform=t,
+                         fill=0, dtype="uint8").astype(bool)
+        if not mask.any():
+            continue
+        block = ds.read(window=win)
+        ok = mask & _valid_mask(block, ds.nodatavals)
+        r, c = np.nonzero(ok)
+        Xs.append(features(block[:, r, c], roles))
+        ys.append(np.full(len(r), label))
+        gs.append(np.full(len(r), feat))
+        cx, cy = rasterio.transform.xy(t, r, c)
+        xys.append(np.column_stack([cx, cy]))
+    return Xs, ys, gs, xys
 
 
 def split_samples(samples: Samples, test_fraction: float, seed: int
@@ -382,7 +396,6 @@ def train(imagery: str | Path, training: str | Path, out_dir: str | Path,
     pixel-centre coordinates, label and split, so anyone can recompute the metrics).
     The final model is the one fitted on the training split, i.e. the one assessed.
     """
-    import joblib
     from sklearn.ensemble import RandomForestClassifier
 
     samples = extract_samples(imagery, training, label_field)
@@ -417,14 +430,19 @@ def train(imagery: str | Path, training: str | Path, out_dir: str | Path,
         "imagery": str(imagery),
         "training": str(training),
     })
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {k: out_dir / v for k, v in (("model", "model.joblib"),
-                                         ("metrics", "metrics.json"),
-                                         ("confusion_matrix", "confusion_matrix.csv"),
-                                         ("samples", "samples.csv"))}
     bundle = {"format": MODEL_FORMAT, "model": model, "features": fnames,
               "band_roles": roles, "band_count": band_count, "labels": labels}
+    return _write_training(out_dir, bundle, metrics, samples, te)
+
+
+def _write_training(out_dir: str | Path, bundle: dict, metrics: dict, samples: Samples,
+                    te: np.ndarray) -> dict[str, Path]:
+    """The model bundle, the samples with their split, the confusion matrix and metrics."""
+    import joblib
+
+    files = Paths.LandcoverFiles(out_dir)
+    files.mkdir(parents=True, exist_ok=True)
+    paths = {k: files.file(k) for k in ("model", "metrics", "confusion_matrix", "samples")}
     with atomic_path(paths["model"]) as tmp:
         joblib.dump(bundle, tmp, compress=3)
     split = np.full(len(samples.y), "train", dtype=object)
@@ -526,14 +544,14 @@ def classify(imagery: str | Path, training: str | Path, out_dir: str | Path,
     from gep.io import check_out_dir, check_out_file
 
     check_out_dir(out_dir, "--out-dir")
-    lc = Path(landcover_out) if landcover_out else Path(out_dir) / "landcover.tif"
+    files = Paths.LandcoverFiles(out_dir)
+    lc = Path(landcover_out) if landcover_out else files.landcover
     check_out_file(lc, "--landcover-out")
     paths = train(imagery, training, out_dir, label_field, n_estimators, test_fraction, seed,
                   n_jobs)
     paths["landcover"] = predict_raster(paths["model"], imagery, lc, grid, block_size)
     if png:
-        paths["png"] = plot_confusion_matrix(paths["metrics"],
-                                             Path(out_dir) / "confusion_matrix.png")
+        paths["png"] = plot_confusion_matrix(paths["metrics"], files.png)
     return paths
 
 
@@ -572,10 +590,6 @@ def demo_imagery(landcover_tif: str | Path, out_imagery_tif: str | Path,
     label = WorldCover code in field ``label_field``. Output imagery is float32 reflectance,
     nodata -9999, band descriptions blue..swir2, on the land-cover grid.
     """
-    import geopandas as gpd
-    from scipy.ndimage import gaussian_filter
-    from shapely.geometry import Point
-
     rng = np.random.default_rng(seed)
     landcover_tif = Path(landcover_tif)
     with open_raster(landcover_tif, "land-cover") as ds:
@@ -588,6 +602,27 @@ def demo_imagery(landcover_tif: str | Path, out_imagery_tif: str | Path,
     if unknown:
         raise InputDataError(str(landcover_tif), f"codes {unknown} are not WorldCover codes",
                              "give a WorldCover-coded land-cover raster")
+    img = _synthetic_reflectance(lc, rng, noise)
+    img[:, ~valid] = IMAGERY_NODATA
+    prof = grid.profile("float32", IMAGERY_NODATA)
+    prof["count"] = len(BAND_NAMES)
+    prof["interleave"] = "pixel"
+    with atomic_path(out_imagery_tif) as tmp, rasterio.open(tmp, "w", **prof) as dst:
+        dst.write(img)
+        for i, n in enumerate(BAND_NAMES, start=1):
+            dst.set_band_description(i, n)
+        dst.update_tags(source="gep.landcover.demo_imagery (synthetic)", seed=str(seed))
+    _write_training_points(lc, present, grid, rng, samples_per_class, label_field,
+                           out_training_gpkg)
+    return Path(out_imagery_tif), Path(out_training_gpkg)
+
+
+def _synthetic_reflectance(lc: np.ndarray, rng: np.random.Generator,
+                           noise: float) -> np.ndarray:
+    """(bands, rows, cols) reflectance: class signature x illumination x moisture (SWIR)
+    x band-correlated speckle, + sensor noise, clipped to (0, 1]."""
+    from scipy.ndimage import gaussian_filter
+
     h, w = lc.shape
     lut = np.zeros((256, len(BAND_NAMES)), dtype="float32")
     for c, sig in SIGNATURES.items():
@@ -605,15 +640,16 @@ def demo_imagery(landcover_tif: str | Path, out_imagery_tif: str | Path,
         swir_damp = (1 - moist) if BAND_NAMES[b].startswith("swir") else 1.0
         band = lut[lc, b] * illum * swir_damp * mult + rng.normal(0, 0.004, (h, w))
         img[b] = np.clip(band, 0.0005, 1.0)
-    img[:, ~valid] = IMAGERY_NODATA
-    prof = grid.profile("float32", IMAGERY_NODATA)
-    prof["count"] = len(BAND_NAMES)
-    prof["interleave"] = "pixel"
-    with atomic_path(out_imagery_tif) as tmp, rasterio.open(tmp, "w", **prof) as dst:
-        dst.write(img)
-        for i, n in enumerate(BAND_NAMES, start=1):
-            dst.set_band_description(i, n)
-        dst.update_tags(source="gep.landcover.demo_imagery (synthetic)", seed=str(seed))
+    return img
+
+
+def _write_training_points(lc: np.ndarray, present: list[int], grid: Grid,
+                           rng: np.random.Generator, samples_per_class: int, label_field: str,
+                           out_gpkg: str | Path) -> None:
+    """Up to ``samples_per_class`` random pixel centres per class, labelled by its code."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
     pts, labels = [], []
     for c in present:
         rr, cc = np.nonzero(lc == c)
@@ -623,7 +659,6 @@ def demo_imagery(landcover_tif: str | Path, out_imagery_tif: str | Path,
         pts += [Point(x, y) for x, y in zip(xs, ys)]
         labels += [c] * k
     gdf = gpd.GeoDataFrame({label_field: labels}, geometry=pts, crs=grid.crs)
-    with atomic_path(out_training_gpkg) as tmp:
+    with atomic_path(out_gpkg) as tmp:
         tmp.unlink()
         gdf.to_file(tmp, driver="GPKG", layer="training")
-    return Path(out_imagery_tif), Path(out_training_gpkg)

@@ -101,6 +101,7 @@ class DispatchFiles(Folder):
     alerts = _File("alerts.csv")
     settlement = _File("settlement.csv")
     ledger_transfers = _File("ledger_transfers.csv")
+    daily_runs = _File("daily_runs.csv")  # gep daily: the days it ran (areas, issue 16)
 
 
 class DayFiles(Folder):
@@ -360,6 +361,111 @@ class Paths:
         return SiteFiles(self.ledger.site)
 
     # --- areas: members added by the areas branch (issue 16/17) go below this line
+
+    class InputFiles(Folder):
+        """``gep acquire``: the party layers of ``inputs/`` (every source writes these)."""
+
+        parties_gpkg = _File("parties.gpkg")
+        parties_csv = _File("parties.csv")
+        parties_tif = _File("parties.tif")
+        basin_gpkg = _File("basin.gpkg")
+        subwatersheds_gpkg = _File("subwatersheds.gpkg")
+        redline_tif = _File("redline.tif")
+
+    class LayerFiles(Folder):
+        """A folder of acquired raster layers: ``inputs/<year>``, ``inputs/static``."""
+
+        def layer(self, name: str) -> Path:
+            """``landcover`` -> ``<folder>/landcover.tif``."""
+            return self.root / Paths.layer_name(name)
+
+    class LandcoverFiles(Folder):
+        """``gep landcover``: one year's classification, its accuracy and its work files."""
+
+        model = _File("model.joblib")
+        metrics = _File("metrics.json")
+        confusion_matrix = _File("confusion_matrix.csv")
+        samples = _File("samples.csv")
+        imagery = _File("imagery.tif")
+        training = _File("training.gpkg")
+        reference_landcover = _File("reference_landcover.tif")
+        landcover = _File("landcover.tif")  # gep classify --out-dir without --landcover-out
+        png = _File("confusion_matrix.png")
+
+    class CertificateFiles(Folder):
+        """``gep rating``: the certificate pages, one per enterprise and year, and their index."""
+
+        index = _File("index.html")
+
+        @staticmethod
+        def certificate_name(year, enterprise_id: str) -> str:
+            """The page of one certificate, relative to the folder."""
+            return f"{year}/{enterprise_id}.html"
+
+    class UploadFiles(Folder):
+        """The portal's uploads: patrol photos and fund-use evidence, in their own folders."""
+
+        photos = _File("photos")
+        evidence = _File("evidence")
+
+    @staticmethod
+    def layer_name(name: str) -> str:
+        """The file name of an acquired raster layer (``landcover`` -> ``landcover.tif``)."""
+        return f"{name}.tif"
+
+    @property
+    def input_files(self) -> "Paths.InputFiles":
+        return Paths.InputFiles(self.inputs)
+
+    @property
+    def parties_gpkg(self) -> Path:
+        """The parties' polygons with a normalised ``party_id`` column (every source)."""
+        return self.input_files.parties_gpkg
+
+    @property
+    def parties_csv(self) -> Path:
+        """The party table: id, names, role, province, and the raster index."""
+        return self.input_files.parties_csv
+
+    @property
+    def parties_tif(self) -> Path:
+        """The party raster (value = the party's index in parties.csv)."""
+        return self.input_files.parties_tif
+
+    @property
+    def static_dir(self) -> Path:
+        return self.inputs / "static"
+
+    def run_record(self, year, model: str) -> Path:
+        """``gep_run.json`` of a model run: InVEST version, arguments and wall time."""
+        return self.workspace(year, model) / "gep_run.json"
+
+    def landcover_run(self, year) -> "Paths.LandcoverFiles":
+        return Paths.LandcoverFiles(self.root / "landcover" / str(year))
+
+    def dispatch_folders(self) -> list[DispatchFiles]:
+        """Every year's dispatch folder that exists, in order (not the settled years: see
+        ``gep.publish.dispatch_years``)."""
+        root = self.root / "dispatch"
+        return [DispatchFiles(d) for d in sorted(root.glob("*")) if d.is_dir()]
+
+    @property
+    def demo_stations(self) -> Path:
+        """The stations table the demo monitoring writes (when the basin gives none)."""
+        return self.monitoring / "demo" / "stations.csv"
+
+    @property
+    def earthengine_cache(self) -> Path:
+        """Downloaded Earth Engine tiles (when ``earthengine.cache_dir`` is not set)."""
+        return self.root / "cache" / "earthengine"
+
+    @property
+    def certificate_files(self) -> "Paths.CertificateFiles":
+        return Paths.CertificateFiles(self.certificates)
+
+    @property
+    def upload_files(self) -> "Paths.UploadFiles":
+        return Paths.UploadFiles(self.portal_uploads)
 
     # --- tuning: members added by the tuning branch (issue 16/17) go below this line
 

@@ -51,7 +51,7 @@ class RunData:
 
     @cached_property
     def parties(self) -> dict[str, dict]:
-        return {r["party_id"]: r for r in _rows(self.p.party_file("parties.csv"))}
+        return {r["party_id"]: r for r in _rows(self.p.parties_csv)}
 
     def name(self, pid: str) -> str:
         r = self.parties.get(pid)
@@ -80,22 +80,24 @@ class RunData:
 
     @cached_property
     def transfers(self) -> list[dict]:
-        return _rows(self.p.compensation / "transfers.csv")
+        return _rows(self.p.compensation.transfers)
 
-    def dispatch_rows(self, year: int, name: str) -> list[dict]:
-        return _rows(self.p.dispatch(year) / name)
+    def dispatch_rows(self, year: int, key: str) -> list[dict]:
+        """Rows of a file of ``year``'s dispatch folder (a ``DispatchFiles`` key: alerts,
+        disbursements, settlement, ledger_transfers); none when it is absent."""
+        return _rows(self.p.dispatch(year).file(key))
 
     @cached_property
     def compliance(self):
         import pandas as pd
 
-        f = self.p.monitoring / "daily_compliance.csv"
+        f = self.p.monitoring.daily_compliance
         if not f.is_file():
             return None
         dc = pd.read_csv(f, usecols=["date", "section", "station", "indicator", "sufficient",
                                      "target_class", "compliant"], dtype=str,
                          keep_default_na=False)
-        di = _rows(self.p.monitoring / "daily_index.csv")
+        di = _rows(self.p.monitoring.daily_index)
         party_of = {r["section"]: r["party_id"] for r in di if r["party_id"]}
         dc["party_id"] = dc["section"].map(party_of)
         return dc[dc["party_id"].notna()]
@@ -152,12 +154,12 @@ class RunData:
 
     @cached_property
     def settlement_summary(self) -> dict:
-        f = self.p.compensation / "summary.json"
+        f = self.p.compensation.summary
         return json.loads(f.read_text(encoding="utf-8"))["by_year"] if f.is_file() else {}
 
     @cached_property
     def responsibility(self) -> list[dict]:
-        return (_rows(self.p.monitoring / "performance.csv") + _rows(self.p.downstream_csv))
+        return (_rows(self.p.monitoring.performance) + _rows(self.p.downstream_csv))
 
 
 # ----------------------------------------------------------------------------- papers
@@ -178,8 +180,28 @@ def monthly(rd: RunData, per: Period) -> dict:
 
     y, end = per.year, per.end
     month = per.label
-    secs, flags = [], []
-    alerts = [a for a in rd.dispatch_rows(y, "alerts.csv") if a["date"].startswith(month)]
+    flags = []
+    alerts = [a for a in rd.dispatch_rows(y, "alerts") if a["date"].startswith(month)]
+    by_party = _alerts_by_party(alerts)
+    sums, dispatch_section = _month_dispatch(rd, per)
+    portal = open_items(rd.p.portal_db, end)
+    secs = [_month_alerts_section(rd, alerts, by_party), dispatch_section,
+            _month_portal_section(rd, portal)]
+    decisions = _month_decisions(rd, per, by_party, portal)
+    ex = rd.execution_to_date(y, end).get("basin", (0, 0))
+    f = _execution_flag(rd, ex[0], ex[1], "年初至今", "Year to date: ")
+    if f:
+        flags.append(f)
+    secs.append({"zh": "四、待决事项", "en": "4. Decisions due", "bullets": decisions or [
+        {"zh": "无待决事项", "en": "No decisions due"}]})
+    return {"period": per.label, "kind": "month", "sections": secs, "flags": flags,
+            "numbers": {"alert_days": {k: len(v["days"]) for k, v in by_party.items()},
+                        "withheld_cny": {k: f"{s[2]:.2f}" for k, s in sums.items()},
+                        "execution_to_date": {"due": ex[0], "executed": ex[1]}}}
+
+
+def _alerts_by_party(alerts: list[dict]) -> dict[str, dict]:
+    """party -> alert days, alert rows and the amount withheld (once per alert day)."""
     by_party = defaultdict(lambda: {"days": set(), "rows": 0, "withheld": Z})
     for a in alerts:
         b = by_party[a["party_id"]]
@@ -187,19 +209,29 @@ def monthly(rd: RunData, per: Period) -> dict:
         if a["date"] not in b["days"]:
             b["days"].add(a["date"])
             b["withheld"] += Decimal(a["day_withheld_cny"] or "0")
+    return by_party
+
+
+def _month_alerts_section(rd: RunData, alerts: list[dict], by_party: dict) -> dict:
     rows = [[pid, rd.name(pid), len(b["days"]), b["rows"], money(b["withheld"])]
             for pid, b in sorted(by_party.items())]
     detail = [[a["date"], a["party_id"], a["cause"], a["message"]] for a in alerts[:15]]
-    secs.append({"zh": "一、告警", "en": "1. Alerts", "tables": [
+    return {"zh": "一、告警", "en": "1. Alerts", "tables": [
         _table("各方告警", "Alerts by party", ["party_id", "名称 name", "告警日 alert days",
                                               "告警条数 alerts", "暂扣 withheld (CNY)"], rows,
                None if rows else "本月无告警 No alerts this month."),
         _table("告警明细（前 15 条）", "Alert details (first 15)",
                ["date", "party_id", "cause", "message"], detail)] if rows else [
-        _table("各方告警", "Alerts by party", [], [], "本月无告警 No alerts this month.")]})
+        _table("各方告警", "Alerts by party", [], [], "本月无告警 No alerts this month.")]}
 
-    disb = [d for d in rd.dispatch_rows(y, "disbursements.csv") if d["date"].startswith(month)]
-    ytd = [d for d in rd.dispatch_rows(y, "disbursements.csv") if d["date"] <= end.isoformat()]
+
+def _month_dispatch(rd: RunData, per: Period) -> tuple[dict, dict]:
+    """(party -> [scheduled, paid, withheld] this month, the section on withheld payments
+    and escrow)."""
+    y, month, end = per.year, per.label, per.end
+    disbursements = rd.dispatch_rows(y, "disbursements")
+    disb = [d for d in disbursements if d["date"].startswith(month)]
+    ytd = [d for d in disbursements if d["date"] <= end.isoformat()]
     sums = defaultdict(lambda: [Z, Z, Z])
     escrow = defaultdict(Decimal)
     for d in disb:
@@ -218,16 +250,17 @@ def monthly(rd: RunData, per: Period) -> dict:
     note = None if rows else ("本月无逐日拨付（该年不调度）No daily dispatch this month (no "
                               "settlement is paid out in this year).")
     if per.number == 12 and rows:
-        settle = rd.dispatch_rows(y, "settlement.csv")
+        settle = rd.dispatch_rows(y, "settlement")
         note = "年末托管结算 Year-end escrow settlement: " + "; ".join(
             f"{s['party_id']} P {s['P']}: released {money(Decimal(s['released_cny']))}, "
             f"forfeited {money(Decimal(s['forfeited_cny']))}" for s in settle)
-    secs.append({"zh": "二、暂扣拨付与托管资金", "en": "2. Withheld payments and escrow",
-                 "tables": [_table("本月逐日拨付（元）", "Daily dispatch this month (CNY)",
-                                   ["party_id", "名称 name", "应拨 scheduled", "已拨 paid",
-                                    "暂扣 withheld", "托管余额 escrow to date"], rows, note)]})
+    return sums, {"zh": "二、暂扣拨付与托管资金", "en": "2. Withheld payments and escrow",
+                  "tables": [_table("本月逐日拨付（元）", "Daily dispatch this month (CNY)",
+                                    ["party_id", "名称 name", "应拨 scheduled", "已拨 paid",
+                                     "暂扣 withheld", "托管余额 escrow to date"], rows, note)]}
 
-    portal = open_items(rd.p.portal_db, end)
+
+def _month_portal_section(rd: RunData, portal: dict) -> dict:
     if portal["status"] == "ok":
         rows = [[i["kind"], i["item_id"], i["party_id"], i["opened"], i["summary"]]
                 for i in portal["items"][:30]]
@@ -235,14 +268,18 @@ def monthly(rd: RunData, per: Period) -> dict:
                 f"巡河发现 patrol findings open: {portal['counts'].get('patrol_finding', 0)}")
     else:
         rows = []
-        note = ("公众参与平台尚未接入 The citizen portal is not connected (no portal/portal.db)."
+        db = rd.p.portal_db.relative_to(rd.p.root).as_posix()
+        note = (f"公众参与平台尚未接入 The citizen portal is not connected (no {db})."
                 if portal["status"] == "absent" else
                 f"公众参与平台未提供 committee_open_items The portal exposes no committee view "
                 f"({portal['status']}).")
-    secs.append({"zh": "三、公众举报与巡河发现", "en": "3. Open citizen reports and patrol findings",
-                 "tables": [_table("未结事项", "Open items", ["kind", "id", "party_id", "opened",
-                                                          "summary"], rows, note)]})
+    return {"zh": "三、公众举报与巡河发现", "en": "3. Open citizen reports and patrol findings",
+            "tables": [_table("未结事项", "Open items", ["kind", "id", "party_id", "opened",
+                                                     "summary"], rows, note)]}
 
+
+def _month_decisions(rd: RunData, per: Period, by_party: dict, portal: dict) -> list[dict]:
+    y, month = per.year, per.label
     decisions = []
     dfail = [o for o in rd.obligations if o["obligation"] == "data_delivery"
              and o["item"] == month and o["executed"] != "true"]
@@ -272,25 +309,53 @@ def monthly(rd: RunData, per: Period) -> dict:
         decisions.append({"zh": f"处理 {len(portal['items'])} 项未结公众举报与巡河发现",
                           "en": f"Act on {len(portal['items'])} open citizen reports and "
                                 "patrol findings"})
-    ex = rd.execution_to_date(y, end).get("basin", (0, 0))
-    f = _execution_flag(rd, ex[0], ex[1], "年初至今", "Year to date: ")
-    if f:
-        flags.append(f)
-    secs.append({"zh": "四、待决事项", "en": "4. Decisions due", "bullets": decisions or [
-        {"zh": "无待决事项", "en": "No decisions due"}]})
-    return {"period": per.label, "kind": "month", "sections": secs, "flags": flags,
-            "numbers": {"alert_days": {k: len(v["days"]) for k, v in by_party.items()},
-                        "withheld_cny": {k: f"{s[2]:.2f}" for k, s in sums.items()},
-                        "execution_to_date": {"due": ex[0], "executed": ex[1]}}}
+    return decisions
 
 
 def quarterly(rd: RunData, per: Period) -> dict:
+    y, end = per.year, per.end
+    ex = rd.execution_to_date(y, end)
+    parties, rows, numbers = _quarter_ranking(rd, per, ex)
+    b = ex.get("basin", (0, 0))
+    flags = _quarter_flags(rd, parties, numbers, ex)
+    progress = [[r["party_id"], r["target"], r["value"], r["threshold"], r["unit"], r["met"]]
+                for r in rd.responsibility if int(r["year"]) == y - 1] if per.number == 1 else []
+    rate = pct(Decimal(b[1]) / b[0]) if b[0] else '—'
+    secs = [{"zh": "一、各方履约排名", "en": "1. Parties ranked by compliance and execution",
+             "tables": [_table(f"{per.label} 各方水质达标、数据报送与协议执行（按执行率排名）",
+                               f"{per.label}: water quality, data delivery and execution, ranked",
+                               ["rank 排名", "party_id", "名称 name",
+                                "水质达标率 WQ compliance", "目标 target", "进度 progress",
+                                "数据有效率 data valid", "告警日 alert days",
+                                "执行 executed/due (YTD)", "执行率 rate (YTD)"], rows,
+                               "排名：年初至今执行率，其次水质达标率。Ranked by execution rate "
+                               "to date, then water-quality compliance.")]},
+            {"zh": "二、协议执行率", "en": "2. Agreement execution rate",
+             "paragraphs": [{"zh": f"截至 {end} 全流域执行率 {rate}"
+                                   f"（{b[1]}/{b[0]}），目标 {pct(rd.target)}。",
+                             "en": f"Basin execution rate to {end}: "
+                                   f"{rate} ({b[1]} of "
+                                   f"{b[0]} obligations due), target {pct(rd.target)}."}]}]
+    if progress:
+        secs.append({"zh": "三、上年度责任清单结果", "en": "3. Last year's responsibility lists",
+                     "tables": [_table(f"{y - 1} 年责任清单", f"Responsibility lists {y - 1}",
+                                       ["party_id", "target", "value", "threshold", "unit",
+                                        "met"], progress)]})
+    return {"period": per.label, "kind": "quarter", "sections": secs, "flags": flags,
+            "numbers": {"parties": numbers,
+                        "basin_execution": {"due": b[0], "executed": b[1]}}}
+
+
+def _quarter_ranking(rd: RunData, per: Period, ex: dict[str, tuple[int, int]]
+                     ) -> tuple[list[str], list[list], dict[str, dict]]:
+    """(parties, ranked table rows, party -> numbers) of a quarter: water-quality
+    compliance against target, data delivery, alert days and execution to date; ranked by
+    execution rate, then compliance."""
     y, start, end = per.year, per.start, per.end
     wq = rd.wq_compliance(start, end)
     dl = rd.delivery(start, end)
-    ex = rd.execution_to_date(y, end)
     alerts = defaultdict(set)
-    for a in rd.dispatch_rows(y, "alerts.csv"):
+    for a in rd.dispatch_rows(y, "alerts"):
         if start.isoformat() <= a["date"] <= end.isoformat():
             alerts[a["party_id"]].add(a["date"])
     parties = sorted(set(wq) | set(dl) | {k for k in ex if k != "basin"})
@@ -321,6 +386,11 @@ def quarterly(rd: RunData, per: Period) -> dict:
     for i, r in enumerate(rows, 1):
         r.insert(0, i)
         numbers[r[1]]["rank"] = i
+    return parties, rows, numbers
+
+
+def _quarter_flags(rd: RunData, parties: list[str], numbers: dict[str, dict],
+                   ex: dict[str, tuple[int, int]]) -> list[dict]:
     b = ex.get("basin", (0, 0))
     flags = []
     f = _execution_flag(rd, b[0], b[1], "年初至今全流域", "Basin, year to date: ")
@@ -338,31 +408,7 @@ def quarterly(rd: RunData, per: Period) -> dict:
                                 f"{pct(tgt)}",
                           "en": f"{pid}: water-quality compliance {pct(Decimal(n['wq_rate']))} "
                                 f"this quarter is below its {pct(tgt)} target"})
-    progress = [[r["party_id"], r["target"], r["value"], r["threshold"], r["unit"], r["met"]]
-                for r in rd.responsibility if int(r["year"]) == y - 1] if per.number == 1 else []
-    secs = [{"zh": "一、各方履约排名", "en": "1. Parties ranked by compliance and execution",
-             "tables": [_table(f"{per.label} 各方水质达标、数据报送与协议执行（按执行率排名）",
-                               f"{per.label}: water quality, data delivery and execution, ranked",
-                               ["rank 排名", "party_id", "名称 name",
-                                "水质达标率 WQ compliance", "目标 target", "进度 progress",
-                                "数据有效率 data valid", "告警日 alert days",
-                                "执行 executed/due (YTD)", "执行率 rate (YTD)"], rows,
-                               "排名：年初至今执行率，其次水质达标率。Ranked by execution rate "
-                               "to date, then water-quality compliance.")]},
-            {"zh": "二、协议执行率", "en": "2. Agreement execution rate",
-             "paragraphs": [{"zh": f"截至 {end} 全流域执行率 {pct(Decimal(b[1]) / b[0]) if b[0] else '—'}"
-                                   f"（{b[1]}/{b[0]}），目标 {pct(rd.target)}。",
-                             "en": f"Basin execution rate to {end}: "
-                                   f"{pct(Decimal(b[1]) / b[0]) if b[0] else '—'} ({b[1]} of "
-                                   f"{b[0]} obligations due), target {pct(rd.target)}."}]}]
-    if progress:
-        secs.append({"zh": "三、上年度责任清单结果", "en": "3. Last year's responsibility lists",
-                     "tables": [_table(f"{y - 1} 年责任清单", f"Responsibility lists {y - 1}",
-                                       ["party_id", "target", "value", "threshold", "unit",
-                                        "met"], progress)]})
-    return {"period": per.label, "kind": "quarter", "sections": secs, "flags": flags,
-            "numbers": {"parties": numbers,
-                        "basin_execution": {"due": b[0], "executed": b[1]}}}
+    return flags
 
 
 def _quarter_rates(rd: RunData, per: Period) -> dict[str, Decimal]:
@@ -420,8 +466,25 @@ def recommendations(rd: RunData, y: int) -> list[dict]:
 
 def annual(rd: RunData, per: Period) -> dict:
     y = per.year
-    secs, flags = [], []
-    # GEP and attribution
+    flags = []
+    tot, gep_section = _annual_gep_section(rd, y)
+    ex = [r for r in rd.execution if int(r["year"]) == y]
+    by_star, rating_section = _annual_rating_section(rd, y)
+    secs = [gep_section, _annual_payout_section(rd, y),
+            _annual_execution_section(rd, y, ex, flags), rating_section]
+    recs = recommendations(rd, y)
+    secs.append({"zh": "五、建议", "en": "5. Recommendations",
+                 "bullets": recs or [{"zh": "无", "en": "None"}]})
+    return {"period": per.label, "kind": "year", "sections": secs, "flags": flags,
+            "numbers": {"gep_basin": f"{tot:.2f}",
+                        "execution": {r["party_id"] + ":" + r["obligation"]: r["rate"]
+                                      for r in ex},
+                        "stars": {str(k): v[0] for k, v in by_star.items()},
+                        "recommendations": [r["rule"] + ":" + r["party_id"] for r in recs]}}
+
+
+def _annual_gep_section(rd: RunData, y: int) -> tuple[Decimal, dict]:
+    """(the basin's GEP of ``y``, the section on GEP per party, its change and attribution)."""
     pids = sorted({k[1] for k in rd.gep})
     rows = []
     for pid in pids:
@@ -444,28 +507,34 @@ def annual(rd: RunData, per: Period) -> dict:
                              [[r["party_id"], r["service"], r["total"], r["land_use"],
                                r["climate"]] for r in attr]))
     else:
-        tables[0]["note"] = ("归因结果（gep/attribution.csv）尚无，仅列 GEP 变化。No attribution "
-                             "(gep/attribution.csv) yet: the GEP change is shown.")
-    secs.append({"zh": "一、GEP 及其变化", "en": "1. GEP and its change", "tables": tables})
-    # payouts
+        f = rd.p.attribution_csv.relative_to(rd.p.root).as_posix()
+        tables[0]["note"] = (f"归因结果（{f}）尚无，仅列 GEP 变化。No attribution "
+                             f"({f}) yet: the GEP change is shown.")
+    return tot, {"zh": "一、GEP 及其变化", "en": "1. GEP and its change", "tables": tables}
+
+
+def _annual_payout_section(rd: RunData, y: int) -> dict:
     clause = defaultdict(Decimal)
     for t in rd.transfers:
         if int(t["year"]) == y:
             clause[t["clause"]] += Decimal(t["amount_cny"])
     rows = [[c, money(v)] for c, v in sorted(clause.items())]
-    settle = rd.dispatch_rows(y, "settlement.csv")
+    settle = rd.dispatch_rows(y, "settlement")
     srows = [[s["party_id"], money(Decimal(s["entitlement_cny"])), money(Decimal(s["paid_cny"])),
               money(Decimal(s["withheld_cny"])), money(Decimal(s["released_cny"])),
               money(Decimal(s["forfeited_cny"]))] for s in settle]
-    secs.append({"zh": "二、补偿结算与拨付", "en": "2. Settlement and payouts", "tables": [
+    return {"zh": "二、补偿结算与拨付", "en": "2. Settlement and payouts", "tables": [
         _table(f"{y} 年度结算（按条款，元）", f"Settlement of {y} by clause (CNY)",
                ["clause", "amount_cny"], rows, None if rows else "本年无结算 No settlement."),
         _table(f"{y} 年逐日拨付（上年结算，元）", f"Daily dispatch in {y} (last year's "
                "settlement, CNY)", ["party_id", "entitled", "paid", "withheld", "released",
                                     "forfeited"], srows,
-               None if srows else "本年无逐日拨付 No dispatch this year.")]})
-    # execution
-    ex = [r for r in rd.execution if int(r["year"]) == y]
+               None if srows else "本年无逐日拨付 No dispatch this year.")]}
+
+
+def _annual_execution_section(rd: RunData, y: int, ex: list[dict], flags: list[dict]) -> dict:
+    """The execution-rate table of ``y``; appends a flag per rate below target to ``flags``
+    (the basin first)."""
     rows = [[r["party_id"], r["obligation"], r["due"], r["executed"], pct(Decimal(r["rate"])),
              "⚑ 低于目标 below target" if Decimal(r["rate"]) < rd.target else ""]
             for r in ex if r["obligation"] == "all" or r["party_id"] == "basin"]
@@ -477,33 +546,26 @@ def annual(rd: RunData, per: Period) -> dict:
         f = _execution_flag(rd, int(r["due"]), int(r["executed"]), *who)
         if f:
             flags.append(f)
-    secs.append({"zh": "三、协议执行率", "en": "3. Agreement execution rate", "tables": [
+    return {"zh": "三、协议执行率", "en": "3. Agreement execution rate", "tables": [
         _table(f"{y} 年协议执行率（目标 {pct(rd.target)}）",
                f"Execution rate {y} (target {pct(rd.target)})",
-               ["party_id", "obligation", "due", "executed", "rate", ""], rows)]})
-    # ratings
-    rr = [r for r in rd.ratings if int(r["year"]) == y]
+               ["party_id", "obligation", "due", "executed", "rate", ""], rows)]}
+
+
+def _annual_rating_section(rd: RunData, y: int) -> tuple[dict, dict]:
+    """(stars -> [enterprises, provisional, with incentives], the star-rating section)."""
     by_star = defaultdict(lambda: [0, 0, 0])
-    for r in rr:
+    for r in (r for r in rd.ratings if int(r["year"]) == y):
         s = by_star[int(r["stars"])]
         s[0] += 1
         s[1] += r["provisional"] == "true"
         s[2] += r["priority_funding"] == "true" or Decimal(r["water_price_discount"]) > 0
     rows = [[k, v[0], v[1], v[2]] for k, v in sorted(by_star.items())]
-    secs.append({"zh": "四、企业生态反哺星级认证", "en": "4. Enterprise eco star rating",
-                 "tables": [_table(f"{y} 年星级分布", f"Stars {y}",
-                                   ["stars 星级", "enterprises 企业数", "provisional 临时",
-                                    "with incentives 享受激励"], rows,
-                                   None if rows else "本年无评级 No ratings this year.")]})
-    recs = recommendations(rd, y)
-    secs.append({"zh": "五、建议", "en": "5. Recommendations",
-                 "bullets": recs or [{"zh": "无", "en": "None"}]})
-    return {"period": per.label, "kind": "year", "sections": secs, "flags": flags,
-            "numbers": {"gep_basin": f"{tot:.2f}",
-                        "execution": {r["party_id"] + ":" + r["obligation"]: r["rate"]
-                                      for r in ex},
-                        "stars": {str(k): v[0] for k, v in by_star.items()},
-                        "recommendations": [r["rule"] + ":" + r["party_id"] for r in recs]}}
+    return by_star, {"zh": "四、企业生态反哺星级认证", "en": "4. Enterprise eco star rating",
+                     "tables": [_table(f"{y} 年星级分布", f"Stars {y}",
+                                       ["stars 星级", "enterprises 企业数", "provisional 临时",
+                                        "with incentives 享受激励"], rows,
+                                       None if rows else "本年无评级 No ratings this year.")]}
 
 
 # ----------------------------------------------------------------------------- rendering

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from gep.errors import InputDataError
 from gep.io import read_csv_rows, write_csv
+from gep.paths import CompensationFiles, DispatchFiles, MonitoringFiles
 
 EXECUTION_HEADER = ("year", "party_id", "obligation", "due", "executed", "rate")
 OBLIGATIONS_HEADER = ("year", "party_id", "obligation", "item", "due_date", "executed",
@@ -59,7 +60,7 @@ def settlement_obligations(transfers_csv: Path, years: list[int], dispatch_dirs:
     for y in years:
         due = dt.date(y, 12, 31)
         rows = [t for t in transfers if t["year"] == y - 1]
-        paid = dispatch_paid(Path(dispatch_dirs[y]) / "ledger_transfers.csv"
+        paid = dispatch_paid(DispatchFiles(dispatch_dirs[y]).ledger_transfers
                              if y in dispatch_dirs else None)
         owed: dict[str, Decimal] = defaultdict(Decimal)
         for t in rows:
@@ -164,20 +165,21 @@ def compute(cfg, p) -> list[dict]:
     from gep.publish import dispatch_years
 
     years = list(cfg.years)
-    transfers = p.compensation / "transfers.csv"
+    transfers = p.compensation.transfers
     obligations = []
     if transfers.is_file():
         obligations += settlement_obligations(
             transfers, years, {y: p.dispatch(y) for y in dispatch_years(cfg)},
             cfg.path(cfg.committee.payments))
-    obligations += target_obligations([p.monitoring / "performance.csv", p.downstream_csv],
+    obligations += target_obligations([p.monitoring.performance, p.downstream_csv],
                                       years)
-    obligations += delivery_obligations(p.monitoring / "daily_compliance.csv",
-                                        p.monitoring / "daily_index.csv", years,
+    obligations += delivery_obligations(p.monitoring.daily_compliance,
+                                        p.monitoring.daily_index, years,
                                         cfg.committee.data_delivery_min_valid)
     if not obligations:
-        raise InputDataError(str(p.root), "no obligations found (no transfers.csv, "
-                             "performance.csv or daily_compliance.csv)",
+        raise InputDataError(str(p.root), "no obligations found (no "
+                             f"{CompensationFiles.transfers}, {MonitoringFiles.performance} "
+                             f"or {MonitoringFiles.daily_compliance})",
                              "run the compensation and monitoring stages first")
     obligations.sort(key=lambda o: (o["year"], o["party_id"], KINDS.index(o["obligation"]),
                                     o["due_date"], o["item"]))

@@ -61,14 +61,15 @@ def _field(*parts: str) -> str:
     return name[:60]
 
 
-def attribution_fields(att: pd.DataFrame, year: int) -> pd.DataFrame:
+def attribution_fields(att: pd.DataFrame, year: int,
+                       source: str = "the attribution table") -> pd.DataFrame:
     """The attribution figures of ``year`` as one row per party, columns ``attr_*``.
 
     Works for a wide table (one row per year and party) and a long one (text columns such as
     service or driver name the figures): text columns become part of the field name.
     """
     if "party_id" not in att.columns:
-        raise InputDataError("gep/attribution.csv", "no party_id column",
+        raise InputDataError(source, "no party_id column",
                              "write one row per party (and year) with a party_id column")
     a = att[att["year"].astype(int) == int(year)] if "year" in att.columns else att
     a = a.drop(columns=[c for c in ("year",) if c in a.columns])
@@ -84,8 +85,11 @@ def attribution_fields(att: pd.DataFrame, year: int) -> pd.DataFrame:
 
 
 def gep_layers(parties: gpd.GeoDataFrame, gep: pd.DataFrame,
-               attribution: pd.DataFrame | None = None) -> dict[int, gpd.GeoDataFrame]:
-    """``{year: party polygons with every service's quantity and value}``."""
+               attribution: pd.DataFrame | None = None,
+               attribution_source: str = "the attribution table"
+               ) -> dict[int, gpd.GeoDataFrame]:
+    """``{year: party polygons with every service's quantity and value}``; errors in the
+    attribution table name ``attribution_source``."""
     base = parties[PARTY_FIELDS + ["geometry"]].copy()
     base.insert(len(PARTY_FIELDS), "area_ha", _area_ha(parties))
     services = list(dict.fromkeys(gep["service"]))
@@ -110,7 +114,7 @@ def gep_layers(parties: gpd.GeoDataFrame, gep: pd.DataFrame,
                             if a > 0 else float("nan")
                             for p, a in zip(lay["party_id"], lay["area_ha"])]
         if attribution is not None:
-            att = attribution_fields(attribution, year)
+            att = attribution_fields(attribution, year, attribution_source)
             for c in att.columns:
                 lay[c] = lay["party_id"].map(att[c])
         geom = lay.pop("geometry")
@@ -203,7 +207,7 @@ def export_gpkg(parties_gpkg: Path, gep_csv: Path, out_gpkg: Path, out_qml: Path
     attribution = None
     if attribution_csv is not None and Path(attribution_csv).is_file():
         attribution = pd.read_csv(attribution_csv, dtype={"party_id": str})
-    layers = gep_layers(parties, gep, attribution)
+    layers = gep_layers(parties, gep, attribution, str(attribution_csv))
     breaks = class_breaks(np.concatenate([lay[STYLE_FIELD].to_numpy() for lay in
                                           layers.values()]))
     style = qml_style(breaks)

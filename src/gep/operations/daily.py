@@ -37,8 +37,9 @@ from sqlalchemy import delete, func, select
 from gep.io import write_csv
 from gep.operations import db
 from gep.operations.service import Context, OperationsError
+from gep.paths import DayFiles, DispatchFiles
 
-DAILY_RUNS = "daily_runs.csv"
+DAILY_RUNS = DispatchFiles.daily_runs
 DAILY_RUNS_HEADER = ("date", "inputs_sha256", "readings", "run_at")
 DAY_NS = 86_400 * 10**9
 
@@ -116,45 +117,35 @@ def dispatch_dir(ctx: Context, year: int) -> Path:
 
 def check_not_batch(out: Path, allow_batch: bool) -> None:
     """The daily run appends only to a year it owns (daily_runs.csv) or a fresh one."""
-    if (out / DAILY_RUNS).is_file() or allow_batch:
+    files = DispatchFiles(out)
+    if files.daily_runs.is_file() or allow_batch:
         return
-    if any((out / f).is_file() for f in ("disbursements.csv", "settlement.csv")):
+    if files.disbursements.is_file() or files.settlement.is_file():
         raise OperationsError(str(out), "written by the batch `gep dispatch` (no "
-                              f"{DAILY_RUNS}); the daily run would pay days twice",
-                              "move that folder away (the batch replay is for audit), or pass "
-                              "--replace-batch to start the year's daily files afresh")
+                              f"{DispatchFiles.daily_runs}); the daily run would pay days "
+                              "twice", "move that folder away (the batch replay is for audit), "
+                              "or pass --replace-batch to start the year's daily files afresh")
 
 
 def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
               now: dt.datetime | None = None, allow_batch: bool = False,
               deliver: bool = True, workers: int = 1) -> DailyOutcome:
-    from gep.monitoring.dispatch import ALERT_HEADER, DISBURSEMENT_HEADER, TRANSFER_HEADER
-
     from gep.operations.service import seal_pending
 
-    settings = ctx.monitoring
-    tz = settings.timezone
     seal_pending(ctx)   # nothing is computed from data the ledger does not hold
     start, day_end, end = window(ctx, d)
     now = now or dt.datetime.now(dt.UTC)
     if int(pd.Timestamp(now).value) < day_end:
         raise OperationsError(f"date {d}", "the day is not over yet in "
-                              f"{tz}", "run a past date (the scheduler runs yesterday)")
+                              f"{ctx.monitoring.timezone}",
+                              "run a past date (the scheduler runs yesterday)")
     df, series = window_readings(ctx, start, end)
     digest = inputs_digest(df, series, start, end)
     out = dispatch_dir(ctx, d.year)
-    with ctx.Session() as s:
-        prev = s.get(db.DailyRun, d)
-    if prev is not None and prev.status == "done":
-        if prev.inputs_digest == digest:
-            return DailyOutcome(d, "unchanged", digest, prev.n_readings, [], [], out)
-        late = late_batches(ctx, d, prev.finished_at)
-        raise OperationsError(f"date {d}", f"already run at {prev.finished_at:%Y-%m-%d %H:%M} "
-                              f"UTC with other inputs ({len(late)} batch(es) arrived late); "
-                              "a paid day is never recomputed", "nothing to do: late data is "
-                              "shown on the dashboard and counts in the next days' QA/QC "
-                              "(docs/operations.md, 'Late data')")
-    if allow_batch and not (out / DAILY_RUNS).is_file():
+    unchanged = _previous_run(ctx, d, digest, out)
+    if unchanged is not None:
+        return unchanged
+    if allow_batch and not DispatchFiles(out).daily_runs.is_file():
         _start_afresh(out)
     check_not_batch(out, allow_batch=False)
 
@@ -163,22 +154,64 @@ def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
     disb, alerts, ledger = decide_day(ctx, d, days, details, entitlement_year)
 
     # files first (each atomic; any earlier rows of D replaced), then ledger, then database
-    _append(out / "disbursements.csv", DISBURSEMENT_HEADER, disb, d)
-    _append(out / "alerts.csv", ALERT_HEADER, alerts, d)
-    _append(out / "ledger_transfers.csv", TRANSFER_HEADER, ledger, d, date_of=_transfer_date)
-    run_at = dt.datetime.now(dt.UTC)
-    _append(out / DAILY_RUNS, DAILY_RUNS_HEADER,
-            [(d.isoformat(), digest, len(df), run_at.isoformat(timespec="seconds"))], d)
+    run_at = _write_day(out, d, disb, alerts, ledger, digest, len(df))
     _seal(ctx, d, ledger, alerts, day_dir)
+    _store_day(ctx, d, DayFiles(day_dir), disb, alerts, digest, len(df), run_at)
+    outcome = DailyOutcome(d, "done", digest, len(df), disb, alerts, out)
+    if deliver:
+        from gep.operations.alerts import deliver_pending
+        outcome.deliveries = deliver_pending(ctx)
+    return outcome
+
+
+def _previous_run(ctx: Context, d: dt.date, digest: str, out: Path) -> DailyOutcome | None:
+    """``unchanged`` when D was run with these inputs; refused when with other inputs (a paid
+    day is never recomputed); None when D has not been run."""
+    with ctx.Session() as s:
+        prev = s.get(db.DailyRun, d)
+    if prev is None or prev.status != "done":
+        return None
+    if prev.inputs_digest == digest:
+        return DailyOutcome(d, "unchanged", digest, prev.n_readings, [], [], out)
+    late = late_batches(ctx, d, prev.finished_at)
+    raise OperationsError(f"date {d}", f"already run at {prev.finished_at:%Y-%m-%d %H:%M} "
+                          f"UTC with other inputs ({len(late)} batch(es) arrived late); "
+                          "a paid day is never recomputed", "nothing to do: late data is "
+                          "shown on the dashboard and counts in the next days' QA/QC "
+                          "(docs/operations.md, 'Late data')")
+
+
+def _write_day(out: Path, d: dt.date, disb: list, alerts: list, ledger: list, digest: str,
+               n_readings: int) -> dt.datetime:
+    """D's rows into the year's dispatch files and daily_runs.csv; returns the run time."""
+    from gep.monitoring.dispatch import ALERT_HEADER, DISBURSEMENT_HEADER, TRANSFER_HEADER
+
+    files = DispatchFiles(out)
+    _append(files.disbursements, DISBURSEMENT_HEADER, disb, d)
+    _append(files.alerts, ALERT_HEADER, alerts, d)
+    _append(files.ledger_transfers, TRANSFER_HEADER, ledger, d, date_of=_transfer_date)
+    run_at = dt.datetime.now(dt.UTC)
+    _append(files.daily_runs, DAILY_RUNS_HEADER,
+            [(d.isoformat(), digest, n_readings, run_at.isoformat(timespec="seconds"))], d)
+    return run_at
+
+
+def _store_day(ctx: Context, d: dt.date, day: DayFiles, disb: list, alerts: list, digest: str,
+               n_readings: int, run_at: dt.datetime) -> None:
+    """D's run, index, disbursements and alerts (with a delivery per recipient) replace any
+    earlier rows of D in the database, in one transaction."""
+    from gep.monitoring.dispatch import ALERT_HEADER, DISBURSEMENT_HEADER
+    from gep.operations.alerts import recipients
+
     with ctx.Session.begin() as s:
         s.execute(delete(db.DayIndex).where(db.DayIndex.date == d))
         s.execute(delete(db.Disbursement).where(db.Disbursement.date == d))
         old = select(db.Alert.id).where(db.Alert.date == d)
         s.execute(delete(db.Delivery).where(db.Delivery.alert_id.in_(old)))
         s.execute(delete(db.Alert).where(db.Alert.date == d))
-        s.merge(db.DailyRun(date=d, inputs_digest=digest, status="done", n_readings=len(df),
+        s.merge(db.DailyRun(date=d, inputs_digest=digest, status="done", n_readings=n_readings,
                             started_at=run_at, finished_at=db.utcnow(), message=""))
-        for r in _read_rows(day_dir / "daily_index.csv"):
+        for r in _read_rows(day.daily_index):
             s.add(db.DayIndex(date=d, section=r["section"], index=r["index"],
                               anomaly=r["anomaly"] == "true", reason=r["reason"],
                               party_id=r["party_id"]))
@@ -186,7 +219,6 @@ def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
             rec = dict(zip(DISBURSEMENT_HEADER, r))
             rec["date"], rec["anomaly"] = d, rec["anomaly"] == "true"
             s.add(db.Disbursement(**rec))
-        from gep.operations.alerts import recipients
         rcpt = recipients(ctx.ops.alerts)
         for r in alerts:
             rec = dict(zip(ALERT_HEADER, (str(x) for x in r)))
@@ -196,11 +228,6 @@ def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
             s.flush()
             for channel, to in rcpt:
                 s.add(db.Delivery(alert_id=a.id, channel=channel, recipient=to))
-    outcome = DailyOutcome(d, "done", digest, len(df), disb, alerts, out)
-    if deliver:
-        from gep.operations.alerts import deliver_pending
-        outcome.deliveries = deliver_pending(ctx)
-    return outcome
 
 
 def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start: int,
@@ -214,9 +241,10 @@ def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start
 
     settings = ctx.monitoring
     day_dir.mkdir(parents=True, exist_ok=True)
+    day = DayFiles(day_dir)
     if not series:
-        write_csv(day_dir / "daily_index.csv", DAILY_INDEX_HEADER, [])
-        _write_anomalies(day_dir / "anomalies.csv", _empty_anomalies())
+        write_csv(day.daily_index, DAILY_INDEX_HEADER, [])
+        _write_anomalies(day.anomalies, _empty_anomalies())
         return {}, {}
     _check_sections(settings, ctx.stations)
     have = set(zip(df["station"], df["indicator"]))
@@ -235,20 +263,19 @@ def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start
         table.to_parquet(path, index=False)
         r = read_readings(path, ctx.stations, settings)
     q = qc_and_evaluate(r, ctx.stations, settings, workers=workers, bounds=(start, end))
-    day = d.isoformat()
-    write_csv(day_dir / "daily_index.csv", DAILY_INDEX_HEADER,
-              [row for row in _daily_index_rows(q.res) if row[0] == day])
+    write_csv(day.daily_index, DAILY_INDEX_HEADER,
+              [row for row in _daily_index_rows(q.res) if row[0] == d.isoformat()])
     a = q.res.anomalies
     if len(a):
         a = a[pd.to_datetime(a["date"]).dt.date == d]
-    _write_anomalies(day_dir / "anomalies.csv", a)
-    parties = {r["party_id"] for r in _read_rows(day_dir / "daily_index.csv")}
+    _write_anomalies(day.anomalies, a)
+    parties = {r["party_id"] for r in _read_rows(day.daily_index)}
     upstream = [p for p in _upstream(ctx) if p in parties]
     if not upstream:
         return {}, {}
-    days = _read_daily_index(day_dir / "daily_index.csv", d.year, upstream,
+    days = _read_daily_index(day.daily_index, d.year, upstream,
                              _agreement(ctx)[0].account_ids)
-    return days, _read_anomalies(day_dir / "anomalies.csv", d.year)
+    return days, _read_anomalies(day.anomalies, d.year)
 
 
 def _empty_anomalies() -> pd.DataFrame:
@@ -288,7 +315,7 @@ def decide_day(ctx: Context, d: dt.date, days: dict, details: dict,
                              "monitoring configuration", field="accounts")
     year = d.year
     ent_year = year - 1 if entitlement_year is None else int(entitlement_year)
-    funding = _entitlements(ctx.paths.compensation / "transfers.csv", ent_year, upstream,
+    funding = _entitlements(ctx.paths.compensation.transfers, ent_year, upstream,
                             agreement.account_ids)
     dates = year_dates(year)
     disb, alerts, ledger = [], [], []
@@ -323,10 +350,11 @@ def _append(path: Path, header, rows, d: dt.date, date_of=lambda r: r["date"]) -
 
 
 def _start_afresh(out: Path) -> None:
-    for f in ("disbursements.csv", "alerts.csv", "ledger_transfers.csv", "settlement.csv"):
-        p = out / f
+    files = DispatchFiles(out)
+    for key in ("disbursements", "alerts", "ledger_transfers", "settlement"):
+        p = files.file(key)
         if p.is_file():
-            p.rename(p.with_name(f"batch-{f}"))
+            p.rename(p.with_name(f"batch-{p.name}"))
 
 
 def _seal(ctx: Context, d: dt.date, ledger: list, alerts: list, day_dir: Path) -> None:
@@ -341,8 +369,8 @@ def _seal(ctx: Context, d: dt.date, ledger: list, alerts: list, day_dir: Path) -
              for r in ledger]
     items += [Item(alert_record(dict(zip(ALERT_HEADER, r))), f"daily run {d}")
               for r in alerts]
-    for name in ("daily_index.csv", "anomalies.csv"):
-        sha, size = file_sha256(day_dir / name)
+    for name in (DayFiles.daily_index, DayFiles.anomalies):
+        sha, size = file_sha256(DayFiles(day_dir) / name)
         items.append(Item(digest_record(sha, size, f"{d}/{name}", "data_batch",
                                         f"{name} of {d} (gep daily)"), f"daily run {d}"))
     with Ledger(ctx.ledger_db) as lg:

@@ -70,7 +70,7 @@ def stations_file(cfg, paths) -> Path:
     m = cfg.monitoring
     if m.stations is not None:
         return cfg.path(m.stations)
-    return paths.monitoring / "demo" / "stations.csv"
+    return paths.demo_stations
 
 
 def load_context(config_path: str | Path, db_url: str | None = None,
@@ -97,7 +97,7 @@ def load_context(config_path: str | Path, db_url: str | None = None,
     url = db_url or ops.database or db.default_url(paths.operations_db)
     ctx = Context(config_path=config_path, cfg=cfg, paths=paths, monitoring=settings, ops=ops,
                   stations=stations, stations_path=st_path, db_url=url,
-                  ledger_db=paths.ledger / "ledger.db",
+                  ledger_db=paths.ledger.db,
                   dispatch_root=Path(dispatch_root) if dispatch_root else None)
     ctx.engine = db.make_engine(url)
     if migrate:

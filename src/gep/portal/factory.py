@@ -32,13 +32,13 @@ def build_portal(cfg: Config, db_url: str | None = None,
     engine = dbm.make_engine(url)
     dbm.upgrade(engine)
     # acquire writes inputs/parties.gpkg with a normalised party_id column for every source
-    geometry = BasinGeometry.from_file(p.party_file("parties.gpkg"), "party_id")
-    ledger_db = p.ledger / "ledger.db"
+    geometry = BasinGeometry.from_file(p.parties_gpkg, "party_id")
+    ledger_db = p.ledger.db
     portal = Portal(settings=settings, factory=dbm.session_factory(engine), geometry=geometry,
                     secret=load_or_create_secret(secret_path(cfg)), uploads=p.portal_uploads,
                     sink=SunshineLedger(ledger_db) if cfg.ledger.enabled else NoLedger(),
-                    ledger_db=ledger_db, performance_csv=p.monitoring / "performance.csv",
-                    report_url="/committee-report", report_file=p.report / "index.html",
+                    ledger_db=ledger_db, performance_csv=p.monitoring.performance,
+                    report_url="/committee-report", report_file=p.report.html,
                     engine=engine)
     sync_parties(portal)
     return portal

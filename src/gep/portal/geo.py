@@ -16,10 +16,10 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, mapping, 
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from gep.errors import InputDataError
+from gep.errors import GepError, InputDataError
 
 
-class TrackError(ValueError):
+class TrackError(GepError, ValueError):
     """A track that cannot be accepted; the message says why (shown to the chief)."""
 
 

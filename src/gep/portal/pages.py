@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gep.paths import Paths
 from gep.portal import schemas as s
 from gep.portal import services as svc
 from gep.portal.app import client_address, get_db, get_portal, page_principal
@@ -295,7 +296,7 @@ def evidence_file(name: str, portal: Portal = PORTAL, db: Session = DB):
     ev = db.scalar(select(svc.Evidence).where(svc.Evidence.stored_name == name))
     if ev is None:
         raise PortalError(404, "no such file")
-    return Response((portal.uploads / "evidence" / ev.stored_name).read_bytes(),
+    return Response((Paths.UploadFiles(portal.uploads).evidence / ev.stored_name).read_bytes(),
                     media_type=ev.content_type,
                     headers={"Content-Disposition": "attachment"})
 
@@ -445,7 +446,7 @@ def committee_photo(name: str, portal: Portal = PORTAL, db: Session = DB,
     ph = db.scalar(select(svc.Photo).where(svc.Photo.stored_name == name))
     if ph is None:
         raise PortalError(404, "no such photo")
-    return Response((portal.uploads / "photos" / ph.stored_name).read_bytes(),
+    return Response((Paths.UploadFiles(portal.uploads).photos / ph.stored_name).read_bytes(),
                     media_type=ph.content_type)
 
 

@@ -22,7 +22,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gep.errors import GepError
 from gep.money import FEN
+from gep.paths import Paths
 from gep.portal import ledger_hook
 from gep.portal.geo import BasinGeometry, TrackError, parse_linestring
 from gep.portal.models import (
@@ -53,7 +55,9 @@ from gep.portal.settings import PortalSettings
 from gep.portal.uploads import Stored, UploadError, store
 
 
-class PortalError(Exception):
+class PortalError(GepError):
+    """A request the portal refuses: ``status`` is its HTTP status, ``message`` is shown."""
+
     def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status = status
@@ -276,46 +280,24 @@ def submit_patrol(portal: Portal, db: Session, actor: Principal, data: PatrolIn,
 
     The hot path of the portal (see benchmarks/bench_portal.py): column queries and Core
     inserts, no ORM object loading."""
-    require(actor, "chief")
-    chief = db.execute(select(Chief.id, Chief.status, Chief.party_id)
-                       .where(Chief.user_id == actor.user_id)).first()
-    if chief is None or chief.status != "approved":
-        raise PortalError(403, "only approved river chiefs can submit patrols "
-                          "(申请尚未批准)")
+    chief = _approved_chief(db, actor)
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
         raise PortalError(422, "Idempotency-Key must be 1-128 characters")
-    body = data.model_dump(mode="json")
-    photo_digests = [hashlib.sha256(b).hexdigest() for _, b in photos]
-    digest = hashlib.sha256(json.dumps([body, photo_digests], sort_keys=True).encode()
-                            ).hexdigest()
+    digest = _patrol_digest(data, photos)
     limits = portal.settings.limits
     if len(photos) > limits.max_photos:
         raise PortalError(422, f"at most {limits.max_photos} photos per patrol")
-    try:
-        coords = parse_linestring(data.track)
-        km_basin, km_party = portal.geometry.measure_track(coords, chief.party_id)
-    except TrackError as exc:
-        raise PortalError(422, str(exc)) from None
-    for i, f in enumerate(data.findings):
-        if not portal.geometry.inside_basin(f.lon, f.lat):
-            raise PortalError(422, f"finding {i} lies outside the basin")
+    coords, km_basin, km_party = _checked_track(portal, data, chief.party_id)
     tz = portal.settings.tz
     started, ended = to_utc_naive(data.started_at, tz), to_utc_naive(data.ended_at, tz)
     if ended > utcnow().replace(microsecond=0) + _minutes(10):
         raise PortalError(422, "ended_at lies in the future")
-    stored: list[Stored] = []
-    for name, content in photos:
-        try:
-            stored.append(store(content, name, portal.uploads / "photos",
-                                int(limits.max_photo_mb * 1024 * 1024)))
-        except UploadError as exc:
-            raise PortalError(422, f"photo {safe(name)}: {exc}") from None
+    stored = _store_photos(portal, photos)
     values = dict(chief_id=chief.id, idempotency_key=idempotency_key or None,
                   request_digest=digest, started_at=started, ended_at=ended,
                   track=json.dumps({"type": "LineString", "coordinates": coords}),
                   km_total=km_basin, km_in_party=km_party, status="submitted",
                   submitted_at=utcnow(), review_note="")
-
     conn = db.connection()  # Core statements: no ORM unit of work on the hot path
     # With a key, a concurrent twin may commit first: the unique (chief, key) index decides,
     # INSERT ... ON CONFLICT DO NOTHING then returns no id and we answer with the twin.
@@ -323,6 +305,56 @@ def submit_patrol(portal: Portal, db: Session, actor: Principal, data: PatrolIn,
     pid = conn.execute(stmt, values).scalar()
     if pid is None:
         return _replay(_patrol_by_key(db, chief.id, idempotency_key), digest), False
+    _insert_patrol_children(conn, pid, data, stored)
+    return Submitted(pid, "submitted"), True
+
+
+def _approved_chief(db: Session, actor: Principal):
+    """The actor's chief row (id, status, party_id); 403 unless an approved river chief."""
+    require(actor, "chief")
+    chief = db.execute(select(Chief.id, Chief.status, Chief.party_id)
+                       .where(Chief.user_id == actor.user_id)).first()
+    if chief is None or chief.status != "approved":
+        raise PortalError(403, "only approved river chiefs can submit patrols "
+                          "(申请尚未批准)")
+    return chief
+
+
+def _patrol_digest(data: PatrolIn, photos) -> str:
+    """SHA-256 of the request (body and photo digests): an idempotent repeat must match it."""
+    body = data.model_dump(mode="json")
+    photo_digests = [hashlib.sha256(b).hexdigest() for _, b in photos]
+    return hashlib.sha256(json.dumps([body, photo_digests], sort_keys=True).encode()
+                          ).hexdigest()
+
+
+def _checked_track(portal: Portal, data: PatrolIn, party_id: str
+                   ) -> tuple[list[list[float]], float, float]:
+    """(coordinates, km inside the basin, km inside the party); 422 for a bad track or a
+    finding outside the basin."""
+    try:
+        coords = parse_linestring(data.track)
+        km_basin, km_party = portal.geometry.measure_track(coords, party_id)
+    except TrackError as exc:
+        raise PortalError(422, str(exc)) from None
+    for i, f in enumerate(data.findings):
+        if not portal.geometry.inside_basin(f.lon, f.lat):
+            raise PortalError(422, f"finding {i} lies outside the basin")
+    return coords, km_basin, km_party
+
+
+def _store_photos(portal: Portal, photos) -> list[Stored]:
+    max_bytes = int(portal.settings.limits.max_photo_mb * 1024 * 1024)
+    stored: list[Stored] = []
+    for name, content in photos:
+        try:
+            stored.append(store(content, name, Paths.UploadFiles(portal.uploads).photos, max_bytes))
+        except UploadError as exc:
+            raise PortalError(422, f"photo {safe(name)}: {exc}") from None
+    return stored
+
+
+def _insert_patrol_children(conn, pid: int, data: PatrolIn, stored: list[Stored]) -> None:
     if data.findings:
         conn.execute(_INSERT_FINDING, [dict(patrol_id=pid, idx=i, kind=f.kind,
                                           description=f.description, lon=f.lon, lat=f.lat,
@@ -333,7 +365,6 @@ def submit_patrol(portal: Portal, db: Session, actor: Principal, data: PatrolIn,
                                         original_name=s.original_name,
                                         content_type=s.content_type, sha256=s.sha256,
                                         size_bytes=s.size_bytes) for s in stored])
-    return Submitted(pid, "submitted"), True
 
 
 def _minutes(n: int):
@@ -568,7 +599,8 @@ def add_evidence(portal: Portal, db: Session, actor: Principal, project_id: int,
     max_bytes = int(portal.settings.limits.max_photo_mb * 1024 * 1024)
     for name, content in files:
         try:
-            s = store(content, name, portal.uploads / "evidence", max_bytes, allow_pdf=True)
+            s = store(content, name, Paths.UploadFiles(portal.uploads).evidence, max_bytes,
+                      allow_pdf=True)
         except UploadError as exc:
             raise PortalError(422, f"file {safe(name)}: {exc}") from None
         proj.evidence.append(Evidence(stored_name=s.stored_name, original_name=s.original_name,

@@ -12,12 +12,14 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from gep.errors import GepError
+
 IMAGE_TYPES = {"jpeg": ("image/jpeg", ".jpg"), "png": ("image/png", ".png")}
 PDF = ("application/pdf", ".pdf")
 
 
-class UploadError(ValueError):
-    pass
+class UploadError(GepError, ValueError):
+    """An upload that is not a real JPEG/PNG (or PDF), or too large; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from gep.io import atomic_dir, write_csv
+from gep.paths import Paths
 from gep.rating.declarations import Declaration
 from gep.rating.rules import INDICATORS, StarRules
 
@@ -69,8 +70,9 @@ def write_outputs(declarations: list[Declaration], rules: StarRules, ratings_csv
     for r in rated:
         row = r["row"]
         d = by_key[(row["year"], row["enterprise_id"])]
-        pages[f"{d.year}/{d.enterprise_id}.html"] = certificate_html(d, r, rules, basin)
-    pages["index.html"] = _index_html(rated, by_key, basin)
+        pages[Paths.CertificateFiles.certificate_name(d.year, d.enterprise_id)] = \
+            certificate_html(d, r, rules, basin)
+    pages[Paths.CertificateFiles.index] = _index_html(rated, by_key, basin)
     with atomic_dir(certificates_dir) as tmp:
         for rel, html in pages.items():
             f = tmp / rel
@@ -134,10 +136,15 @@ score = 100 × Σ weight × clip((x − low)/(high − low), 0, 1);
 """
 
 
+def _page(year, enterprise_id: str) -> str:
+    return Paths.CertificateFiles.certificate_name(year, enterprise_id)
+
+
 def _index_html(rated: list[dict], by_key: dict, basin: str) -> str:
     rows = "".join(
-        f"<tr><td>{r['row']['year']}</td><td><a href='{r['row']['year']}/"
-        f"{escape(r['row']['enterprise_id'])}.html'>{escape(r['row']['enterprise_id'])}</a></td>"
+        f"<tr><td>{r['row']['year']}</td><td><a href='"
+        f"{escape(_page(r['row']['year'], r['row']['enterprise_id']))}'>"
+        f"{escape(r['row']['enterprise_id'])}</a></td>"
         f"<td>{escape(by_key[(r['row']['year'], r['row']['enterprise_id'])].name)}</td>"
         f"<td>{escape(r['row']['party_id'])}</td><td>{r['row']['score']}</td>"
         f"<td>{'★' * int(r['row']['stars'])}</td>"

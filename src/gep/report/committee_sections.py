@@ -9,7 +9,7 @@ from decimal import Decimal
 import pandas as pd
 
 from gep.paths import Paths
-from gep.report.sections import _bi, _table
+from gep.report.sections import _bi, _table, rel
 
 
 def _rows(path) -> list[dict]:
@@ -31,8 +31,9 @@ def rating_section(cfg, p: Paths, data_uri) -> dict | None:
                     "incentives / 激励": sum(1 for r in rr if r["priority_funding"] == "true"
                                            or Decimal(r["water_price_discount"]) > 0),
                     "provisional / 临时": sum(1 for r in rr if r["provisional"] == "true")})
+    certs = rel(p, p.certificate_files.index)
     html = [_table(pd.DataFrame(tab)),
-            f"<p>{_bi('三星及以上且申报已核验的企业享受水价优惠、优先资金与排污权激励；证书见 rating/certificates/index.html。', 'Verified enterprises with three stars or more earn water-price discounts and priority funding or emission rights; certificates: rating/certificates/index.html.')}</p>"]
+            f"<p>{_bi(f'三星及以上且申报已核验的企业享受水价优惠、优先资金与排污权激励；证书见 {certs}。', f'Verified enterprises with three stars or more earn water-price discounts and priority funding or emission rights; certificates: {certs}.')}</p>"]
     return dict(id="rating", zh="企业生态反哺星级认证", en="Enterprise eco star rating",
                 html="\n".join(html))
 
@@ -55,6 +56,7 @@ def committee_section(cfg, p: Paths, data_uri) -> dict | None:
         from gep.report.sections import party_labels
 
         labels = party_labels(p) | {"basin": "流域 Basin"}
+        papers = rel(p, p.committee_index)
         tab = []
         for pid in parties:
             row = {"party / 参与方": labels.get(pid, pid)}
@@ -66,7 +68,7 @@ def committee_section(cfg, p: Paths, data_uri) -> dict | None:
             tab.append(row)
         html += [f"<h3>{_bi(f'协议执行率（目标 {target * 100:.0f}%）', f'Agreement execution rate (target {target * 100:.0f}%)')}</h3>",
                  _table(pd.DataFrame(tab)),
-                 f"<p>{_bi('义务：结算转账按期足额支付、责任清单目标、各月监测数据有效报送（≥90%）；⚑ 为低于目标。月度议事、季度通报与年度评估见 committee/index.html。', 'Obligations: settlement transfers paid in full by their due date, responsibility-list targets, monthly data delivery (>= 90 % valid); ⚑ below target. Monthly agendas, quarterly bulletins and annual assessments: committee/index.html.')}</p>"]
+                 f"<p>{_bi(f'义务：结算转账按期足额支付、责任清单目标、各月监测数据有效报送（≥90%）；⚑ 为低于目标。月度议事、季度通报与年度评估见 {papers}。', f'Obligations: settlement transfers paid in full by their due date, responsibility-list targets, monthly data delivery (>= 90 % valid); ⚑ below target. Monthly agendas, quarterly bulletins and annual assessments: {papers}.')}</p>"]
     if not html:
         return None
     return dict(id="committee", zh="委员会：协议执行与备案", en="Committee: execution and filing",

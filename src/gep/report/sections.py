@@ -25,7 +25,7 @@ def party_labels(p: Paths) -> dict[str, str]:
     """Party id -> the name a person reads, ``林溪县 Linxi County`` (from the party table)."""
     import csv
 
-    path = p.party_file("parties.csv")
+    path = p.parties_csv
     if not path.is_file():
         return {}
     with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -48,6 +48,11 @@ def extra_sections(cfg, p: Paths, data_uri) -> list[dict]:
     return out
 
 
+def rel(p: Paths, path) -> str:
+    """A result's path as a reader of the results folder names it (``compensation/...``)."""
+    return Path(path).relative_to(p.root).as_posix()
+
+
 def _fmt(x) -> str:
     try:
         return f"{float(x):,.2f}"
@@ -63,26 +68,26 @@ def classification_section(cfg, p: Paths, data_uri) -> dict | None:
     """Accuracy assessment of the land-cover classification, per year (held-out split)."""
     import json
 
-    years = [y for y in cfg.years if (p.root / "landcover" / str(y) / "metrics.json").exists()]
+    years = [y for y in cfg.years if p.landcover_run(y).metrics.exists()]
     if not years:
         return None
     rows, html = [], []
     for y in years:
-        m = json.loads((p.root / "landcover" / str(y) / "metrics.json").read_text())
+        m = json.loads(p.landcover_run(y).metrics.read_text())
         rows.append({"year": y, "overall accuracy / 总体精度": f"{m['overall_accuracy']:.3f}",
                      "kappa": f"{m['kappa']:.3f}", "n train": m["n_train"],
                      "n test": m["n_test"], "split": m["split"]})
     tables = [("分类精度 Classification", pd.DataFrame(rows))]
     html += [_table(tables[-1][1])]
-    last = p.root / "landcover" / str(years[-1])
-    m = json.loads((last / "metrics.json").read_text())
+    last = p.landcover_run(years[-1])
+    m = json.loads(last.metrics.read_text())
     per = pd.DataFrame([{"class": f"{k} {v['name']}", "precision": f"{v['precision']:.3f}",
                          "recall": f"{v['recall']:.3f}", "f1": f"{v['f1']:.3f}",
                          "support": v["support"]} for k, v in m["per_class"].items()])
     html += [f"<h3>{_bi(f'{years[-1]} 年分类精度（按类别）', f'Per-class accuracy, {years[-1]}')}"
              "</h3>", _table(per)]
     tables.append((f"分类精度 Per class {years[-1]}", per))
-    png = last / "confusion_matrix.png"
+    png = last.png
     if png.exists():
         html.append(f"<figure><img src='{data_uri(png.read_bytes())}' alt='confusion matrix'>"
                     f"<figcaption>{_bi('混淆矩阵（留出样本）', 'Confusion matrix (held-out samples)')}"
@@ -133,7 +138,7 @@ def attribution_section(cfg, p: Paths, data_uri) -> dict | None:
             f" alt='GEP change split into land use and climate'><figcaption>"
             f"{_bi('各方GEP年度变化：土地利用（参考气候下）与气候的贡献（不变价）', 'GEP change per party and year: land use (under the reference climate) and climate (constant prices)')}"
             "</figcaption></figure>"]
-    summary_path = p.compensation / "summary.json"
+    summary_path = p.compensation.summary
     if summary_path.exists():
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         share, pool = land_use_share(summary)
@@ -158,13 +163,13 @@ def compensation_section(cfg, p: Paths, data_uri) -> dict | None:
     """Per-year settlement, each party's net statement, and its derivation in words."""
     import json
 
-    summary_path = p.compensation / "summary.json"
+    summary_path = p.compensation.summary
     if not summary_path.exists():
         return None
     from gep.compensation import narrative
 
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    stmt = pd.read_csv(p.compensation / "statement.csv", dtype={"amount_cny": str})
+    stmt = pd.read_csv(p.compensation.statement, dtype={"amount_cny": str})
     rows = []
     for y, d in summary["by_year"].items():
         t = d["totals"]
@@ -197,7 +202,8 @@ def compensation_section(cfg, p: Paths, data_uri) -> dict | None:
                         for y, t in sorted(by_year.items()))
         html.append(f"<details><summary>{escape(zh)} {escape(en)} ({escape(pid)})</summary>"
                     f"<ul>{items}</ul></details>")
-    html.append(f"<p>{_bi('全部转账及其计算过程见 compensation/transfers.csv。', 'Every transfer with its explanation: compensation/transfers.csv.')}</p>")
+    f = rel(p, p.compensation.transfers)
+    html.append(f"<p>{_bi(f'全部转账及其计算过程见 {f}。', f'Every transfer with its explanation: {f}.')}</p>")
     return dict(id="compensation", zh="生态补偿结算", en="Ecological compensation",
                 html="\n".join(html), tables=tables)
 
@@ -206,8 +212,8 @@ def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
     """Responsibility lists (table and map), the daily index with alerts, dispatch totals."""
     import tempfile
 
-    perf_csv = p.monitoring / "performance.csv"
-    daily_csv = p.monitoring / "daily_index.csv"
+    perf_csv = p.monitoring.performance
+    daily_csv = p.monitoring.daily_index
     if not perf_csv.exists() or not daily_csv.exists():
         return None
     from gep.monitoring import plots
@@ -229,10 +235,10 @@ def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
         tables.append((f"下游责任清单 Downstream responsibility {last}", down))
         html += [f"<h3>{_bi(f'{last} 年下游责任清单', f'Responsibility list of the downstream parties, {last}')}"
                  "</h3>", _table(down)]
-    years_dir = sorted(d for d in (p.root / "dispatch").glob("*") if d.is_dir())
-    alerts = [d / "alerts.csv" for d in years_dir if (d / "alerts.csv").exists()]
+    years_dir = p.dispatch_folders()
+    alerts = [d.alerts for d in years_dir if d.alerts.exists()]
     with tempfile.TemporaryDirectory() as tmp:
-        m = plots.responsibility_map(perf_csv, p.party_file("parties.gpkg"), last,
+        m = plots.responsibility_map(perf_csv, p.parties_gpkg, last,
                                      f"{tmp}/map.png", downstream_csv=p.downstream_csv)
         c = plots.daily_index_chart(daily_csv, alerts, f"{tmp}/daily.png")
         html.append("<div class='figs'>"
@@ -242,8 +248,7 @@ def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
                     "alt='daily index'><figcaption>"
                     f"{_bi('每日生态绩效指数（红点为告警）', 'Daily ecological performance index (alerts marked)')}"
                     "</figcaption></figure></div>")
-    settle = [pd.read_csv(d / "settlement.csv", dtype=str) for d in years_dir
-              if (d / "settlement.csv").exists()]
+    settle = [pd.read_csv(d.settlement, dtype=str) for d in years_dir if d.settlement.exists()]
     if settle:
         df = pd.concat(settle)
         cols = ["entitlement_cny", "paid_cny", "withheld_cny", "released_cny", "forfeited_cny"]
@@ -253,7 +258,8 @@ def monitoring_section(cfg, p: Paths, data_uri) -> dict | None:
                  _table(tot)]
         tables.append(("逐日拨付 Daily disbursement", tot))
     n_alerts = sum(len(pd.read_csv(a)) for a in alerts)
-    html.append(f"<p>{_bi(f'共 {n_alerts} 条告警，详见 dispatch/<年>/alerts.csv。', f'{n_alerts} alerts in all: dispatch/<year>/alerts.csv.')}</p>")
+    zh, en = rel(p, p.dispatch("<年>").alerts), rel(p, p.dispatch("<year>").alerts)
+    html.append(f"<p>{_bi(f'共 {n_alerts} 条告警，详见 {zh}。', f'{n_alerts} alerts in all: {en}.')}</p>")
     return dict(id="monitoring", zh="水质监测、责任清单与逐日拨付",
                 en="Monitoring, responsibility lists and daily dispatch", html="\n".join(html),
                 tables=tables)
@@ -266,9 +272,9 @@ def ledger_section(cfg, p: Paths, data_uri) -> dict | None:
     and every transfer, under a signed checkpoint anyone can verify."""
     import hashlib
 
-    files = [p.gep_csv, p.increments_csv, p.attribution_csv, p.compensation / "transfers.csv",
-             p.compensation / "statement.csv", p.monitoring / "section_quality.csv",
-             p.monitoring / "performance.csv", p.party_file("parties.gpkg")]
+    files = [p.gep_csv, p.increments_csv, p.attribution_csv, p.compensation.transfers,
+             p.compensation.statement, p.monitoring.section_quality,
+             p.monitoring.performance, p.parties_gpkg]
     files += [p.year_file(y, n) for y in cfg.years for n in ("landcover", "precipitation")]
     rows = []
     for f in files:
@@ -279,7 +285,8 @@ def ledger_section(cfg, p: Paths, data_uri) -> dict | None:
                     h.update(chunk)
             rows.append({"file": str(f.relative_to(p.root)), "bytes": f.stat().st_size,
                          "sha256": h.hexdigest()})
+    site = rel(p, p.ledger.site_index)
     html = [_table(pd.DataFrame(rows)),
-            f"<p>{_bi('以上文件摘要、全部转账与本报告的摘要均写入阳光账本（ledger/site/index.html），由签名检查点保护，任何人可验证。', 'These digests, every transfer and this report digest are appended to the sunshine ledger (ledger/site/index.html) under a signed checkpoint that anyone can verify (gep ledger verify).')}</p>"]
+            f"<p>{_bi(f'以上文件摘要、全部转账与本报告的摘要均写入阳光账本（{site}），由签名检查点保护，任何人可验证。', f'These digests, every transfer and this report digest are appended to the sunshine ledger ({site}) under a signed checkpoint that anyone can verify (gep ledger verify).')}</p>"]
     return dict(id="audit", zh="审计追踪", en="Audit trail", html="\n".join(html),
                 tables=[("审计追踪 Audit trail", pd.DataFrame(rows))])

@@ -25,6 +25,7 @@ from scipy import ndimage
 from shapely.geometry import shape
 from shapely.ops import unary_union
 
+from gep.paths import Paths
 from gep.sources.base import FLOAT_NODATA, LANDCOVER_NODATA, Grid, write_raster
 
 #: The demo's parties, in raster-label order (label = index + 1).
@@ -208,7 +209,7 @@ def acquire_parties(cfg, out_dir: Path) -> Path:
     for i, party in enumerate(PARTIES, start=1):
         rows.append(dict(party, geometry=unary_union(geoms[i])))
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs)
-    return _write_vector(gdf, Path(out_dir) / "parties.gpkg")
+    return _write_vector(gdf, Paths.InputFiles(out_dir).parties_gpkg)
 
 
 def _write_vector(gdf: gpd.GeoDataFrame, path: Path) -> Path:
@@ -229,26 +230,27 @@ def acquire_static(cfg, grid: Grid, out_dir: Path) -> dict[str, Path]:
         "root_restricting_depth": _masked(b.root_depth(), m),
         "plant_available_water": _masked(b.pawc(), m),
     }
-    paths = {k: write_raster(out_dir / f"{k}.tif", a, grid, FLOAT_NODATA) for k, a in
+    files = Paths.LayerFiles(out_dir)
+    paths = {k: write_raster(files.layer(k), a, grid, FLOAT_NODATA) for k, a in
              layers.items()}
-    paths["roads"] = write_raster(out_dir / "roads.tif", b.roads.astype(np.uint8), grid, 255)
+    paths["roads"] = write_raster(files.layer("roads"), b.roads.astype(np.uint8), grid, 255)
     return paths
 
 
 def acquire_redline(cfg, grid: Grid, out_dir: Path) -> Path:
-    return write_raster(Path(out_dir) / "redline.tif", _basin(cfg).redline(), grid, 255)
+    return write_raster(Paths.InputFiles(out_dir).redline_tif, _basin(cfg).redline(), grid, 255)
 
 
 def acquire_year(cfg, grid: Grid, year: int, out_dir: Path) -> dict[str, Path]:
     b = _basin(cfg)
-    out_dir = Path(out_dir)
+    files = Paths.LayerFiles(out_dir)
     m = b.mask
     return {
-        "landcover": write_raster(out_dir / "landcover.tif", b.landcover(year), grid,
+        "landcover": write_raster(files.layer("landcover"), b.landcover(year), grid,
                                   LANDCOVER_NODATA, "uint8"),
-        "precipitation": write_raster(out_dir / "precipitation.tif",
+        "precipitation": write_raster(files.layer("precipitation"),
                                       _masked(b.precipitation(year, cfg.demo.mean_precipitation_mm),
                                               m), grid, FLOAT_NODATA),
-        "reference_et": write_raster(out_dir / "reference_et.tif",
+        "reference_et": write_raster(files.layer("reference_et"),
                                      _masked(b.reference_et(year), m), grid, FLOAT_NODATA),
     }

@@ -56,6 +56,7 @@ from rasterio.warp import transform_bounds
 from gep.config import STATIC_LAYERS, YEAR_LAYERS, Config
 from gep.errors import ConfigError, GepError, InputDataError
 from gep.io import atomic_path
+from gep.paths import Paths
 from gep.sources import local
 from gep.sources.base import FLOAT_NODATA, LANDCOVER_NODATA, LAYER_UNITS, Grid, write_raster
 
@@ -502,7 +503,7 @@ def acquire_parties(cfg: Config, out_dir: str | Path) -> Path:
 
 def _cache_dir(cfg: Config, out_dir: Path) -> Path:
     c = cfg.path(cfg.earthengine.cache_dir)
-    return c if c is not None else cfg.out / "cache" / "earthengine"
+    return c if c is not None else Paths(cfg).earthengine_cache
 
 
 def _acquire(cfg: Config, grid: Grid, names: list[str], year: int | None, out_dir: str | Path,
@@ -515,7 +516,7 @@ def _acquire(cfg: Config, grid: Grid, names: list[str], year: int | None, out_di
             any(not isinstance(s, (int, float)) for s in specs.values()):
         initialize(cfg)
     region = None
-    outputs = {n: out_dir / f"{n}.tif" for n in names}
+    outputs = {n: Paths.LayerFiles(out_dir).layer(n) for n in names}
     with contextlib.ExitStack() as stack:  # all layers or none
         for name in names:
             tmp = stack.enter_context(atomic_path(outputs[name]))

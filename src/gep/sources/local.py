@@ -49,6 +49,7 @@ from rasterio.warp import reproject, transform_bounds
 from gep.config import STATIC_LAYERS, WORLDCOVER_CLASSES, YEAR_LAYERS, Config
 from gep.errors import ConfigError, InputDataError
 from gep.io import atomic_path
+from gep.paths import Paths
 from gep.sources.base import (
     CATEGORICAL,
     FLOAT_NODATA,
@@ -74,17 +75,33 @@ def read_parties(cfg: Config):
     ``party_id``; ``name`` defaults to the id, ``name_zh`` to ``name``, ``province`` to ``""``;
     ``role`` must be given (it decides who pays whom, so it is never guessed).
     """
-    import geopandas as gpd
-
     if cfg.parties is None:
         raise ConfigError("parties", f"source '{cfg.source}' needs a parties vector",
                           "add 'parties: {path: parties.gpkg, id_field: <field>}'")
     path = cfg.path(cfg.parties.path)
+    gdf = _open_parties(path, cfg.parties.layer)
+    gdf = _party_ids(gdf, path, cfg.parties.id_field)
+    gdf["role"] = _party_roles(gdf, path)
+    _fill_party_names(gdf)
+    if gdf.geometry.is_empty.any() or gdf.geometry.isna().any():
+        raise InputDataError(str(path), "a party has an empty geometry",
+                             "give every party a polygon")
+    if not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise InputDataError(str(path), "parties must be polygons, found "
+                             f"{sorted(set(gdf.geom_type))}", "use polygon geometries")
+    gdf = gdf[list(PARTY_FIELDS) + ["geometry"]].to_crs(cfg.grid.crs)
+    return gdf
+
+
+def _open_parties(path: Path, layer: str | None):
+    """The parties vector as read: it exists, reads, has features and a CRS."""
+    import geopandas as gpd
+
     if not path.exists():
         raise InputDataError(str(path), "parties file not found (configured as parties.path)",
                              "check the path; it is relative to the config file")
     try:
-        kwargs = {"layer": cfg.parties.layer} if cfg.parties.layer else {}
+        kwargs = {"layer": layer} if layer else {}
         gdf = gpd.read_file(path, **kwargs)
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
         raise InputDataError(str(path), f"cannot read the parties vector ({exc})",
@@ -96,7 +113,11 @@ def read_parties(cfg: Config):
     if gdf.crs is None:
         raise InputDataError(str(path), "the parties vector has no coordinate reference system",
                              "assign one, e.g. ogr2ogr -a_srs EPSG:4326 out.gpkg in.gpkg")
-    id_field = cfg.parties.id_field
+    return gdf
+
+
+def _party_ids(gdf, path: Path, id_field: str):
+    """``id_field`` renamed to ``party_id`` (as text), every id given and unique."""
     if id_field not in gdf.columns:
         have = ", ".join(c for c in gdf.columns if c != "geometry")
         raise InputDataError(str(path), f"id field '{id_field}' not found (fields: {have})",
@@ -113,6 +134,11 @@ def read_parties(cfg: Config):
                              "dissolve the polygons of one party into one feature "
                              "(ogr2ogr -dialect sqlite -sql 'SELECT ST_Union(geom) ... GROUP "
                              "BY id')", field=id_field)
+    return gdf
+
+
+def _party_roles(gdf, path: Path):
+    """The ``role`` column, trimmed and lower case; each 'upstream' or 'downstream'."""
     if "role" not in gdf.columns:
         raise InputDataError(str(path), "field 'role' is missing",
                              "add a text field 'role' with 'upstream' or 'downstream' for "
@@ -123,7 +149,11 @@ def read_parties(cfg: Config):
         raise InputDataError(str(path), f"role must be 'upstream' or 'downstream'; parties "
                              f"{', '.join(bad)} have another value", "fix the role values",
                              field="role")
-    gdf["role"] = roles.astype(str)
+    return roles.astype(str)
+
+
+def _fill_party_names(gdf) -> None:
+    """``name`` defaults to the id, ``name_zh`` to ``name``, ``province`` to ``""``."""
     if "name" not in gdf.columns:
         gdf["name"] = gdf["party_id"]
     gdf["name"] = gdf["name"].fillna(gdf["party_id"]).astype(str)
@@ -133,14 +163,6 @@ def read_parties(cfg: Config):
     if "province" not in gdf.columns:
         gdf["province"] = ""
     gdf["province"] = gdf["province"].fillna("").astype(str)
-    if gdf.geometry.is_empty.any() or gdf.geometry.isna().any():
-        raise InputDataError(str(path), "a party has an empty geometry",
-                             "give every party a polygon")
-    if not gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-        raise InputDataError(str(path), "parties must be polygons, found "
-                             f"{sorted(set(gdf.geom_type))}", "use polygon geometries")
-    gdf = gdf[list(PARTY_FIELDS) + ["geometry"]].to_crs(cfg.grid.crs)
-    return gdf
 
 
 def _id_str(v: Any) -> str:
@@ -162,7 +184,7 @@ def grid_for(cfg: Config) -> Grid:
 def acquire_parties(cfg: Config, out_dir: str | Path) -> Path:
     """Write ``out_dir/parties.gpkg`` (layer ``parties``) in ``grid.crs``."""
     gdf = read_parties(cfg)
-    out = Path(out_dir) / "parties.gpkg"
+    out = Paths.InputFiles(out_dir).parties_gpkg
     with atomic_path(out) as tmp:
         tmp.unlink()  # GDAL will not write a GeoPackage over the empty placeholder
         gdf.to_file(tmp, driver="GPKG", layer="parties")
@@ -404,7 +426,7 @@ def _acquire_all(cfg: Config, grid: Grid, names: list[str], year: int | None,
     if "landcover" in names:
         _legend(cfg)
     out_dir = Path(out_dir)
-    outputs = {name: out_dir / f"{name}.tif" for name in names}
+    outputs = {name: Paths.LayerFiles(out_dir).layer(name) for name in names}
     from gep.log import progress
 
     with contextlib.ExitStack() as stack:
