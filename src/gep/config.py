@@ -87,6 +87,7 @@ class SDRConfig(_Model):
     ic_0_param: float = 0.5
     l_max: float = Field(122.0, gt=0)
     flow_dir_algorithm: Literal["MFD", "D8"] = "MFD"
+    reuse_dem_products: bool = True   # DEM-only steps computed once per basin (dem_products)
 
 
 class NDRConfig(_Model):
@@ -97,6 +98,7 @@ class NDRConfig(_Model):
     subsurface_critical_length_n: float = 200.0
     subsurface_eff_n: float = Field(0.8, ge=0, le=1)
     flow_dir_algorithm: Literal["MFD", "D8"] = "MFD"
+    reuse_dem_products: bool = True   # DEM-only steps computed once per basin (dem_products)
 
 
 class CarbonConfig(_Model):
