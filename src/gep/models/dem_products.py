@@ -377,25 +377,30 @@ def _wrap(step: Step, real: Callable) -> Callable:
 @contextlib.contextmanager
 def memoised_steps(cache_root: str | os.PathLike) -> Iterator[Stats]:
     """Within the block, the functions of :data:`STEPS` are served from / stored in the
-    content-keyed cache at ``cache_root``. Yields the block's :class:`Stats`."""
+    content-keyed cache at ``cache_root``. Yields the block's :class:`Stats`.
+
+    If another block of this process (a thread) is active, this one runs through its patches
+    (or, once that ends, through the plain functions): correct either way, less reuse."""
     stats = Stats()
+    saved = []
     with _PATCH_LOCK:
-        if _ACTIVE["cache"] is not None:
-            raise RuntimeError("DEM product reuse is already active in this process")
-        saved = []
-        for step in STEPS:
-            mod = importlib.import_module(step.module)
-            real = getattr(mod, step.name)
-            saved.append((mod, step.name, real))
-            setattr(mod, step.name, _wrap(step, real))
-        _ACTIVE.update(cache=DemCache(cache_root), stats=stats)
+        if _ACTIVE["cache"] is None:
+            for step in STEPS:
+                mod = importlib.import_module(step.module)
+                real = getattr(mod, step.name)
+                saved.append((mod, step.name, real))
+                setattr(mod, step.name, _wrap(step, real))
+            _ACTIVE.update(cache=DemCache(cache_root), stats=stats)
+        else:
+            LOG.debug("DEM product reuse already active; %s shares it", cache_root)
     try:
         yield stats
     finally:
-        with _PATCH_LOCK:
-            for mod, name, real in saved:
-                setattr(mod, name, real)
-            _ACTIVE.update(cache=None, stats=None)
+        if saved:
+            with _PATCH_LOCK:
+                for mod, name, real in saved:
+                    setattr(mod, name, real)
+                _ACTIVE.update(cache=None, stats=None)
 
 
 # --- the hook of gep.invest.run_model --------------------------------------------------------
