@@ -251,10 +251,31 @@ def test_two_concurrent_users_compute_a_key_once(tmp_path, dem_array, monkeypatc
     np.testing.assert_array_equal(_read(targets[0]), _read(targets[1]))
     assert len(list((tmp_path / "cache").glob("*/manifest.json"))) == 1
     assert not [f for f in (tmp_path / "cache").iterdir() if f.name.startswith(".") and
-                f.name != ".locks"], "a temporary folder was left behind"
+                f.name != ".locks" and any(f.iterdir())], "temporary files were left behind"
 
 
 def test_only_sdr_ndr_and_only_when_enabled():
     assert dem_products.enabled("sdr", {}) and dem_products.enabled("ndr", {})
     assert not dem_products.enabled("sdr", {"reuse_dem_products": False})
     assert not dem_products.enabled("annual_water_yield", {})
+
+
+def test_reuse_with_invest_worker_processes(basin, tmp_path):
+    """With ``n_workers`` 1 taskgraph sends the steps to a worker process by pickle: the
+    memoised functions travel, reuse still works there, and SDR equals a fresh run."""
+    from gep.invest import model_params, run_model
+    from gep.paths import Paths
+
+    p = Paths(basin)
+    params = model_params(basin, "sdr")
+    for ws in ("w1", "w2"):
+        run_model("sdr", p.year_dir(2020), params, tmp_path / ws, 2020, report=False,
+                  overrides={"n_workers": 1})
+        if ws == "w1":
+            before = sorted(Path(p.dem_products).glob("*/manifest.json"))
+    assert sorted(Path(p.dem_products).glob("*/manifest.json")) == before
+    assert not list(Path(p.dem_products).glob(".placed/*/*")), "notes of the workers remain"
+    run_model("sdr", p.year_dir(2020), params | {"reuse_dem_products": False},
+              tmp_path / "fresh", 2020, report=False)
+    assert_same_outputs(tmp_path / "fresh", tmp_path / "w1")
+    assert_same_outputs(tmp_path / "fresh", tmp_path / "w2")

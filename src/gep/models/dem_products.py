@@ -47,6 +47,7 @@ import os
 import shutil
 import threading
 import types
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -149,9 +150,24 @@ def _stat_key(path: str) -> tuple:
     return (os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def _placed_note(path_key: tuple) -> Path | None:
+    """Where worker processes of the same run find what another one placed (taskgraph with
+    ``n_workers`` >= 1 runs steps in several processes)."""
+    cache = _ACTIVE["cache"]
+    if cache is None:
+        return None
+    return (cache.root / ".placed" / _ACTIVE["session"]
+            / hashlib.sha256(path_key[0].encode()).hexdigest())
+
+
 def _register(path: str, digest: str) -> None:
+    key = _stat_key(path)
     with _KNOWN_LOCK:
-        _KNOWN[_stat_key(path)] = digest
+        _KNOWN[key] = digest
+    note = _placed_note(key)
+    if note is not None:
+        note.parent.mkdir(parents=True, exist_ok=True)
+        write_json(note, {"stat": list(key), "digest": digest})
 
 
 def _known(path: str) -> str | None:
@@ -160,7 +176,15 @@ def _known(path: str) -> str | None:
     except OSError:
         return None
     with _KNOWN_LOCK:
-        return _KNOWN.get(key)
+        if key in _KNOWN:
+            return _KNOWN[key]
+    note = _placed_note(key)
+    try:
+        found = json.loads(note.read_text()) if note is not None else None
+    except (OSError, ValueError):
+        return None
+    # the same file, unchanged since it was placed (else: unknown, and the step simply runs)
+    return found["digest"] if found and tuple(found["stat"]) == key else None
 
 
 @functools.lru_cache(maxsize=1)
@@ -241,7 +265,7 @@ class _State(threading.local):
 
 
 _STATE = _State()
-_ACTIVE: dict[str, Any] = {"cache": None, "stats": None}
+_ACTIVE: dict[str, Any] = {"cache": None, "stats": None, "session": None}
 _PATCH_LOCK = threading.RLock()
 
 
@@ -332,46 +356,57 @@ def _wrap(step: Step, real: Callable) -> Callable:
         LOG.warning("%s.%s has an unexpected signature %s: not reused", step.module,
                     step.name, sig)
         return real
+    return _Memoised(step, real, sig)
 
-    @functools.wraps(real)
-    def memoised(*args, **kwargs):
+
+def _patched(module: str, name: str) -> Callable:
+    """Unpickling a :class:`_Memoised` in a worker: whatever the module holds there (the
+    wrapper in a worker forked during the run, else the plain function)."""
+    return getattr(importlib.import_module(module), name)
+
+
+class _Memoised:
+    """The wrapper of one step: serves the call from the cache or computes and stores it."""
+
+    def __init__(self, step: Step, real: Callable, sig: inspect.Signature):
+        functools.update_wrapper(self, real)    # first: it copies real's __dict__ over ours
+        self.step, self.real, self.sig = step, real, sig
+
+    def __reduce__(self):            # taskgraph sends tasks to its worker processes by pickle
+        return _patched, (self.step.module, self.step.name)
+
+    def __call__(self, *args, **kwargs):
         cache, stats = _ACTIVE["cache"], _ACTIVE["stats"]
         if cache is None or _STATE.busy:
-            return real(*args, **kwargs)
-        bound = sig.bind(*args, **kwargs)
+            return self.real(*args, **kwargs)
+        bound = self.sig.bind(*args, **kwargs)
         bound.apply_defaults()
         try:
-            key, desc = _call_key(step, bound)
+            key, desc = _call_key(self.step, bound)
         except _Unknown:
-            return real(*args, **kwargs)      # depends on more than the DEM: run as usual
-        targets = {n: str(bound.arguments[n]) for n in step.outputs}
-
-        def compute(tmp: Path) -> dict:
-            call = dict(bound.arguments)
-            files = {n: f"{n}.tif" for n in step.outputs}
-            for n, name in files.items():
-                call[n] = str(tmp / name)
-            _STATE.busy = True
-            try:
-                real(**call)
-            finally:
-                _STATE.busy = False
-            return desc | {"outputs": {n: {"file": files[n],
-                                           "digest": raster_digest(tmp / files[n])}
-                                       for n in step.outputs}}
-
-        man, computed = cache.get_or_compute(key, compute)
+            return self.real(*args, **kwargs)   # depends on more than the DEM: run as usual
+        man, computed = cache.get_or_compute(key, functools.partial(self._compute, bound, desc))
         folder = cache.folder(key)
-        for n, target in targets.items():
-            out = man["outputs"][n]
+        for n in self.step.outputs:
+            target, out = str(bound.arguments[n]), man["outputs"][n]
             Path(target).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(folder / out["file"], target)
             _register(target, out["digest"])
-        (stats.computed if computed else stats.reused).append(f"{step.name}:{key[:12]}")
+        (stats.computed if computed else stats.reused).append(f"{self.step.name}:{key[:12]}")
         return None
 
-    memoised.__gep_dem_step__ = step
-    return memoised
+    def _compute(self, bound: inspect.BoundArguments, desc: dict, tmp: Path) -> dict:
+        call = dict(bound.arguments)
+        files = {n: f"{n}.tif" for n in self.step.outputs}
+        for n, name in files.items():
+            call[n] = str(tmp / name)
+        _STATE.busy = True
+        try:
+            self.real(**call)
+        finally:
+            _STATE.busy = False
+        return desc | {"outputs": {n: {"file": f, "digest": raster_digest(tmp / f)}
+                                   for n, f in files.items()}}
 
 
 @contextlib.contextmanager
@@ -390,7 +425,8 @@ def memoised_steps(cache_root: str | os.PathLike) -> Iterator[Stats]:
                 real = getattr(mod, step.name)
                 saved.append((mod, step.name, real))
                 setattr(mod, step.name, _wrap(step, real))
-            _ACTIVE.update(cache=DemCache(cache_root), stats=stats)
+            _ACTIVE.update(cache=DemCache(cache_root), stats=stats,
+                           session=f"{os.getpid()}-{uuid.uuid4().hex}")
         else:
             LOG.debug("DEM product reuse already active; %s shares it", cache_root)
     try:
@@ -400,7 +436,9 @@ def memoised_steps(cache_root: str | os.PathLike) -> Iterator[Stats]:
             with _PATCH_LOCK:
                 for mod, name, real in saved:
                     setattr(mod, name, real)
-                _ACTIVE.update(cache=None, stats=None)
+                shutil.rmtree(Path(cache_root) / ".placed" / _ACTIVE["session"],
+                              ignore_errors=True)       # the notes of this block's workers
+                _ACTIVE.update(cache=None, stats=None, session=None)
 
 
 # --- the hook of gep.invest.run_model --------------------------------------------------------
