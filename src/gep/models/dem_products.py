@@ -29,8 +29,11 @@ never changes. Here those steps are memoised by the **content** of their inputs:
 Because SDR's and NDR's flow direction are equal in content (their masked DEMs differ only in
 the nodata value), flow accumulation, streams and what follows are shared between the models too.
 
-Reuse is complete with InVEST's default ``n_workers=-1``; with worker processes, steps run in
-other processes do not see each other's products and simply run (correct, less reuse).
+With InVEST worker processes (``n_workers`` >= 1, taskgraph's forked pool) the wrapper travels
+by pickle as a reference to the patched module attribute, and what one process placed is noted
+in ``.placed/<run>/`` under the cache (path, inode, size, mtime and digest) for the others; the
+notes go when the run ends. A file changed since it was placed is simply unknown again: the step
+runs as usual. :class:`Stats` count the steps of the calling process only.
 """
 from __future__ import annotations
 
