@@ -77,6 +77,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
     from natcap.invest import datastack
 
     from gep.log import invest_progress
+    from gep.models import dem_products
 
     workspace = Path(workspace)
     module = models.get(model_id).invest_module()
@@ -91,7 +92,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
                               f"(inputs {inputs}; check models.{model_id} in the config)")
         LOG.info("InVEST %s %s: running in %s", model_id, year or "", workspace)
         t0 = time.perf_counter()
-        with invest_progress(model_id, year):
+        with invest_progress(model_id, year), dem_products.reuse(model_id, inputs, params):
             spec.execute(args, create_logfile=True, generate_metadata=True,
                          save_file_registry=True, check_outputs=False,
                          generate_report=bool(report and spec.reporter))

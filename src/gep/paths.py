@@ -470,6 +470,13 @@ class Paths:
     # --- tuning: members added by the tuning branch (issue 16/17) go below this line
 
     # --- dem: members added by the dem branch (issue 16/17) go below this line
+    # --- dem
+    @property
+    def dem_products(self) -> Path:
+        """DEM-only products (filled DEM, flow direction and accumulation, streams, slope, LS
+        ...) shared by SDR and NDR of every year, one folder per content key:
+        ``invest/dem/<key>/`` (see gep.models.dem_products)."""
+        return self.root / "invest" / "dem"
 
     # --- workflow: members added by the workflow branch (issue 16/17) go below this line
 

@@ -20,6 +20,10 @@ class NDRConfig(ModelConfig):
     subsurface_critical_length_n: float = 200.0
     subsurface_eff_n: float = Field(0.8, ge=0, le=1)
     flow_dir_algorithm: Literal["MFD", "D8"] = "MFD"
+    reuse_dem_products: bool = Field(
+        True, description="Compute the DEM-only steps (pit filling, flow routing, LS ...) once "
+                          "per basin, keyed by content, and reuse them in every year and in "
+                          "both SDR and NDR (docs/dem_products.md).")
 
 
 OUTPUTS = {

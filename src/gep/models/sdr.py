@@ -21,6 +21,10 @@ class SDRConfig(ModelConfig):
     ic_0_param: float = 0.5
     l_max: float = Field(122.0, gt=0)
     flow_dir_algorithm: Literal["MFD", "D8"] = "MFD"
+    reuse_dem_products: bool = Field(
+        True, description="Compute the DEM-only steps (pit filling, flow routing, LS ...) once "
+                          "per basin, keyed by content, and reuse them in every year and in "
+                          "both SDR and NDR (docs/dem_products.md).")
 
 
 OUTPUTS = {"avoided_erosion": "avoided_erosion.tif"}
