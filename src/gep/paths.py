@@ -101,6 +101,7 @@ class DispatchFiles(Folder):
     alerts = _File("alerts.csv")
     settlement = _File("settlement.csv")
     ledger_transfers = _File("ledger_transfers.csv")
+    daily_runs = _File("daily_runs.csv")  # `gep daily` pays this year day by day
 
 
 class DayFiles(Folder):
@@ -318,6 +319,36 @@ class Paths:
     # --- models: members added by the models branch (issue 16/17) go below this line
 
     # --- cli: members added by the cli branch (issue 16/17) go below this line
+    @property
+    def input_files(self) -> "InputFiles":
+        """The acquired parties, red line and land cover (``gep acquire``)."""
+        return InputFiles(self.inputs)
+
+    @property
+    def parties_csv(self) -> Path:
+        return self.input_files.parties_csv
+
+    @property
+    def parties_raster(self) -> Path:
+        return self.input_files.parties_raster
+
+    @property
+    def parties_gpkg(self) -> Path:
+        return self.input_files.parties_gpkg
+
+    @property
+    def redline_raster(self) -> Path:
+        return self.input_files.redline_raster
+
+    @property
+    def monitoring_demo(self) -> "MonitoringDemoFiles":
+        """``gep monitor-demo``: the demo basin's synthetic readings and stations."""
+        return MonitoringDemoFiles(self.monitoring / "demo")
+
+    def classification(self, year=None) -> Path:
+        """``gep classify``: the model and accuracy of a year's land-cover classification."""
+        return self.root / "landcover" / str(year or "imagery")
+
 
     # --- longfn: members added by the longfn branch (issue 16/17) go below this line
 
@@ -328,3 +359,25 @@ class Paths:
     # --- dem: members added by the dem branch (issue 16/17) go below this line
 
     # --- workflow: members added by the workflow branch (issue 16/17) go below this line
+
+
+# --- cli: folders added by the cli branch (issue 16/17)
+class InputFiles(Folder):
+    """``gep acquire``: a basin inputs folder (``results/<basin>/inputs`` or ``--inputs``)."""
+
+    parties_csv = _File("parties.csv")
+    parties_raster = _File("parties.tif")
+    parties_gpkg = _File("parties.gpkg")
+    redline_raster = _File("redline.tif")
+
+    def landcover_by_year(self) -> dict[int, Path]:
+        """``{year: <year>/landcover.tif}`` of the years acquired."""
+        return {int(f.parent.name): f for f in sorted(self.root.glob("*/landcover.tif"))
+                if f.parent.name.isdigit()}
+
+
+class MonitoringDemoFiles(Folder):
+    """``gep monitor-demo``: synthetic sensor readings and the stations table."""
+
+    readings = _File("readings.parquet")
+    stations = _File("stations.csv")

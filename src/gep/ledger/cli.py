@@ -1,20 +1,39 @@
-"""``gep ledger append|checkpoint|prove|verify|export|site|keygen``."""
+"""``gep publish`` and ``gep ledger append|checkpoint|prove|verify|export|site|keygen``."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 
+from gep.cli_common import add_config, basin, help_action, print_json, require
 from gep.errors import InputDataError
 
 
 def register(subparsers) -> None:
+    p = subparsers.add_parser("publish", help="append the run to the sunshine ledger, sign a "
+                                              "checkpoint, build the public site")
+    add_config(p)
+    p.set_defaults(func=_publish)
+    _register_ledger(subparsers)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from gep.publish import publish
+
+    cfg, p = basin(args)
+    require([p.gep_csv, p.increments_csv], "gep value")
+    require([p.parties_csv], "gep acquire --parties")
+    print_json(publish(cfg, p))
+    return 0
+
+
+def _register_ledger(subparsers) -> None:
     ledger = subparsers.add_parser(
         "ledger", help="tamper-evident public ledger (transparency log) of data and payments",
         description="Append-only RFC 6962 Merkle log with signed checkpoints, proofs and a "
                     "static public site. See docs/ledger.md.")
     sub = ledger.add_subparsers(dest="ledger_command", metavar="ACTION")
-    ledger.set_defaults(func=lambda a: (ledger.print_help(), 2)[1])
+    ledger.set_defaults(func=help_action(ledger))
 
     p = sub.add_parser("append", help="append transfers, a file digest, or alerts (idempotent)")
     p.add_argument("--db", required=True, help="ledger database (created if missing)")
