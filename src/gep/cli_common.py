@@ -77,8 +77,12 @@ class Basin:
 
     def path(self, value, flag: str, default: Callable[["Basin"], object]) -> Path:
         """``value`` (the flag's) if given, else ``default(self)`` from the basin config."""
+        return Path(self.value(value, flag, default))
+
+    def value(self, value, flag: str, default: Callable[["Basin"], object]):
+        """Like :meth:`path`, for a value that is not a path (a name, an origin line)."""
         if value is not None:
-            return Path(value)
+            return value
         if not self.explicit and not self.available:
             raise ConfigError(flag, f"not given, and there is no basin config ({self.file}) "
                               "to take it from", f"pass {flag}, or --config with the basin "
@@ -88,7 +92,7 @@ class Basin:
         if found is None:
             raise ConfigError(flag, "not given, and the basin config does not name it",
                               f"pass {flag}", file=self.file)
-        return Path(found)
+        return found
 
     @property
     def in_use(self) -> bool:

@@ -345,6 +345,11 @@ class Paths:
         """``gep monitor-demo``: the demo basin's synthetic readings and stations."""
         return MonitoringDemoFiles(self.monitoring / "demo")
 
+    @property
+    def ledger_key_dir(self) -> Path:
+        """The basin's Ed25519 keys (outside results/: ``<ledger.key_dir>/<basin>``)."""
+        return self.cfg.path(self.cfg.ledger.key_dir) / self.cfg.basin
+
     def classification(self, year=None) -> Path:
         """``gep classify``: the model and accuracy of a year's land-cover classification."""
         return self.root / "landcover" / str(year or "imagery")

@@ -30,7 +30,7 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
         from gep.ledger.api import require_verified
 
         require_verified(db, "append to it")
-    key_dir = cfg.path(cfg.ledger.key_dir) / cfg.basin
+    key_dir = p.ledger_key_dir
     signer = key_dir / "signer.key"
     if not signer.exists():
         ledger.keygen(cfg.ledger.origin, key_dir)
