@@ -346,9 +346,13 @@ class Paths:
         return MonitoringDemoFiles(self.monitoring / "demo")
 
     @property
-    def ledger_key_dir(self) -> Path:
+    def ledger_keys(self) -> "LedgerKeyFiles":
         """The basin's Ed25519 keys (outside results/: ``<ledger.key_dir>/<basin>``)."""
-        return self.cfg.path(self.cfg.ledger.key_dir) / self.cfg.basin
+        return LedgerKeyFiles(self.cfg.path(self.cfg.ledger.key_dir) / self.cfg.basin)
+
+    @property
+    def rating_files(self) -> "RatingFiles":
+        return RatingFiles(self.rating)
 
     def classification(self, year=None) -> Path:
         """``gep classify``: the model and accuracy of a year's land-cover classification."""
@@ -386,3 +390,17 @@ class MonitoringDemoFiles(Folder):
 
     readings = _File("readings.parquet")
     stations = _File("stations.csv")
+
+
+class LedgerKeyFiles(Folder):
+    """``gep ledger keygen``: the signer key (secret) and its verifier key (public)."""
+
+    signer = _File("signer.key")
+    verifier = _File("verifier.vkey")
+
+
+class RatingFiles(Folder):
+    """``gep rate``: the ratings table and one certificate page per enterprise and year."""
+
+    ratings = _File("ratings.csv")
+    certificates = _File("certificates")

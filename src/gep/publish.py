@@ -30,10 +30,9 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
         from gep.ledger.api import require_verified
 
         require_verified(db, "append to it")
-    key_dir = p.ledger_key_dir
-    signer = key_dir / "signer.key"
+    signer = p.ledger_keys.signer
     if not signer.exists():
-        ledger.keygen(cfg.ledger.origin, key_dir)
+        ledger.keygen(cfg.ledger.origin, p.ledger_keys.root)
     _append_gep(db, cfg, p)
     _append_compensation(db, cfg, p)
     _append_committee(db, cfg, p)
@@ -45,7 +44,7 @@ def publish(cfg: Config, paths: Paths | None = None) -> dict[str, Path]:
 
         portal_url = load_settings(cfg.path(cfg.portal.config)).public_url
     site = ledger.build_site(db, out.checkpoint, out.verifier_key, out.site,
-                             parties=p.party_file("parties.csv"),
+                             parties=p.parties_csv,
                              title=f"{cfg.basin} sunshine ledger 阳光账本",
                              portal_url=portal_url)
     return {"db": db, "checkpoint": out.checkpoint, "vkey": out.verifier_key, "site": site}

@@ -113,14 +113,14 @@ def _db(p: argparse.ArgumentParser, help: str = "ledger database") -> None:
 #: the basin's value of each flag (``gep ledger ... --config``), used when it is not given
 _DEFAULTS = {
     "db": lambda b: b.paths.ledger.db,
-    "key": lambda b: b.paths.ledger_key_dir / "signer.key",
+    "key": lambda b: b.paths.ledger_keys.signer,
     "origin": lambda b: b.cfg.ledger.origin,
     "name": lambda b: b.cfg.ledger.origin,
     "checkpoint": lambda b: b.paths.ledger.checkpoint,
     "vkey": lambda b: b.paths.ledger.verifier_key,
     "site_out": lambda b: b.paths.ledger.site,
     "checkpoint_out": lambda b: b.paths.ledger.checkpoint,
-    "key_out": lambda b: b.paths.ledger_key_dir,
+    "key_out": lambda b: b.paths.ledger_keys,
 }
 
 

@@ -46,6 +46,7 @@ def party_ids(parties_csv: Path) -> set[str]:
 
 def _rate(args: argparse.Namespace) -> int:
     from gep.errors import InputDataError
+    from gep.paths import RatingFiles
     from gep.rating.declarations import read_declarations
     from gep.rating.rules import load_rules
     from gep.rating.score import write_outputs
@@ -65,7 +66,8 @@ def _rate(args: argparse.Namespace) -> int:
         parties = party_ids(parties_csv)
     declarations = read_declarations(decl, parties)
     cfg = b.cfg_or_none()
-    paths = write_outputs(declarations, rules, out / "ratings.csv", out / "certificates",
+    files = RatingFiles(out)
+    paths = write_outputs(declarations, rules, files.ratings, files.certificates,
                           basin=cfg.basin if cfg else "")
     print(f"rated {len(declarations)} declarations")
     print_written(paths)
