@@ -61,6 +61,11 @@ def _register_ledger(subparsers) -> None:
                    "results/<basin>/ledger/verifier.vkey when --out is not given)")
     p.set_defaults(func=_checkpoint)
 
+    _register_readers(sub)
+
+
+def _register_readers(sub) -> None:
+    """prove, verify, export, site, keygen."""
     p = sub.add_parser("prove", help="print an inclusion or consistency proof as JSON")
     _db(p)
     what = p.add_mutually_exclusive_group(required=True)
