@@ -61,10 +61,10 @@ def _register_ledger(subparsers) -> None:
                    "results/<basin>/ledger/verifier.vkey when --out is not given)")
     p.set_defaults(func=_checkpoint)
 
-    _register_readers(sub)
+    _register_tools(sub)
 
 
-def _register_readers(sub) -> None:
+def _register_tools(sub) -> None:
     """prove, verify, export, site, keygen."""
     p = sub.add_parser("prove", help="print an inclusion or consistency proof as JSON")
     _db(p)
