@@ -37,7 +37,13 @@ def add_out(p: argparse.ArgumentParser, default: str, folder: bool = True,
 
 
 def config_given(args: argparse.Namespace) -> bool:
+    """Whether ``--config`` was on the command line (not its default)."""
     return not isinstance(getattr(args, "config", None), _Default)
+
+
+def forget_config(args: argparse.Namespace) -> None:
+    """Put ``--config`` back to its default (its value was meant for another flag)."""
+    args.config = _Default(DEFAULT_CONFIG)
 
 
 class Basin:

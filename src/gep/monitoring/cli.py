@@ -14,10 +14,10 @@ from pathlib import Path
 from gep.cli_common import (
     DEFAULT_CONFIG,
     Basin,
-    _Default,
     add_config,
     add_out,
     config_given,
+    forget_config,
     note,
     print_written,
 )
@@ -151,7 +151,8 @@ def _former_config(args: argparse.Namespace) -> bool:
     if args.settings is None and config_given(args) and _is_monitoring_settings(args.config):
         note(args.command, f"{args.config} holds monitoring settings: reading it as "
              "--settings (--config names the basin configuration now)")
-        args.settings, args.config = args.config, _Default(DEFAULT_CONFIG)
+        args.settings = args.config
+        forget_config(args)
         return True
     return False
 
