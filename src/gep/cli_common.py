@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
@@ -147,8 +146,11 @@ def print_json(paths: Mapping) -> None:
 
 
 def note(command: str, text: str) -> None:
-    """A remark on stderr (e.g. a former form of a flag), not an error."""
-    print(f"gep {command}: {text}", file=sys.stderr)
+    """A remark (e.g. a former form of a flag), not an error: a debug message (``-v``), so an
+    error stays the one line on stderr."""
+    import logging
+
+    logging.getLogger("gep.cli").debug("gep %s: %s", command, text)
 
 
 def help_action(p: argparse.ArgumentParser):

@@ -37,8 +37,9 @@ def readings(tmp_path):
 def test_settings_and_the_former_config_form_agree(tmp_path, readings, stations_csv,
                                                    small_config, capsys):
     common = ["monitor", "--readings", str(readings), "--stations", str(stations_csv)]
-    assert main([*common, "--config", str(small_config), "--out", str(tmp_path / "a")]) == 0
-    assert "reading it as --settings" in capsys.readouterr().err
+    assert main(["-v", *common, "--config", str(small_config), "--out",
+                 str(tmp_path / "a")]) == 0
+    assert "reading it as --settings" in capsys.readouterr().err  # said with -v
     assert main([*common, "--settings", str(small_config), "--out", str(tmp_path / "b")]) == 0
     assert "--settings" not in capsys.readouterr().err
     for name in ("daily_index.csv", "section_quality.csv", "performance.csv"):
