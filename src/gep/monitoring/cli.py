@@ -136,11 +136,12 @@ def _register_downstream(subparsers) -> None:
 
 def _is_monitoring_settings(path: str) -> bool:
     """Whether ``path`` holds monitoring settings rather than a basin config."""
-    from gep.io import read_yaml
+    import yaml
 
-    try:
-        data = read_yaml(path, "file", "")
-    except ConfigError:
+    try:  # a guess only: the loader then reports bad bytes or syntax in its own words
+        text = Path(path).read_bytes().decode("utf-8", errors="replace")
+        data = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError):
         return False
     return isinstance(data, dict) and "basin" not in data and \
         bool({"indicators", "dispatch", "standard", "index"} & set(data))
