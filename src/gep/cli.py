@@ -14,12 +14,12 @@ import sys
 from gep.errors import GepError
 
 _SUBCOMMAND_MODULES = [
-    "gep.pipeline_cli",        # run, acquire, invest, zonal, value, report, validate-config
+    "gep.pipeline.cli",        # run, validate-config, acquire, invest, zonal, value, report
     "gep.attribution.cli",     # reference-climate, reference, attribute
     "gep.compensation.cli",    # allocate
     "gep.monitoring.cli",      # monitor, dispatch
-    "gep.ledger.cli",          # ledger ...
-    "gep.landcover_cli",       # classify
+    "gep.ledger.cli",          # publish, ledger ...
+    "gep.pipeline.classify",   # classify, demo-imagery
     "gep.tuning.cli",          # sweep, sensitivity, calibrate
     "gep.rating.cli",          # rate, rate-demo
     "gep.committee.cli",       # execution, bulletin, agreement file

@@ -7,15 +7,13 @@ from these models by ``gep validate-config --write-schema`` and a test keeps the
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, create_model,
+from pydantic import (BaseModel, ConfigDict, Field, create_model,
                       field_validator, model_validator)
 
-from gep.errors import ConfigError
-from gep.io import read_yaml
+from gep.io import deep_merge, read_settings, validate_settings
 from gep.models import ADAPTERS
 # the models' sections, defined by their adapters (re-exported: importable from here)
 from gep.models.annual_water_yield import AnnualWaterYieldConfig  # noqa: F401
@@ -287,57 +285,30 @@ class Config(_Model):
         return (self.path(self.results_dir) / self.basin).resolve()
 
 
-def _loc(err: dict) -> str:
-    return ".".join(str(x) for x in err["loc"]) or "(top level)"
-
-
 _FIXES = {
-    "missing": "add this key",
-    "extra_forbidden": "remove it or check its spelling against config/config.yaml",
     "literal_error": "use one of the allowed values",
 }
+_EXAMPLE = "config/config.yaml"
+_DOC = "see the key's description in workflow/schemas/config.schema.json"
 
 
 def validate(data: dict, file: str | None = None, config_dir: Path | None = None) -> Config:
     """Validate a config mapping; raise ConfigError for the first problem found."""
-    if not isinstance(data, dict):
-        raise ConfigError("(top level)", "the file must hold a mapping of keys",
-                          "start from config/config.yaml", file=file)
-    data = dict(data)
-    if config_dir is not None and "config_dir" not in data:
-        data["config_dir"] = str(config_dir)
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = _loc(err)
-        msg = err["msg"].removeprefix("Value error, ")
-        named = re.match(r"^([\w.]+): (.*)$", msg, flags=re.S)
-        if not err["loc"] and named:  # a whole-config check names its key in the message
-            key, msg = named.groups()
-        fix = _FIXES.get(err["type"], "see the key's description in workflow/schemas/"
-                                      "config.schema.json")
-        raise ConfigError(key, msg, fix, file=file) from None
+    if isinstance(data, dict) and config_dir is not None and "config_dir" not in data:
+        data = {**data, "config_dir": str(config_dir)}
+    return validate_settings(data, Config, file=file, example=_EXAMPLE, doc=_DOC,
+                             fixes=_FIXES)
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> Config:
     """Load and validate a basin config file. ``overrides`` are merged (deeply) on top."""
     path = Path(path)
-    data = read_yaml(path, "config file",
-                     "pass --config with an existing file, e.g. config/config.yaml") or {}
-    if overrides:
+    data = read_settings(path, what="config file",
+                         missing_fix="pass --config with an existing file, e.g. "
+                                     "config/config.yaml")
+    if overrides and isinstance(data, dict):
         data = deep_merge(data, overrides)
     return validate(data, file=str(path), config_dir=path.resolve().parent)
-
-
-def deep_merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = deep_merge(out[k], v)
-        else:
-            out[k] = v
-    return out
 
 
 def dump_resolved(cfg: Config) -> dict:

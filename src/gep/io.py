@@ -1,7 +1,9 @@
-"""Atomic file output: write to a temporary sibling, then rename.
+"""File input and output shared by every stage.
 
-A crash never leaves a half-written file under its final name, so Snakemake and users never
-mistake a partial output for a finished one.
+Atomic output: write to a temporary sibling, then rename. A crash never leaves a half-written
+file under its final name, so Snakemake and users never mistake a partial output for a
+finished one. Settings input: :func:`load_settings`, the one YAML-to-pydantic loader, whose
+errors are one line naming the file, the key and the fix.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -146,8 +149,16 @@ def read_yaml(path: str | os.PathLike, what: str, fix: str):
                           f"{exc.first}); YAML would silently keep only the last value",
                           "keep one of the two", file=str(path)) from None
     except yaml.YAMLError as exc:
-        raise ConfigError("(syntax)", f"not valid YAML ({exc})", "fix the YAML syntax",
-                          file=str(path)) from None
+        raise ConfigError("(syntax)", f"not valid YAML ({_yaml_problem(exc)})",
+                          "fix the YAML syntax", file=str(path)) from None
+
+
+def _yaml_problem(exc) -> str:
+    """A PyYAML error on one line: ``line 2, column 1: expected ',' or ']' ...``."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = " ".join(p for p in (getattr(exc, "context", None), getattr(exc, "problem", None))
+                       if p) or " ".join(str(exc).split())
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
 
 
 def read_csv_rows(path: str | os.PathLike, columns: Sequence[str],
@@ -188,3 +199,99 @@ def check_out_file(path: str | os.PathLike, flag: str) -> Path:
                              f"pass a file name to {flag}", field=flag)
     check_out_dir(path.parent, flag)
     return path
+
+
+#: fixes of pydantic error types every settings file shares; ``{example}`` is the file's
+#: annotated example (config/monitoring.yaml ...)
+_SETTINGS_FIXES = {
+    "missing": "add this key",
+    "extra_forbidden": "remove it or check its spelling against {example}",
+}
+_NAMED_KEY = re.compile(r"^([\w.\[\]-]+): (.*)$", flags=re.S)
+
+
+def _settings_key(err: dict) -> str:
+    return ".".join(str(x) for x in err.get("loc", ())) or "(top level)"
+
+
+def settings_error(exc, *, file: str | None, example: str, doc: str,
+                   fixes: Mapping[str, str] | None = None, key=None) -> ConfigError:
+    """The first error of a pydantic ``ValidationError`` as one :class:`ConfigError` line:
+    ``file: key: problem. Fix: ...``.
+
+    The fix is ``fixes[type]`` (this file's own texts), else a shared one (``missing``,
+    ``extra_forbidden``), else ``doc``. ``key(err)`` may render the key path (default
+    ``a.b.0.c``). A check of the whole file that names its key in the message
+    (``"reward.rate: must be ..."``) is reported under that key.
+    """
+    err = exc.errors()[0]
+    name = key(err) if key is not None else _settings_key(err)
+    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    named = _NAMED_KEY.match(msg)
+    if not err.get("loc") and named:
+        name, msg = named.groups()
+    fix = ({**_SETTINGS_FIXES, **(fixes or {})}.get(err.get("type", ""), doc)
+           .format(example=example))
+    return ConfigError(name, msg, fix, file=file)
+
+
+def validate_settings(data, model_cls, *, file: str | None, example: str, doc: str,
+                      fixes: Mapping[str, str] | None = None, key=None):
+    """Validate a settings mapping with ``model_cls``; any problem is one ConfigError."""
+    from pydantic import ValidationError
+
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("(top level)", "the file must hold a mapping of keys",
+                          f"start from {example}", file=file)
+    try:
+        return model_cls.model_validate(data)
+    except ValidationError as exc:
+        raise settings_error(exc, file=file, example=example, doc=doc, fixes=fixes,
+                             key=key) from None
+
+
+def read_settings(path: str | os.PathLike, *, what: str, missing_fix: str):
+    """A settings file's YAML: UTF-8 checked, duplicate keys refused, empty file = ``{}``."""
+    from gep.tables import check_utf8_config
+
+    check_utf8_config(path)
+    data = read_yaml(path, what, missing_fix)
+    return {} if data is None else data
+
+
+def load_settings(path: str | os.PathLike, model_cls, *, what: str, example: str, doc: str,
+                  missing_fix: str | None = None, fixes: Mapping[str, str] | None = None,
+                  key=None, extra: Mapping | None = None, overrides: Mapping | None = None):
+    """Read a YAML settings file and validate it with the pydantic ``model_cls``.
+
+    The one loader of every settings file (basin config, monitoring, tuning, star-rating
+    rules, agreement, operations, portal): a missing file, bad UTF-8, bad YAML, a duplicate
+    key or an invalid value is a single :class:`ConfigError` naming the file, the key and the
+    fix. ``what`` names the file in messages ("monitoring configuration"), ``example`` is the
+    annotated example to start from, ``doc`` the fix when no specific one applies,
+    ``missing_fix`` the fix when the file does not exist, ``fixes`` this file's fixes per
+    pydantic error type. ``overrides`` are merged (deeply) over the file, ``extra`` keys
+    added to it (set by the loader, e.g. the file's folder).
+    """
+    data = read_settings(path, what=what,
+                         missing_fix=missing_fix or f"pass an existing file, e.g. {example}")
+    if isinstance(data, dict):
+        if overrides:
+            data = deep_merge(data, overrides)
+        if extra:
+            data = {**data, **extra}
+    return validate_settings(data, model_cls, file=str(path), example=example, doc=doc,
+                             fixes=fixes, key=key)
+
+
+def deep_merge(base: Mapping, over: Mapping) -> dict:
+    """``base`` with ``over`` merged in, mappings merged key by key."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out

@@ -59,7 +59,9 @@ class Folder(os.PathLike):
         return self.root / other
 
     def __eq__(self, other) -> bool:
-        return Path(self) == Path(other) if isinstance(other, (str, os.PathLike)) else NotImplemented
+        if not isinstance(other, (str, os.PathLike)):
+            return NotImplemented
+        return Path(self) == Path(other)
 
     def __hash__(self) -> int:
         return hash(self.root)
@@ -101,7 +103,7 @@ class DispatchFiles(Folder):
     alerts = _File("alerts.csv")
     settlement = _File("settlement.csv")
     ledger_transfers = _File("ledger_transfers.csv")
-    daily_runs = _File("daily_runs.csv")  # gep daily: the days it ran (areas, issue 16)
+    daily_runs = _File("daily_runs.csv")  # `gep daily`: the days it paid
 
 
 class DayFiles(Folder):
@@ -333,104 +335,77 @@ class Paths:
     def operations_day(self, date) -> DayFiles:
         return DayFiles(self.operations / "days" / str(date))
 
-    # --- models: members added by the models branch (issue 16/17) go below this line
-    #: what ``gep invest`` records in each model workspace (arguments, wall time, version)
-    RUN_RECORD = "gep_run.json"
-    #: what a reference-climate surrogate run records in its workspace
-    REFERENCE_RECORD = "gep_reference.json"
-
-    @staticmethod
-    def input_layer(folder, name: str) -> Path:
-        """Layer ``name`` of an input folder: a year's (``year_dir``), ``inputs/static`` or the
-        reference climate's (``<folder>/<name>.tif``)."""
-        return Path(folder) / f"{name}.tif"
-
-    @staticmethod
-    def inputs_party_file(year_folder, name: str) -> Path:
-        """A basin file of ``PARTY_FILES`` seen from a year's input folder (they lie beside
-        the year folders, in ``inputs/``)."""
-        return Path(year_folder).parent / name
-
-
-    # --- cli: members added by the cli branch (issue 16/17) go below this line
-
-    # --- longfn: members added by the longfn branch (issue 16/17) go below this line
+    # --- the acquired inputs, by file
     @property
-    def ledger_site(self) -> SiteFiles:
-        """The public ledger site (``ledger/site``) and the files in it."""
-        return SiteFiles(self.ledger.site)
+    def input_files(self) -> InputFiles:
+        """The acquired parties, red line and land cover (``gep acquire``)."""
+        return InputFiles(self.inputs)
 
-    # --- areas: members added by the areas branch (issue 16/17) go below this line
+    @property
+    def parties_csv(self) -> Path:
+        return self.input_files.parties_csv
 
-    class InputFiles(Folder):
-        """``gep acquire``: the party layers of ``inputs/`` (every source writes these)."""
+    @property
+    def parties_raster(self) -> Path:
+        """The party raster (value = the party's index in parties.csv)."""
+        return self.input_files.parties_raster
 
-        parties_gpkg = _File("parties.gpkg")
-        parties_csv = _File("parties.csv")
-        parties_tif = _File("parties.tif")
-        basin_gpkg = _File("basin.gpkg")
-        subwatersheds_gpkg = _File("subwatersheds.gpkg")
-        redline_tif = _File("redline.tif")
+    @property
+    def parties_tif(self) -> Path:
+        return self.input_files.parties_raster
 
-    class LayerFiles(Folder):
-        """A folder of acquired raster layers: ``inputs/<year>``, ``inputs/static``."""
+    @property
+    def basin_gpkg(self) -> Path:
+        return self.input_files.basin_gpkg
 
-        def layer(self, name: str) -> Path:
-            """``landcover`` -> ``<folder>/landcover.tif``."""
-            return self.root / Paths.layer_name(name)
+    @property
+    def subwatersheds_gpkg(self) -> Path:
+        return self.input_files.subwatersheds_gpkg
 
-    class LandcoverFiles(Folder):
-        """``gep landcover``: one year's classification, its accuracy and its work files."""
+    @property
+    def parties_gpkg(self) -> Path:
+        return self.input_files.parties_gpkg
 
-        model = _File("model.joblib")
-        metrics = _File("metrics.json")
-        confusion_matrix = _File("confusion_matrix.csv")
-        samples = _File("samples.csv")
-        imagery = _File("imagery.tif")
-        training = _File("training.gpkg")
-        reference_landcover = _File("reference_landcover.tif")
-        landcover = _File("landcover.tif")  # gep classify --out-dir without --landcover-out
-        png = _File("confusion_matrix.png")
+    @property
+    def redline_raster(self) -> Path:
+        return self.input_files.redline_raster
 
-    class CertificateFiles(Folder):
-        """``gep rating``: the certificate pages, one per enterprise and year, and their index."""
+    @property
+    def redline_tif(self) -> Path:
+        return self.input_files.redline_raster
 
-        index = _File("index.html")
+    @property
+    def demo_readings(self) -> Path:
+        return self.monitoring_demo.readings
 
-        @staticmethod
-        def certificate_name(year, enterprise_id: str) -> str:
-            """The page of one certificate, relative to the folder."""
-            return f"{year}/{enterprise_id}.html"
+    @property
+    def demo_stations(self) -> Path:
+        """The stations table the demo monitoring writes (when the basin gives none)."""
+        return self.monitoring_demo.stations
 
-    class UploadFiles(Folder):
-        """The portal's uploads: patrol photos and fund-use evidence, in their own folders."""
+    @property
+    def monitoring_demo(self) -> "MonitoringDemoFiles":
+        """``gep monitor-demo``: the demo basin's synthetic readings and stations."""
+        return MonitoringDemoFiles(self.monitoring / "demo")
 
-        photos = _File("photos")
-        evidence = _File("evidence")
+    @property
+    def ledger_keys(self) -> "LedgerKeyFiles":
+        """The basin's Ed25519 keys (outside results/: ``<ledger.key_dir>/<basin>``)."""
+        return LedgerKeyFiles(self.cfg.path(self.cfg.ledger.key_dir) / self.cfg.basin)
+
+    @property
+    def rating_files(self) -> "RatingFiles":
+        return RatingFiles(self.rating)
+
+    def classification(self, year=None) -> Path:
+        """``gep classify``: the model and accuracy of a year's land-cover classification."""
+        return self.root / "landcover" / str(year or "imagery")
 
     @staticmethod
     def layer_name(name: str) -> str:
         """The file name of an acquired raster layer (``landcover`` -> ``landcover.tif``)."""
         return f"{name}.tif"
 
-    @property
-    def input_files(self) -> "Paths.InputFiles":
-        return Paths.InputFiles(self.inputs)
-
-    @property
-    def parties_gpkg(self) -> Path:
-        """The parties' polygons with a normalised ``party_id`` column (every source)."""
-        return self.input_files.parties_gpkg
-
-    @property
-    def parties_csv(self) -> Path:
-        """The party table: id, names, role, province, and the raster index."""
-        return self.input_files.parties_csv
-
-    @property
-    def parties_tif(self) -> Path:
-        """The party raster (value = the party's index in parties.csv)."""
-        return self.input_files.parties_tif
 
     @property
     def static_dir(self) -> Path:
@@ -438,10 +413,10 @@ class Paths:
 
     def run_record(self, year, model: str) -> Path:
         """``gep_run.json`` of a model run: InVEST version, arguments and wall time."""
-        return self.workspace(year, model) / "gep_run.json"
+        return self.workspace(year, model) / self.RUN_RECORD
 
-    def landcover_run(self, year) -> "Paths.LandcoverFiles":
-        return Paths.LandcoverFiles(self.root / "landcover" / str(year))
+    def landcover_run(self, year) -> "LandcoverFiles":
+        return LandcoverFiles(self.root / "landcover" / str(year))
 
     def dispatch_folders(self) -> list[DispatchFiles]:
         """Every year's dispatch folder that exists, in order (not the settled years: see
@@ -449,10 +424,6 @@ class Paths:
         root = self.root / "dispatch"
         return [DispatchFiles(d) for d in sorted(root.glob("*")) if d.is_dir()]
 
-    @property
-    def demo_stations(self) -> Path:
-        """The stations table the demo monitoring writes (when the basin gives none)."""
-        return self.monitoring / "demo" / "stations.csv"
 
     @property
     def earthengine_cache(self) -> Path:
@@ -460,50 +431,12 @@ class Paths:
         return self.root / "cache" / "earthengine"
 
     @property
-    def certificate_files(self) -> "Paths.CertificateFiles":
-        return Paths.CertificateFiles(self.certificates)
+    def certificate_files(self) -> "CertificateFiles":
+        return CertificateFiles(self.certificates)
 
     @property
-    def upload_files(self) -> "Paths.UploadFiles":
-        return Paths.UploadFiles(self.portal_uploads)
-
-    # --- tuning: members added by the tuning branch (issue 16/17) go below this line
-
-    # --- dem: members added by the dem branch (issue 16/17) go below this line
-    # --- dem
-    @property
-    def dem_products(self) -> Path:
-        """DEM-only products (filled DEM, flow direction and accumulation, streams, slope, LS
-        ...) shared by SDR and NDR of every year, one folder per content key:
-        ``invest/dem/<key>/`` (see gep.models.dem_products)."""
-        return self.root / "invest" / "dem"
-
-    # --- workflow: members added by the workflow branch (issue 16/17) go below this line
-
-    # the basin's party layers (gep acquire --parties), named once for the rules
-    @property
-    def parties_gpkg(self) -> Path:
-        return self.party_file("parties.gpkg")
-
-    @property
-    def parties_csv(self) -> Path:
-        return self.party_file("parties.csv")
-
-    @property
-    def parties_tif(self) -> Path:
-        return self.party_file("parties.tif")
-
-    @property
-    def basin_gpkg(self) -> Path:
-        return self.party_file("basin.gpkg")
-
-    @property
-    def subwatersheds_gpkg(self) -> Path:
-        return self.party_file("subwatersheds.gpkg")
-
-    @property
-    def redline_tif(self) -> Path:
-        return self.party_file("redline.tif")
+    def upload_files(self) -> "UploadFiles":
+        return UploadFiles(self.portal_uploads)
 
     @property
     def party_files(self) -> list[Path]:
@@ -524,14 +457,6 @@ class Paths:
         """The reference climate's layers (``gep reference-climate``)."""
         return [self.reference_file(f) for f in CLIMATE_FILES]
 
-    # the demo's generated sensor network (gep monitor-demo)
-    @property
-    def demo_readings(self) -> Path:
-        return self.monitoring / "demo" / "readings.parquet"
-
-    @property
-    def demo_stations(self) -> Path:
-        return self.monitoring / "demo" / "stations.csv"
 
     @property
     def calibration(self) -> Path:
@@ -542,3 +467,120 @@ class Paths:
         """A job's log: ``log("invest", "{year}", "{model}")`` is logs/invest/{year}/{model}.log."""
         *folders, name = parts
         return self.logs.joinpath(*folders, f"{name}.log")
+
+    # inputs seen from a year's folder; records in the model workspaces
+    #: what ``gep invest`` records in each model workspace (arguments, wall time, version)
+    RUN_RECORD = "gep_run.json"
+    #: what a reference-climate surrogate run records in its workspace
+    REFERENCE_RECORD = "gep_reference.json"
+
+    @staticmethod
+    def input_layer(folder, name: str) -> Path:
+        """Layer ``name`` of an input folder: a year's (``year_dir``), ``inputs/static`` or the
+        reference climate's (``<folder>/<name>.tif``)."""
+        return Path(folder) / f"{name}.tif"
+
+    @staticmethod
+    def inputs_party_file(year_folder, name: str) -> Path:
+        """A basin file of ``PARTY_FILES`` seen from a year's input folder (they lie beside
+        the year folders, in ``inputs/``)."""
+        return Path(year_folder).parent / name
+
+    # --- the public ledger site
+    @property
+    def ledger_site(self) -> SiteFiles:
+        """The public ledger site (``ledger/site``) and the files in it."""
+        return SiteFiles(self.ledger.site)
+
+    # --- content-keyed DEM products of SDR and NDR
+    @property
+    def dem_products(self) -> Path:
+        """DEM-only products (filled DEM, flow direction and accumulation, streams, slope, LS
+        ...) shared by SDR and NDR of every year, one folder per content key:
+        ``invest/dem/<key>/`` (see gep.models.dem_products)."""
+        return self.root / "invest" / "dem"
+
+
+# --- folders of inputs, land cover, monitoring demo, keys, rating and uploads
+class LayerFiles(Folder):
+    """A folder of acquired raster layers: ``inputs/<year>``, ``inputs/static``."""
+
+    def layer(self, name: str) -> Path:
+        """``landcover`` -> ``<folder>/landcover.tif``."""
+        return self.root / f"{name}.tif"
+
+class LandcoverFiles(Folder):
+    """``gep landcover``: one year's classification, its accuracy and its work files."""
+
+    model = _File("model.joblib")
+    metrics = _File("metrics.json")
+    confusion_matrix = _File("confusion_matrix.csv")
+    samples = _File("samples.csv")
+    imagery = _File("imagery.tif")
+    training = _File("training.gpkg")
+    reference_landcover = _File("reference_landcover.tif")
+    landcover = _File("landcover.tif")  # gep classify --out-dir without --landcover-out
+    png = _File("confusion_matrix.png")
+
+class CertificateFiles(Folder):
+    """``gep rating``: the certificate pages, one per enterprise and year, and their index."""
+
+    index = _File("index.html")
+
+    @staticmethod
+    def certificate_name(year, enterprise_id: str) -> str:
+        """The page of one certificate, relative to the folder."""
+        return f"{year}/{enterprise_id}.html"
+
+class UploadFiles(Folder):
+    """The portal's uploads: patrol photos and fund-use evidence, in their own folders."""
+
+    photos = _File("photos")
+    evidence = _File("evidence")
+
+
+class InputFiles(Folder):
+    """``gep acquire``: a basin inputs folder (``results/<basin>/inputs`` or ``--inputs``)."""
+
+    parties_csv = _File("parties.csv")
+    parties_raster = _File("parties.tif")
+    parties_tif = _File("parties.tif")
+    parties_gpkg = _File("parties.gpkg")
+    basin_gpkg = _File("basin.gpkg")
+    subwatersheds_gpkg = _File("subwatersheds.gpkg")
+    redline_raster = _File("redline.tif")
+    redline_tif = _File("redline.tif")
+
+    def landcover_by_year(self) -> dict[int, Path]:
+        """``{year: <year>/landcover.tif}`` of the years acquired."""
+        return {int(f.parent.name): f for f in sorted(self.root.glob("*/landcover.tif"))
+                if f.parent.name.isdigit()}
+
+
+class MonitoringDemoFiles(Folder):
+    """``gep monitor-demo``: synthetic sensor readings and the stations table."""
+
+    readings = _File("readings.parquet")
+    stations = _File("stations.csv")
+
+
+class LedgerKeyFiles(Folder):
+    """``gep ledger keygen``: the signer key (secret) and its verifier key (public)."""
+
+    signer = _File("signer.key")
+    verifier = _File("verifier.vkey")
+
+
+class RatingFiles(Folder):
+    """``gep rate``: the ratings table and one certificate page per enterprise and year."""
+
+    ratings = _File("ratings.csv")
+    certificates = _File("certificates")
+
+
+# kept reachable from Paths (the areas branch named them so)
+Paths.InputFiles = InputFiles
+Paths.LayerFiles = LayerFiles
+Paths.LandcoverFiles = LandcoverFiles
+Paths.CertificateFiles = CertificateFiles
+Paths.UploadFiles = UploadFiles

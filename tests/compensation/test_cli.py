@@ -55,8 +55,10 @@ def test_allocate_bad_input_exits_2_with_the_error_and_writes_nothing(tmp_path, 
     assert not out.exists()
 
 
-def test_allocate_requires_agreement_quality_and_out(capsys):
-    with pytest.raises(SystemExit) as exc:
-        gep.cli.main(["allocate", "--agreement", "a.yaml"])
-    assert exc.value.code == 2
-    assert "--quality" in capsys.readouterr().err
+def test_allocate_without_a_basin_config_needs_its_files(tmp_path, monkeypatch, capsys):
+    """Paths default to the basin's (--config); with no basin config, a missing one is named."""
+    monkeypatch.chdir(tmp_path)  # no config/config.yaml here
+    assert gep.cli.main(["allocate", "--agreement", "a.yaml"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--quality" in err[0] and "--config" in err[0]
+    assert "Fix: " in err[0]

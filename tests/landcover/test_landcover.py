@@ -24,7 +24,7 @@ from sklearn.metrics import (
 )
 
 from gep import landcover as L
-from gep import landcover_cli
+from gep.pipeline import classify as landcover_cli
 from gep.errors import ConfigError, InputDataError
 from gep.sources.base import Grid, write_raster
 

@@ -41,7 +41,7 @@ def _write(tmp_path, mutate) -> str:
     (lambda d: d["dispatch"].update(pace=[[0, 0.5], [0.5, 0.2], [1, 1]]),
      "dispatch.pace", "never decrease"),
     (lambda d: d["index"]["weights"].update(cod=0.1),
-     "(top level)", "index.weights.cod: not an indicator"),
+     "index.weights.cod", "index.weights.cod: not an indicator"),
     (lambda d: d["indicators"]["tp"].update(unit="mg/m3"),
      "(top level)", "is not a canonical unit"),
     (lambda d: d["indicators"]["nh3n"]["standard"]["limits"].update(III=0.4),

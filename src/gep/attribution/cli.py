@@ -1,31 +1,29 @@
 """``gep reference-climate``, ``gep reference`` and ``gep attribute`` (see gep.attribution)."""
 from __future__ import annotations
 
-DEFAULT_CONFIG = "config/config.yaml"
+from gep.cli_common import add_config, basin
 
 
 def register(sub) -> None:
     p = sub.add_parser("reference-climate", help="per-pixel mean climate of the reference "
                                                  "years (attribution.reference_years)")
-    p.add_argument("--config", default=DEFAULT_CONFIG, help="basin config file")
+    add_config(p)
     p.set_defaults(func=_climate)
 
     p = sub.add_parser("reference", help="one year's land cover under the reference climate: "
                                          "model runs and zonal sums")
-    p.add_argument("--config", default=DEFAULT_CONFIG, help="basin config file")
+    add_config(p)
     p.add_argument("--year", type=int, required=True)
     p.set_defaults(func=_reference)
 
     p = sub.add_parser("attribute", help="split every GEP change into land use and climate "
                                          "(gep/attribution.csv)")
-    p.add_argument("--config", default=DEFAULT_CONFIG, help="basin config file")
+    add_config(p)
     p.set_defaults(func=_attribute)
 
 
 def _cfg(args):
-    from gep.config import load_config
-
-    return load_config(args.config)
+    return basin(args)[0]
 
 
 def _climate(args) -> int:
@@ -45,10 +43,8 @@ def _reference(args) -> int:
 
 def _attribute(args) -> int:
     from gep.attribution.attribute import attribute
-    from gep.paths import Paths
 
-    cfg = _cfg(args)
-    p = Paths(cfg)
+    cfg, p = basin(args)
     out = attribute(p.gep_csv, [p.zonal_reference(y) for y in cfg.years],
                     cfg.path(cfg.valuation.prices), cfg.path(cfg.valuation.runoff_coefficients),
                     p.gep_reference_csv, p.attribution_csv)

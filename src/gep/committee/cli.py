@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_CONFIG = "config/config.yaml"
+from gep.cli_common import add_config, basin, help_action, print_written
 
 
 def register(subparsers) -> None:
@@ -14,8 +14,7 @@ def register(subparsers) -> None:
                     "(settlement transfers, responsibility-list targets, monthly data "
                     "delivery), decide which were executed, and write committee/"
                     "obligations.csv and committee/execution.csv.")
-    e.add_argument("--config", default=DEFAULT_CONFIG, metavar="FILE",
-                   help=f"basin configuration (default {DEFAULT_CONFIG})")
+    add_config(e)
     e.set_defaults(func=_execution)
 
     b = subparsers.add_parser(
@@ -25,8 +24,7 @@ def register(subparsers) -> None:
                     "2024-03 (monthly agenda 议事), 2024-Q1 (quarterly bulletin 通报) or 2024 "
                     "(annual assessment 评估); --year Y builds all 17 papers of Y; --index "
                     "rebuilds index.html. Needs `gep execution` first.")
-    b.add_argument("--config", default=DEFAULT_CONFIG, metavar="FILE",
-                   help=f"basin configuration (default {DEFAULT_CONFIG})")
+    add_config(b)
     b.add_argument("--period", action="append", default=[], metavar="PERIOD",
                    help="YYYY-MM, YYYY-Qn or YYYY (repeatable)")
     b.add_argument("--year", type=int, action="append", default=[], metavar="YEAR",
@@ -40,7 +38,7 @@ def register(subparsers) -> None:
 
     a = subparsers.add_parser("agreement", help="the agreement's filing (备案)")
     sub = a.add_subparsers(dest="agreement_command", metavar="ACTION")
-    a.set_defaults(func=lambda args: (a.print_help(), 2)[1])
+    a.set_defaults(func=help_action(a))
     f = sub.add_parser(
         "file", help="record the agreement's filing with a body in the sunshine ledger",
         description="Record that the agreement was filed (备案) with --body on --date under "
@@ -48,7 +46,7 @@ def register(subparsers) -> None:
                     "sunshine ledger and committee/filings.csv; the report shows the filing. "
                     "Flags default to the basin config's compensation.agreement and "
                     "committee.filing.")
-    f.add_argument("--config", default=DEFAULT_CONFIG, metavar="FILE")
+    add_config(f)
     f.add_argument("--agreement", metavar="YAML", help="the agreement file")
     f.add_argument("--body", metavar="NAME", help="e.g. the municipal people's congress "
                    "standing committee")
@@ -59,18 +57,10 @@ def register(subparsers) -> None:
     f.set_defaults(func=_file)
 
 
-def _load(config):
-    from gep.config import load_config
-    from gep.paths import Paths
-
-    cfg = load_config(config)
-    return cfg, Paths(cfg)
-
-
 def _execution(args: argparse.Namespace) -> int:
     from gep.committee.execution import write_execution
 
-    cfg, p = _load(args.config)
+    cfg, p = basin(args)
     paths = write_execution(cfg, p)
     import csv
 
@@ -81,8 +71,7 @@ def _execution(args: argparse.Namespace) -> int:
                     "  BELOW TARGET"
                 print(f"{r['year']}: executed {r['executed']} of {r['due']} "
                       f"({float(r['rate']) * 100:.2f} %){flag}")
-    for path in paths.values():
-        print(f"wrote {path}")
+    print_written(paths)
     return 0
 
 
@@ -91,7 +80,7 @@ def _bulletin(args: argparse.Namespace) -> int:
     from gep.committee.periods import parse_period, periods_of_year
     from gep.errors import InputDataError
 
-    cfg, p = _load(args.config)
+    cfg, p = basin(args)
     periods = [parse_period(t, list(cfg.years)) for t in args.period]
     for y in args.year:
         if y not in cfg.years:
@@ -113,7 +102,7 @@ def _file(args: argparse.Namespace) -> int:
     from gep.committee.filing import file_agreement
     from gep.errors import InputDataError
 
-    cfg, p = _load(args.config)
+    cfg, p = basin(args)
     fil = cfg.committee.filing
     agreement = Path(args.agreement) if args.agreement else cfg.path(cfg.compensation.agreement)
     values = {"body": args.body or (fil.body if fil else None),
@@ -126,7 +115,7 @@ def _file(args: argparse.Namespace) -> int:
     if agreement is None:
         raise InputDataError("<command line>", "--agreement is missing", "pass --agreement "
                              "or set compensation.agreement", field="--agreement")
-    db = Path(args.db) if args.db else p.ledger / "ledger.db"
+    db = Path(args.db) if args.db else p.ledger.db
     r = file_agreement(agreement, values["body"], values["date"], values["reference"], db,
                        p.filings_csv)
     print(f"agreement {r['agreement_id']} (sha256 {r['sha256']}) filed with {r['body']} on "

@@ -10,11 +10,17 @@ Public API (used by ``gep allocate``, the Snakemake rule, the daily dispatch and
 Pure Python (pydantic, PyYAML, the standard library): importing it pulls in no numpy, pandas
 or raster library, so the dispatch and the ledger can import it cheaply.
 """
-from gep.compensation.agreement import CLAUSES, Agreement, load_agreement, validate_agreement
-from gep.compensation.allocate import allocate
-from gep.compensation.engine import Settlement, Transfer, p_index, settle, transfer_id
-from gep.compensation.inputs import EngineInputs, Incident, read_inputs
-from gep.compensation.narrative import narrative
+from gep.lazy import lazy_exports
+
+# imported on first use, so ``gep --help`` (which imports gep.compensation.cli) stays light
+lazy_exports(__name__, {
+    "gep.compensation.agreement": ("CLAUSES", "Agreement", "load_agreement",
+                                   "validate_agreement"),
+    "gep.compensation.allocate": ("allocate",),
+    "gep.compensation.engine": ("Settlement", "Transfer", "p_index", "settle", "transfer_id"),
+    "gep.compensation.inputs": ("EngineInputs", "Incident", "read_inputs"),
+    "gep.compensation.narrative": ("narrative",),
+})
 
 __all__ = [
     "CLAUSES", "Agreement", "EngineInputs", "Incident", "Settlement", "Transfer", "allocate",

@@ -21,14 +21,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
 )
 
 from gep.errors import ConfigError
-from gep.io import read_yaml
+from gep.io import read_settings, validate_settings
 from gep.money import D
 from gep.services import VALUED_SERVICES
-from gep.tables import MAX_MONEY_CNY, PLAUSIBLE_MG_L, check_utf8_config, suggest
+from gep.tables import MAX_MONEY_CNY, PLAUSIBLE_MG_L, suggest
 
 ROLES = ("central", "fund", "upstream", "downstream")
 #: Clause names used in transfers.csv and statement.csv, in the order they are settled.
@@ -243,17 +242,9 @@ def _loc(err: dict, data: Any) -> str:
 
 def validate_agreement(data: Any, file: str | None = None) -> Agreement:
     """Validate an agreement mapping; raise :class:`ConfigError` for the first problem."""
-    if not isinstance(data, dict):
-        raise ConfigError("(top level)", "the file must hold a mapping of keys",
-                          "start from config/agreement.yaml", file=file)
-    try:
-        agreement = Agreement.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(_loc(err, data), msg,
-                          _FIXES.get(err["type"], "see docs/compensation.md"),
-                          file=file) from None
+    agreement = validate_settings(data, Agreement, file=file, example="config/agreement.yaml",
+                                  doc="see docs/compensation.md", fixes=_FIXES,
+                                  key=lambda err: _loc(err, data))
     agreement._source = file
     _check(agreement, file)
     return agreement
@@ -261,10 +252,9 @@ def validate_agreement(data: Any, file: str | None = None) -> Agreement:
 
 def load_agreement(path: str | Path) -> Agreement:
     """Load and validate an agreement YAML file (errors: :class:`gep.errors.ConfigError`)."""
-    path = Path(path)
-    check_utf8_config(path)
-    data = read_yaml(path, "agreement file",
-                     "pass --agreement with an existing file, e.g. config/agreement.yaml")
+    data = read_settings(path, what="agreement file",
+                         missing_fix="pass --agreement with an existing file, e.g. "
+                                     "config/agreement.yaml")
     return validate_agreement(data, file=str(path))
 
 

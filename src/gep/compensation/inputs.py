@@ -27,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from gep.compensation.agreement import Agreement
+from gep.compensation.schedule import Schedule
 from gep.errors import ConfigError, InputDataError
 from gep.services import VALUED_SERVICES
 from gep.tables import (
@@ -170,7 +171,7 @@ def settled_years(agreement: Agreement, quality: dict[int, dict[str, Decimal]],
         raise InputDataError(str(quality_path), f"no water-quality year after base_year "
                              f"{agreement.base_year} (last year found {max(quality)})",
                              f"add annual means for {first} onwards", field="year")
-    years = list(range(first, last + 1))
+    years = Schedule.of(agreement).through(max(quality))
     needed = list(agreement.water_quality_bet.indicators)
     for y in years:
         have = quality.get(y, {})

@@ -25,15 +25,16 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-
-import geopandas as gpd
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from gep.errors import InputDataError
 from gep.io import atomic_path, write_text
 from gep.money import to_fen
 from gep.services import SERVICE_NAMES
+
+if TYPE_CHECKING:  # imported inside the functions: `gep gis --help` stays light
+    import geopandas as gpd
+    import pandas as pd
 
 PARTY_FIELDS = ["party_id", "name", "name_zh", "role", "province"]
 STYLE_FIELD = "gep_cny_const_per_ha"
@@ -44,6 +45,8 @@ YLGN = ["255,255,204,255", "194,230,153,255", "120,198,121,255", "49,163,84,255"
 
 def _money(v) -> float:
     """A CSV money string (or Decimal) to the nearest float of its fen value; NaN if empty."""
+    import numpy as np
+
     if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
         return float("nan")
     return float(to_fen(Decimal(str(v))))
@@ -68,6 +71,8 @@ def attribution_fields(att: pd.DataFrame, year: int,
     Works for a wide table (one row per year and party) and a long one (text columns such as
     service or driver name the figures): text columns become part of the field name.
     """
+    import pandas as pd
+
     if "party_id" not in att.columns:
         raise InputDataError(source, "no party_id column",
                              "write one row per party (and year) with a party_id column")
@@ -90,6 +95,8 @@ def gep_layers(parties: gpd.GeoDataFrame, gep: pd.DataFrame,
                ) -> dict[int, gpd.GeoDataFrame]:
     """``{year: party polygons with every service's quantity and value}``; errors in the
     attribution table name ``attribution_source``."""
+    import geopandas as gpd
+
     base = parties[PARTY_FIELDS + ["geometry"]].copy()
     base.insert(len(PARTY_FIELDS), "area_ha", _area_ha(parties))
     services = list(dict.fromkeys(gep["service"]))
@@ -124,6 +131,9 @@ def gep_layers(parties: gpd.GeoDataFrame, gep: pd.DataFrame,
 
 def responsibility_layer(parties: gpd.GeoDataFrame, perf: pd.DataFrame) -> gpd.GeoDataFrame:
     """One feature per party, year and target of the responsibility lists."""
+    import geopandas as gpd
+    import pandas as pd
+
     p = parties[PARTY_FIELDS[:3] + ["geometry"]]
     df = perf.merge(p, on="party_id", how="inner")
     out = pd.DataFrame({
@@ -137,6 +147,8 @@ def responsibility_layer(parties: gpd.GeoDataFrame, perf: pd.DataFrame) -> gpd.G
 def class_breaks(values, n: int = 5) -> list[float]:
     """``n`` quantile classes over ``values`` (NaN ignored), bounds rounded to whole CNY/ha
     outwards so every value falls in a class."""
+    import numpy as np
+
     v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
     if v.size == 0:
         return [0.0, 1.0]
@@ -199,6 +211,9 @@ def export_gpkg(parties_gpkg: Path, gep_csv: Path, out_gpkg: Path, out_qml: Path
                 performance_csv: Path | None = None,
                 attribution_csv: Path | None = None) -> dict[str, Path]:
     """Write the GeoPackage and the QGIS style (both atomically)."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
     import pyogrio
 
     parties = gpd.read_file(parties_gpkg)

@@ -1,15 +1,42 @@
-"""``gep monitor``, ``gep dispatch`` and ``gep monitor-demo`` (see docs/monitoring.md)."""
+"""``gep monitor``, ``gep dispatch``, ``gep monitor-demo`` and ``gep downstream``
+(see docs/monitoring.md).
+
+Every command takes the basin ``--config`` and finds its files through ``Paths``; path flags
+override them. The monitoring settings are ``--settings`` (default: the basin config's
+``monitoring.config``). The former form, ``--config`` naming the monitoring settings with
+every path given, still works: such a file is read as ``--settings``.
+"""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from gep.errors import InputDataError
+from gep.cli_common import (
+    DEFAULT_CONFIG,
+    Basin,
+    add_config,
+    add_out,
+    config_given,
+    forget_config,
+    note,
+    print_written,
+)
+from gep.errors import ConfigError, InputDataError
 
-DEFAULT_CONFIG = "config/monitoring.yaml"
+_CONFIG_HELP = (f"basin configuration (default {DEFAULT_CONFIG}); every file below defaults "
+                "to the basin's. (A monitoring settings file here is read as --settings, the "
+                "former form.)")
+_SETTINGS_HELP = "monitoring settings (default: the basin config's monitoring.config)"
 
 
 def register(subparsers) -> None:
+    _register_monitor(subparsers)
+    _register_dispatch(subparsers)
+    _register_demo(subparsers)
+    _register_downstream(subparsers)
+
+
+def _register_monitor(subparsers) -> None:
     p = subparsers.add_parser(
         "monitor",
         help="QA/QC sensor readings; daily index, compliance and responsibility lists",
@@ -17,20 +44,23 @@ def register(subparsers) -> None:
                     "compute daily GB 3838-2002 compliance, the daily ecological performance "
                     "index and the annual products for the compensation engine. Writes "
                     "readings_qc.parquet, daily_index.csv, daily_compliance.csv, "
-                    "anomalies.csv, section_quality.csv and performance.csv to --out; "
-                    "nothing is written if any input is invalid.")
-    p.add_argument("--readings", required=True, metavar="FILE",
+                    "anomalies.csv, section_quality.csv and performance.csv to "
+                    "results/<basin>/monitoring (or --out); nothing is written if any input "
+                    "is invalid.")
+    add_config(p, _CONFIG_HELP)
+    p.add_argument("--settings", metavar="FILE", help=_SETTINGS_HELP)
+    p.add_argument("--readings", metavar="FILE",
                    help="readings in long form (timestamp,station,indicator,value,unit), "
-                        "CSV or Parquet")
-    p.add_argument("--stations", required=True, metavar="FILE",
-                   help="stations table (station,party_id,section,role,lon,lat)")
-    p.add_argument("--config", default=DEFAULT_CONFIG, metavar="FILE",
-                   help=f"monitoring configuration (default {DEFAULT_CONFIG})")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+                        "CSV or Parquet (default: monitoring.readings, or the demo basin's)")
+    p.add_argument("--stations", metavar="FILE",
+                   help="stations table (station,party_id,section,role,lon,lat) (default: "
+                        "monitoring.stations, or the demo basin's)")
+    add_out(p, "results/<basin>/monitoring")
     p.add_argument("--inputs", metavar="DIR",
-                   help="basin inputs directory (results/<basin>/inputs): takes "
-                        "<year>/landcover.tif, parties.tif, parties.csv and redline.tif "
-                        "from it for the red-line natural-cover target")
+                   help="basin inputs directory: takes <year>/landcover.tif, parties.tif, "
+                        "parties.csv and redline.tif from it for the red-line natural-cover "
+                        "target (default: results/<basin>/inputs when the basin config is "
+                        "read)")
     p.add_argument("--landcover", action="append", default=[], metavar="YEAR=PATH",
                    help="land cover of a year (repeatable); with --parties-raster, "
                         "--parties-csv and --redline instead of --inputs")
@@ -41,6 +71,8 @@ def register(subparsers) -> None:
                    help="processes for the QA/QC tests (default 1)")
     p.set_defaults(func=_monitor)
 
+
+def _register_dispatch(subparsers) -> None:
     d = subparsers.add_parser(
         "dispatch",
         help="pay upstream entitlements day by day, withholding anomaly days into escrow",
@@ -48,36 +80,45 @@ def register(subparsers) -> None:
                     "engine's transfers.csv) over the days of --year, paced by the daily "
                     "index; withhold anomaly days into escrow with an alert; settle the escrow "
                     "on the year's P index. Writes disbursements.csv, alerts.csv, "
-                    "settlement.csv and ledger_transfers.csv to --out.")
-    d.add_argument("--transfers", required=True, metavar="FILE",
-                   help="compensation transfers.csv (gep allocate)")
-    d.add_argument("--daily-index", required=True, metavar="FILE",
-                   help="daily_index.csv (gep monitor); anomalies.csv beside it gives the "
-                        "alerts their stations and values")
-    d.add_argument("--anomalies", metavar="FILE",
-                   help="anomalies.csv (default: beside --daily-index)")
-    d.add_argument("--agreement", required=True, metavar="FILE", help="agreement YAML")
-    d.add_argument("--quality", required=True, metavar="FILE",
-                   help="section_quality.csv (gep monitor), for the year's P index")
+                    "settlement.csv and ledger_transfers.csv to results/<basin>/dispatch/"
+                    "<year> (or --out).")
+    add_config(d, _CONFIG_HELP)
+    d.add_argument("--settings", metavar="FILE", help=_SETTINGS_HELP)
     d.add_argument("--year", required=True, type=int, help="year to dispatch")
     d.add_argument("--entitlement-year", type=int, metavar="YEAR",
-                   help="engine year whose payments are dispatched (default: --year)")
-    d.add_argument("--config", default=DEFAULT_CONFIG, metavar="FILE",
-                   help=f"monitoring configuration (default {DEFAULT_CONFIG})")
-    d.add_argument("--out", required=True, metavar="DIR", help="output directory")
+                   help="engine year whose payments are dispatched (default: the year before "
+                        "--year, as the settlement schedule pays it; in the former "
+                        "--config monitoring.yaml form: --year)")
+    d.add_argument("--transfers", metavar="FILE",
+                   help="compensation transfers.csv (default: gep allocate's)")
+    d.add_argument("--daily-index", metavar="FILE",
+                   help="daily_index.csv (default: gep monitor's); anomalies.csv beside it "
+                        "gives the alerts their stations and values")
+    d.add_argument("--anomalies", metavar="FILE",
+                   help="anomalies.csv (default: beside --daily-index)")
+    d.add_argument("--agreement", metavar="FILE",
+                   help="agreement YAML (default: compensation.agreement)")
+    d.add_argument("--quality", metavar="FILE",
+                   help="section_quality.csv, for the year's P index (default: gep monitor's)")
+    add_out(d, "results/<basin>/dispatch/<year>")
     d.set_defaults(func=_dispatch)
 
+
+def _register_demo(subparsers) -> None:
     g = subparsers.add_parser(
         "monitor-demo",
         help="write the demo basin's synthetic sensor readings and stations table",
         description="Hourly readings at the boundary section and each party's outlet, with "
                     "seasonality and injected faults, deterministic from --seed.")
-    g.add_argument("--years", required=True, type=int, nargs="+", metavar="YEAR")
-    g.add_argument("--readings", required=True, metavar="FILE", help="output Parquet file")
-    g.add_argument("--stations", required=True, metavar="FILE", help="output CSV file")
-    g.add_argument("--seed", type=int, default=20240601)
+    add_config(g)
+    g.add_argument("--years", type=int, nargs="+", metavar="YEAR",
+                   help="default: the basin's years")
+    g.add_argument("--readings", metavar="FILE",
+                   help="output Parquet file (default results/<basin>/monitoring/demo/)")
+    g.add_argument("--stations", metavar="FILE",
+                   help="output CSV file (default results/<basin>/monitoring/demo/)")
+    g.add_argument("--seed", type=int, help="default: the basin's demo.seed")
     g.set_defaults(func=_demo)
-    _register_downstream(subparsers)
 
 
 def _register_downstream(subparsers) -> None:
@@ -87,49 +128,58 @@ def _register_downstream(subparsers) -> None:
                     "agreement against what was paid on time through the daily dispatch, and "
                     "the declared emissions of their enterprises against a cap. Writes "
                     "monitoring/responsibility_downstream.csv (see docs/committee.md).")
-    p.add_argument("--config", default="config/config.yaml", metavar="FILE",
-                   help="basin configuration (default config/config.yaml)")
+    add_config(p)
     p.add_argument("--declarations", metavar="CSV", help="override the declarations file")
-    p.add_argument("--out", metavar="CSV", help="override the output file")
+    add_out(p, "results/<basin>/monitoring/responsibility_downstream.csv", folder=False)
     p.set_defaults(func=_downstream)
 
 
-def _downstream(args: argparse.Namespace) -> int:
-    from gep.config import load_config
-    from gep.monitoring.downstream import write_downstream
-    from gep.paths import Paths
-    from gep.publish import dispatch_years
+def _is_monitoring_settings(path: str) -> bool:
+    """Whether ``path`` holds monitoring settings rather than a basin config."""
+    import yaml
 
-    cfg = load_config(args.config)
-    p = Paths(cfg)
-    decl = Path(args.declarations) if args.declarations else None
-    if decl is None and cfg.rating.enabled:
-        decl = (cfg.path(cfg.rating.declarations) if cfg.rating.declarations is not None
-                else p.demo_declarations)
-    out = write_downstream(
-        cfg.path(cfg.monitoring.config), p.compensation / "transfers.csv",
-        {y: p.dispatch(y) for y in dispatch_years(cfg)}, list(cfg.years),
-        Path(args.out) if args.out else p.downstream_csv, declarations_csv=decl,
-        parties_csv=p.party_file("parties.csv"), payments_csv=cfg.path(cfg.committee.payments))
-    print(f"wrote {out}")
-    return 0
+    try:  # a guess only: the loader then reports bad bytes or syntax in its own words
+        text = Path(path).read_bytes().decode("utf-8", errors="replace")
+        data = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "basin" not in data and \
+        bool({"indicators", "dispatch", "standard", "index"} & set(data))
 
 
-def _landcover_args(args: argparse.Namespace) -> dict:
+def _former_config(args: argparse.Namespace) -> bool:
+    """The former form ``--config monitoring.yaml``: read it as --settings. True if so."""
+    if args.settings is None and config_given(args) and _is_monitoring_settings(args.config):
+        note(args.command, f"{args.config} holds monitoring settings: reading it as "
+             "--settings (--config names the basin configuration now)")
+        args.settings = args.config
+        forget_config(args)
+        return True
+    return False
+
+
+def _settings(b: Basin) -> Path:
+    return b.path(b.args.settings, "--settings", lambda b: b.cfg.path(b.cfg.monitoring.config))
+
+
+def _sensor_file(kind: str):
+    """The basin's readings or stations: monitoring.<kind>, else the demo basin's."""
+    def default(b: Basin):
+        given = getattr(b.cfg.monitoring, kind)
+        if given is not None:
+            return b.cfg.path(given)
+        if b.cfg.source == "demo":
+            return getattr(b.paths.monitoring_demo, kind)
+        raise ConfigError(f"monitoring.{kind}", "no sensor readings for a non-demo basin",
+                          f"set monitoring.readings and monitoring.stations, or pass --{kind}",
+                          file=b.file)
+    return default
+
+
+def _landcover_args(args: argparse.Namespace, inputs: Path | None) -> dict:
     kw: dict = {}
-    if args.inputs:
-        root = Path(args.inputs)
-        years = {int(p.parent.name): p for p in sorted(root.glob("*/landcover.tif"))
-                 if p.parent.name.isdigit()}
-        kw = {"landcover_by_year": years or None, "parties_raster": root / "parties.tif",
-              "parties_csv": root / "parties.csv", "redline_raster": root / "redline.tif"}
-        for name in ("parties_raster", "parties_csv", "redline_raster"):
-            if not kw[name].is_file():
-                raise InputDataError(str(kw[name]), "missing from --inputs",
-                                     "run the acquire stage first, or pass the files one by one")
-        if not years:
-            raise InputDataError(str(root), "no <year>/landcover.tif under --inputs",
-                                 "run the acquire stage first")
+    if inputs is not None:
+        kw = _from_inputs(Path(inputs))
     if args.landcover:
         by_year = {}
         for item in args.landcover:
@@ -147,13 +197,39 @@ def _landcover_args(args: argparse.Namespace) -> dict:
     return kw
 
 
+def _from_inputs(root: Path) -> dict:
+    """The red-line target's files in a basin inputs folder."""
+    from gep.paths import InputFiles
+
+    f = InputFiles(root)
+    years = f.landcover_by_year()
+    kw = {"landcover_by_year": years or None, "parties_raster": f.parties_raster,
+          "parties_csv": f.parties_csv, "redline_raster": f.redline_raster}
+    for name in ("parties_raster", "parties_csv", "redline_raster"):
+        if not kw[name].is_file():
+            raise InputDataError(str(kw[name]), "missing from --inputs",
+                                 "run the acquire stage first, or pass the files one by one")
+    if not years:
+        raise InputDataError(str(root), "no <year>/landcover.tif under --inputs",
+                             "run the acquire stage first")
+    return kw
+
+
 def _monitor(args: argparse.Namespace) -> int:
     from gep.monitoring.pipeline import monitor
 
-    paths = monitor(args.readings, args.stations, args.config, args.out,
-                    workers=args.workers, **_landcover_args(args))
-    for path in paths.values():
-        print(f"wrote {path}")
+    former = _former_config(args)
+    b = Basin(args)
+    settings = _settings(b)
+    readings = b.path(args.readings, "--readings", _sensor_file("readings"))
+    stations = b.path(args.stations, "--stations", _sensor_file("stations"))
+    out = b.path(args.out, "--out", lambda b: b.paths.monitoring)
+    own_files = args.landcover or args.parties_raster or args.parties_csv or args.redline
+    inputs = args.inputs if own_files or former else b.optional(args.inputs,
+                                                                lambda b: b.paths.inputs)
+    paths = monitor(readings, stations, settings, out, workers=args.workers,
+                    **_landcover_args(args, inputs))
+    print_written(paths)
     return 0
 
 
@@ -162,29 +238,89 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     from gep.monitoring.dispatch import dispatch
 
-    daily = Path(args.out) / "daily_runs.csv"
-    if daily.is_file():  # issue 18: the year is paid day by day; never overwrite those rows
-        raise InputDataError(str(daily), "this year is paid day by day by `gep daily`; the "
-                             "batch would overwrite its disbursements", "replay the year "
-                             "into another --out to audit it (docs/operations.md)", field="out")
-    paths = dispatch(args.transfers, args.daily_index, args.agreement, args.quality, args.year,
-                     args.out, args.config, anomalies_csv=args.anomalies,
-                     entitlement_year=args.entitlement_year)
+    former = _former_config(args)
+    if args.out is not None:
+        _refuse_daily_year(Path(args.out))  # before anything is read
+    b = Basin(args)
+    out = b.path(args.out, "--out", lambda b: b.paths.dispatch(args.year))
+    _refuse_daily_year(out)
+    agreement = b.path(args.agreement, "--agreement",
+                       lambda b: b.cfg.path(b.cfg.compensation.agreement))
+    ent_year = args.entitlement_year
+    if ent_year is None and not former:
+        ent_year = _scheduled_entitlement(agreement, args.year)
+    paths = dispatch(b.path(args.transfers, "--transfers",
+                            lambda b: b.paths.compensation.transfers),
+                     b.path(args.daily_index, "--daily-index",
+                            lambda b: b.paths.monitoring.daily_index),
+                     agreement,
+                     b.path(args.quality, "--quality",
+                            lambda b: b.paths.monitoring.section_quality),
+                     args.year, out, _settings(b), anomalies_csv=args.anomalies,
+                     entitlement_year=ent_year)
     with open(paths["settlement"], newline="", encoding="utf-8-sig") as fh:
         for row in csv.DictReader(fh):
             verdict = "released" if row["p_met"] == "true" else "forfeited"
             print(f"{row['year']} {row['party_id']}: entitled {row['entitlement_cny']}, paid "
                   f"{row['paid_cny']}, withheld {row['withheld_cny']} on "
                   f"{row['anomaly_days']} anomaly days; P {row['P']}, escrow {verdict}")
-    for path in paths.values():
-        print(f"wrote {path}")
+    print_written(paths)
     return 0
+
+
+def _refuse_daily_year(out: Path) -> None:
+    from gep.paths import DispatchFiles
+
+    daily = DispatchFiles(out).daily_runs
+    if daily.is_file():  # issue 18: the year is paid day by day; never overwrite those rows
+        raise InputDataError(str(daily), "this year is paid day by day by `gep daily`; the "
+                             "batch would overwrite its disbursements", "replay the year "
+                             "into another --out to audit it (docs/operations.md)", field="out")
+
+
+def _scheduled_entitlement(agreement: Path, year: int) -> int:
+    """The settled year the schedule pays out during ``year``."""
+    from gep.compensation import load_agreement
+    from gep.compensation.schedule import Schedule
+
+    a = load_agreement(agreement)
+    ent = Schedule.of(a).entitlement_year(year)
+    if ent is None:
+        end = f" to end_year {a.end_year}" if a.end_year is not None else ""
+        raise InputDataError("<command line>", f"{year} pays out no settled year (the "
+                             f"agreement settles base_year {a.base_year} + 1{end})",
+                             "pass a --year after a settled year, or --entitlement-year",
+                             field="--year")
+    return ent
 
 
 def _demo(args: argparse.Namespace) -> int:
     from gep.monitoring.demo import generate
 
-    paths = generate(args.years, Path(args.readings), Path(args.stations), seed=args.seed)
-    for path in paths.values():
-        print(f"wrote {path}")
+    b = Basin(args)
+    years = args.years or b.cfg.years
+    seed = args.seed if args.seed is not None else (
+        b.cfg.demo.seed if b.explicit or b.available else 20240601)
+    readings = b.path(args.readings, "--readings", lambda b: b.paths.monitoring_demo.readings)
+    stations = b.path(args.stations, "--stations", lambda b: b.paths.monitoring_demo.stations)
+    print_written(generate(years, readings, stations, seed=seed))
+    return 0
+
+
+def _downstream(args: argparse.Namespace) -> int:
+    from gep.compensation.schedule import dispatch_years
+    from gep.monitoring.downstream import write_downstream
+
+    b = Basin(args)
+    cfg, p = b.cfg, b.paths
+    decl = Path(args.declarations) if args.declarations else None
+    if decl is None and cfg.rating.enabled:
+        decl = (cfg.path(cfg.rating.declarations) if cfg.rating.declarations is not None
+                else p.demo_declarations)
+    out = write_downstream(
+        cfg.path(cfg.monitoring.config), p.compensation.transfers,
+        {y: p.dispatch(y) for y in dispatch_years(cfg)}, list(cfg.years),
+        Path(args.out) if args.out else p.downstream_csv, declarations_csv=decl,
+        parties_csv=p.parties_csv, payments_csv=cfg.path(cfg.committee.payments))
+    print(f"wrote {out}")
     return 0

@@ -15,14 +15,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from gep.errors import ConfigError
-from gep.io import read_yaml
-from gep.tables import check_utf8_config
+from gep.io import load_settings as _load_settings
 
 CLASSES = ("I", "II", "III", "IV", "V")
 NATURAL_COVER_DEFAULT = (10, 20, 30, 80, 90)
@@ -275,25 +272,14 @@ class MonitoringSettings(_Model):
         return self._source
 
 
-def _loc(err: dict) -> str:
-    return ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
-
-
 def load_settings(path: str | Path) -> MonitoringSettings:
     """Read and validate ``monitoring.yaml``; :class:`ConfigError` names the key and a fix."""
-    path = Path(path)
-    check_utf8_config(path)
-    data = read_yaml(path, "monitoring configuration",
-                     "pass --config config/monitoring.yaml (or a copy of it)")
-    if not isinstance(data, dict):
-        raise ConfigError("(top level)", "expected a mapping of keys",
-                          "start from config/monitoring.yaml", file=str(path))
-    try:
-        settings = MonitoringSettings.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = err.get("msg", "invalid").removeprefix("Value error, ")
-        raise ConfigError(_loc(err), msg, "see docs/monitoring.md for the key's form and "
-                          "config/monitoring.yaml for an example", file=str(path)) from None
+    settings = _load_settings(path, MonitoringSettings, what="monitoring configuration",
+                              example="config/monitoring.yaml",
+                              doc="see docs/monitoring.md for the key's form and "
+                                  "config/monitoring.yaml for an example",
+                              missing_fix="pass --settings config/monitoring.yaml (or a copy "
+                                          "of it), or set monitoring.config in the basin "
+                                          "config")
     settings._source = str(path)
     return settings

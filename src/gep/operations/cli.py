@@ -7,15 +7,14 @@ import datetime as dt
 import logging
 import threading
 
+from gep.cli_common import add_config, help_action
 from gep.errors import InputDataError
 
-DEFAULT_CONFIG = "config/config.yaml"
 log = logging.getLogger("gep.operations")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default=DEFAULT_CONFIG, metavar="FILE",
-                   help=f"basin configuration (default {DEFAULT_CONFIG})")
+    add_config(p)
     p.add_argument("--db", metavar="URL", help="database URL (default: operations.yaml's "
                    "database, else sqlite results/<basin>/operations/operations.db); "
                    "postgresql://user@host/db works too")
@@ -38,7 +37,7 @@ def register(subparsers) -> None:
     r.add_argument("--prefix", help="revoke only the key starting with this (first 10 "
                    "characters); default: all the station's keys")
     r.set_defaults(func=_revoke_key)
-    st.set_defaults(func=lambda args: (st.print_help(), 2)[1])
+    st.set_defaults(func=help_action(st))
 
     d = subparsers.add_parser(
         "daily", help="run one day: QA/QC, index, pay/reduce/pause, alerts, ledger",
@@ -80,7 +79,7 @@ def register(subparsers) -> None:
     dl = os_.add_parser("deliver", help="retry alert deliveries that are pending or failed")
     _common(dl)
     dl.set_defaults(func=_deliver)
-    o.set_defaults(func=lambda args: (o.print_help(), 2)[1])
+    o.set_defaults(func=help_action(o))
 
 
 def _ctx(args, **kw):

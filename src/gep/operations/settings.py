@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gep.errors import ConfigError
-from gep.io import read_yaml
+from gep.io import load_settings
 
 DEFAULT_FILE = "operations.yaml"
 
@@ -89,16 +88,6 @@ def load_operations(path: str | Path | None) -> OperationsSettings:
     """Read and validate ``operations.yaml``; a missing file (None) gives the defaults."""
     if path is None or not Path(path).is_file():
         return OperationsSettings()
-    data = read_yaml(Path(path), "operations configuration",
-                     "start from config/operations.yaml") or {}
-    if not isinstance(data, dict):
-        raise ConfigError("(top level)", "expected a mapping of keys",
-                          "start from config/operations.yaml", file=str(path))
-    try:
-        return OperationsSettings.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
-        msg = err.get("msg", "invalid").removeprefix("Value error, ")
-        raise ConfigError(key, msg, "see docs/operations.md and config/operations.yaml",
-                          file=str(path)) from None
+    return load_settings(path, OperationsSettings, what="operations configuration",
+                         example="config/operations.yaml",
+                         doc="see docs/operations.md and config/operations.yaml")

@@ -5,14 +5,12 @@ import argparse
 import os
 import sys
 
+from gep.cli_common import add_config, basin, help_action
 from gep.errors import InputDataError
-
-DEFAULT_CONFIG = "config/config.yaml"
 
 
 def _common(p: argparse.ArgumentParser, db: bool = True) -> None:
-    p.add_argument("--config", default=DEFAULT_CONFIG,
-                   help=f"basin config file (default {DEFAULT_CONFIG})")
+    add_config(p)
     if db:
         p.add_argument("--db", help="database URL (default: SQLite at "
                        "results/<basin>/portal/portal.db); e.g. "
@@ -42,7 +40,7 @@ def register(subparsers) -> None:
     portal = subparsers.add_parser("portal", help="portal administration (accounts, demo "
                                    "data, migrations, ledger hook)")
     sub = portal.add_subparsers(dest="portal_command", metavar="ACTION")
-    portal.set_defaults(func=lambda a: (portal.print_help(), 2)[1])
+    portal.set_defaults(func=help_action(portal))
 
     q = sub.add_parser("create-admin", help="create a committee account")
     _common(q)
@@ -124,21 +122,18 @@ def _create_user(a) -> int:
     return _create(a, a.role, a.party)
 
 
-def _append_receipts(config: str) -> None:
-    from gep.config import load_config
+def _append_receipts(a) -> None:
+    from gep.compensation.schedule import dispatch_years
     from gep.ledger import api
-    from gep.paths import Paths
-    from gep.publish import dispatch_years
 
-    cfg = load_config(config)
+    cfg, p = basin(a)
     if not cfg.ledger.enabled:
         return
-    p = Paths(cfg)
     for y in dispatch_years(cfg):
-        f = p.dispatch(y) / "ledger_transfers.csv"
+        f = p.dispatch(y).ledger_transfers
         if f.exists():
             print(f"ledger receipts {y}: "
-                  f"{api.append_transfers_csv(p.ledger / 'ledger.db', f, 'disbursement')}")
+                  f"{api.append_transfers_csv(p.ledger.db, f, 'disbursement')}")
 
 
 def _seed(a) -> int:
@@ -146,7 +141,7 @@ def _seed(a) -> int:
     from gep.portal import services as svc
 
     if a.append_receipts:
-        _append_receipts(a.config)
+        _append_receipts(a)
     portal = _portal(a)
     try:
         counts = seedmod.seed(portal)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gep.errors import ConfigError
-from gep.io import read_yaml
+from gep.io import load_settings as load_settings_file
+from gep.io import validate_settings
 
 
 class _Model(BaseModel):
@@ -86,23 +86,11 @@ class PortalSettings(_Model):
 
 def load_settings(path: str | Path | None, overrides: dict | None = None) -> PortalSettings:
     """Read and validate portal.yaml (``None``: all defaults)."""
-    from gep.config import deep_merge
-
-    data: dict = {}
-    file = str(path) if path is not None else "<portal defaults>"
-    if path is not None:
-        data = read_yaml(Path(path), "portal settings",
-                         "point portal.config of the basin config at a portal.yaml") or {}
-        if not isinstance(data, dict):
-            raise ConfigError("(top level)", "the file must hold a mapping of keys", file=file)
-    if overrides:
-        data = deep_merge(data, overrides)
-    try:
-        return PortalSettings.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        fix = {"extra_forbidden": "remove it or check its spelling against config/portal.yaml",
-               "missing": "add this key"}.get(err["type"], "see docs/portal.md")
-        raise ConfigError(key, msg, fix, file=file) from None
+    kw = dict(example="config/portal.yaml", doc="see docs/portal.md")
+    if path is None:
+        return validate_settings(dict(overrides or {}), PortalSettings,
+                                 file="<portal defaults>", **kw)
+    return load_settings_file(path, PortalSettings, what="portal settings",
+                              overrides=overrides,
+                              missing_fix="point portal.config of the basin config at a "
+                                          "portal.yaml", **kw)

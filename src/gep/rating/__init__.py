@@ -8,9 +8,14 @@ certificate page per rated enterprise. Formats: docs/committee.md.
 """
 from __future__ import annotations
 
-from gep.rating.declarations import DECLARATION_COLUMNS, read_declarations
-from gep.rating.rules import StarRules, load_rules
-from gep.rating.score import RATINGS_HEADER, rate, rate_all
+from gep.lazy import lazy_exports
+
+# imported on first use, so ``gep --help`` (which imports gep.rating.cli) stays light
+lazy_exports(__name__, {
+    "gep.rating.declarations": ("DECLARATION_COLUMNS", "read_declarations"),
+    "gep.rating.rules": ("StarRules", "load_rules"),
+    "gep.rating.score": ("RATINGS_HEADER", "rate", "rate_all"),
+})
 
 __all__ = ["DECLARATION_COLUMNS", "RATINGS_HEADER", "StarRules", "load_rules", "rate",
            "rate_all", "read_declarations"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_CONFIG = "config/config.yaml"
+from gep.cli_common import Basin, add_config, add_out, print_written
 
 
 def register(subparsers) -> None:
@@ -14,32 +14,21 @@ def register(subparsers) -> None:
                     "and incentives, write ratings.csv and a bilingual certificate page per "
                     "enterprise and year. Nothing is written if a declaration or a rule is "
                     "bad. Paths default to the basin's (--config); flags override them.")
-    p.add_argument("--config", default=DEFAULT_CONFIG, metavar="FILE",
-                   help=f"basin configuration (default {DEFAULT_CONFIG})")
+    add_config(p)
     p.add_argument("--declarations", metavar="CSV", help="declarations (year,enterprise_id,"
                    "name,party_id,sector,revenue_cny,env_investment_cny,pollutant_baseline_t,"
                    "pollutant_reduction_t,green_tech_share,emissions_t,verified)")
     p.add_argument("--rules", metavar="YAML", help="star-rating rules (config/star_rating.yaml)")
     p.add_argument("--parties", metavar="CSV", help="parties.csv: declarations must name one "
                    "of its party_id values")
-    p.add_argument("--out", metavar="DIR", help="output folder (ratings.csv, certificates/)")
+    add_out(p, "results/<basin>/rating: ratings.csv, certificates/")
     p.set_defaults(func=_rate)
 
     d = subparsers.add_parser("rate-demo", help="write the demo basin's enterprise "
                               "declarations (about 60 enterprises)")
-    d.add_argument("--config", default=DEFAULT_CONFIG, metavar="FILE")
-    d.add_argument("--out", metavar="CSV", help="declarations file to write")
+    add_config(d)
+    add_out(d, "results/<basin>/rating/demo/declarations.csv", folder=False)
     d.set_defaults(func=_demo)
-
-
-def _paths(config: str, need_config: bool):
-    from gep.config import load_config
-    from gep.paths import Paths
-
-    if not need_config and not Path(config).is_file():
-        return None, None
-    cfg = load_config(config)
-    return cfg, Paths(cfg)
 
 
 def declarations_path(cfg, p) -> Path:
@@ -57,16 +46,18 @@ def party_ids(parties_csv: Path) -> set[str]:
 
 def _rate(args: argparse.Namespace) -> int:
     from gep.errors import InputDataError
+    from gep.paths import RatingFiles
     from gep.rating.declarations import read_declarations
     from gep.rating.rules import load_rules
     from gep.rating.score import write_outputs
 
-    explicit = args.declarations and args.rules and args.out
-    cfg, p = _paths(args.config, need_config=not explicit)
-    rules = load_rules(args.rules or cfg.path(cfg.rating.rules))
-    decl = Path(args.declarations) if args.declarations else declarations_path(cfg, p)
+    b = Basin(args)
+    rules = load_rules(b.path(args.rules, "--rules", lambda b: b.cfg.path(b.cfg.rating.rules)))
+    decl = b.path(args.declarations, "--declarations",
+                  lambda b: declarations_path(b.cfg, b.paths))
+    out = b.path(args.out, "--out", lambda b: b.paths.rating)
     parties_csv = Path(args.parties) if args.parties else (
-        p.party_file("parties.csv") if p is not None else None)
+        b.paths.parties_csv if b.available else None)
     parties = None
     if parties_csv is not None:
         if not parties_csv.is_file():
@@ -74,22 +65,23 @@ def _rate(args: argparse.Namespace) -> int:
                                  "run the acquire stage first, or pass --parties")
         parties = party_ids(parties_csv)
     declarations = read_declarations(decl, parties)
-    out = Path(args.out) if args.out else p.rating
-    paths = write_outputs(declarations, rules, out / "ratings.csv", out / "certificates",
+    cfg = b.cfg_or_none()
+    files = RatingFiles(out)
+    paths = write_outputs(declarations, rules, files.ratings, files.certificates,
                           basin=cfg.basin if cfg else "")
     print(f"rated {len(declarations)} declarations")
-    for path in paths.values():
-        print(f"wrote {path}")
+    print_written(paths)
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
     from gep.rating.demo import generate
 
-    cfg, p = _paths(args.config, need_config=True)
+    b = Basin(args)
+    cfg, p = b.cfg, b.paths
     parties = None
-    if p.party_file("parties.csv").is_file():
-        parties = sorted(party_ids(p.party_file("parties.csv")))
+    if p.parties_csv.is_file():
+        parties = sorted(party_ids(p.parties_csv))
     out = generate(cfg.years, Path(args.out) if args.out else p.demo_declarations,
                    n=cfg.rating.demo_enterprises, seed=cfg.demo.seed, parties=parties)
     print(f"wrote {out}")

@@ -4,11 +4,10 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, \
+from pydantic import BaseModel, ConfigDict, Field, field_validator, \
     model_validator
 
-from gep.errors import ConfigError
-from gep.io import read_yaml
+from gep.io import load_settings
 from gep.money import D
 
 INDICATORS = ("env_investment_share", "pollutant_reduction_rate", "green_tech_share")
@@ -105,19 +104,8 @@ class StarRules(_Model):
 
 def load_rules(path: str | Path) -> StarRules:
     """Read and validate the rules; ``ConfigError`` names the file, the key and a fix."""
-    path = Path(path)
-    data = read_yaml(path, "star-rating rules", "pass --rules config/star_rating.yaml")
-    if not isinstance(data, dict):
-        raise ConfigError("(top level)", "expected a mapping with indicators, stars_at and "
-                          "incentives", "start from config/star_rating.yaml", file=str(path))
-    try:
-        return StarRules.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
-        msg = err.get("msg", "invalid").removeprefix("Value error, ")
-        head, sep, rest = msg.partition(": ")
-        if loc == "(top level)" and sep and " " not in head:  # "indicators.x: problem"
-            loc, msg = head, rest
-        raise ConfigError(loc, msg, "see docs/committee.md (star-rating rules) and "
-                          "config/star_rating.yaml", file=str(path)) from None
+    return load_settings(path, StarRules, what="star-rating rules",
+                         example="config/star_rating.yaml",
+                         doc="see docs/committee.md (star-rating rules) and "
+                             "config/star_rating.yaml",
+                         missing_fix="pass --rules config/star_rating.yaml")

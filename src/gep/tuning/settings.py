@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gep.errors import ConfigError
-from gep.tables import check_utf8_config
+from gep.io import load_settings
 
 DEFAULT_FILE = "tuning.yaml"
 
@@ -128,27 +126,10 @@ def load_tuning(path: str | Path | None, config_dir: Path) -> TuningConfig:
     """Load ``path`` (default ``<config dir>/tuning.yaml``; defaults if that is absent)."""
     explicit = path is not None
     path = Path(path) if explicit else Path(config_dir) / DEFAULT_FILE
-    if not path.is_file():
-        if explicit:
-            raise ConfigError("--tuning", f"file {path} does not exist",
-                              "pass an existing file, e.g. config/tuning.yaml")
+    if not path.is_file() and not explicit:
         return TuningConfig(folder=str(config_dir))
-    check_utf8_config(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError("(syntax)", f"not valid YAML ({exc})", "fix the YAML syntax",
-                          file=str(path)) from None
-    if not isinstance(data, dict):
-        raise ConfigError("(top level)", "the file must hold a mapping", "see config/tuning.yaml",
-                          file=str(path))
-    try:
-        return TuningConfig.model_validate(data | {"file": str(path),
-                                                   "folder": str(path.resolve().parent)})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        fix = {"extra_forbidden": "remove it or check its spelling against config/tuning.yaml",
-               "missing": "add this key"}.get(err["type"], "see docs/tuning.md")
-        raise ConfigError(key, err["msg"].removeprefix("Value error, "), fix,
-                          file=str(path)) from None
+    return load_settings(path, TuningConfig, what="tuning settings", example="config/tuning.yaml",
+                         doc="see docs/tuning.md",
+                         missing_fix="pass --tuning with an existing file, e.g. "
+                                     "config/tuning.yaml",
+                         extra={"file": str(path), "folder": str(path.resolve().parent)})

@@ -1,9 +1,12 @@
-"""``gep`` sub-commands of the annual GEP batch: run, acquire, invest, zonal, value, report,
-validate-config. Each is a thin wrapper over a stage function; Snakemake rules call them."""
+"""``gep`` sub-commands of the annual GEP batch: run, validate-config, acquire, invest, zonal,
+value and report (classify and demo-imagery are in :mod:`gep.pipeline.classify`, publish in
+:mod:`gep.ledger.cli`). Each is a thin wrapper over a stage function; Snakemake rules call
+them. (``gep report`` is here, not in ``gep.report``, whose package imports the plotting
+stack: ``gep --help`` must stay light.)
+"""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import shutil
@@ -11,35 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gep.cli_common import add_config, basin, check_year, print_json, require
 from gep.errors import ConfigError
-
-DEFAULT_CONFIG = "config/config.yaml"
-
-
-def _cfg(args):
-    from gep.config import load_config
-
-    return load_config(args.config)
-
-
-def _require(files, before: str) -> None:
-    """A stage's inputs from earlier stages must exist; say which stage makes them."""
-    from gep.errors import InputDataError
-
-    for f in files:
-        if not Path(f).exists():
-            raise InputDataError(str(f), "not found; this stage reads it",
-                                 fix=f"run {before} first (or the whole pipeline: gep run)")
-
-
-def _add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default=DEFAULT_CONFIG,
-                   help=f"basin config file (default {DEFAULT_CONFIG})")
 
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="run the whole pipeline with Snakemake")
-    _add_config(p)
+    add_config(p)
     p.add_argument("--cores", default="all", help="CPU cores for Snakemake (default all)")
     p.add_argument("snakemake_args", nargs=argparse.REMAINDER,
                    help="further Snakemake arguments after '--'")
@@ -47,12 +28,12 @@ def register(sub) -> None:
 
     p = sub.add_parser("validate-config", help="check a config file; optionally write the "
                                                "JSON schema")
-    _add_config(p)
+    add_config(p)
     p.add_argument("--write-schema", metavar="PATH", help="write the config JSON schema here")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("acquire", help="write the aligned inputs for a basin")
-    _add_config(p)
+    add_config(p)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--parties", action="store_true", help="parties, basin outline, red line")
     g.add_argument("--static", action="store_true", help="static layers (DEM, soils, roads)")
@@ -60,7 +41,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_acquire)
 
     p = sub.add_parser("invest", help="run one InVEST model for one year")
-    _add_config(p)
+    add_config(p)
     p.add_argument("--model", required=True)
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--workers", type=int, metavar="N",
@@ -69,21 +50,16 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_invest)
 
     p = sub.add_parser("zonal", help="per-party zonal sums of one year's model outputs")
-    _add_config(p)
+    add_config(p)
     p.add_argument("--year", type=int, required=True)
     p.set_defaults(func=cmd_zonal)
 
     p = sub.add_parser("value", help="GEP valuation and increments from the zonal tables")
-    _add_config(p)
+    add_config(p)
     p.set_defaults(func=cmd_value)
 
-    p = sub.add_parser("publish", help="append the run to the sunshine ledger, sign a "
-                                       "checkpoint, build the public site")
-    _add_config(p)
-    p.set_defaults(func=cmd_publish)
-
     p = sub.add_parser("report", help="the committee report (HTML)")
-    _add_config(p)
+    add_config(p)
     p.set_defaults(func=cmd_report)
 
 
@@ -91,7 +67,7 @@ def cmd_validate(args) -> int:
     from gep.checks import check_run_inputs
     from gep.config import json_schema
 
-    cfg = _cfg(args)
+    cfg = basin(args)[0]
     checked = check_run_inputs(cfg, args.config)
     if args.write_schema:
         from gep.io import write_json
@@ -129,7 +105,7 @@ def cmd_run(args) -> int:
 
     from gep.checks import check_run_inputs
 
-    cfg = _cfg(args)  # validate up front: a bad config stops before Snakemake starts
+    cfg = basin(args)[0]  # validate up front: a bad config stops before Snakemake starts
     check_run_inputs(cfg, args.config)
     sm = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
     extra = [a for a in args.snakemake_args if a != "--"]
@@ -173,43 +149,35 @@ def cmd_run(args) -> int:
 def cmd_acquire(args) -> int:
     from gep import acquire
 
-    cfg = _cfg(args)
+    cfg = basin(args)[0]
     if args.parties:
         out = acquire.acquire_parties(cfg)
     elif args.static:
         out = acquire.acquire_static(cfg)
     else:
-        if args.year not in cfg.years:
-            raise ConfigError("years", f"{args.year} is not a configured year",
-                              f"use one of {cfg.years}", file=args.config)
+        check_year(args.year, cfg, args.config)
         out = acquire.acquire_year(cfg, args.year)
-    print(json.dumps({k: str(v) for k, v in out.items()}, indent=1))
+    print_json(out)
     return 0
 
 
 def cmd_invest(args) -> int:
+    from gep.checks import check_landcover_for_model
     from gep.invest import model_params, run_model
-    from gep.paths import Paths
-    from gep.errors import ConfigError
     from gep.resources import invest_workers
 
     if args.workers is not None and args.workers < 1:  # the command line first: no I/O
         raise ConfigError("--workers", f"{args.workers} is not a number of cores",
                           "give 1 or more")
-    cfg = _cfg(args)
-    p = Paths(cfg)
+    cfg, p = basin(args)
     if args.model not in cfg.models.enabled():
         raise ConfigError(f"models.{args.model}", "is not an enabled model",
                           f"use one of {', '.join(cfg.models.enabled())}", file=args.config)
-    if args.year not in cfg.years:
-        raise ConfigError("years", f"{args.year} is not a configured year",
-                          f"use one of {cfg.years}", file=args.config)
+    check_year(args.year, cfg, args.config)
     landcover = p.year_file(args.year, "landcover")
     if not landcover.exists():
         raise ConfigError("years", f"no land cover for {args.year} at {landcover}",
                           f"run gep acquire --year {args.year} first", file=args.config)
-    from gep.checks import check_landcover_for_model
-
     check_landcover_for_model(cfg, args.model, landcover)
     params = model_params(cfg, args.model)
     if args.workers is not None:
@@ -221,30 +189,24 @@ def cmd_invest(args) -> int:
 
 
 def cmd_zonal(args) -> int:
-    from gep.paths import Paths
     from gep.zonal import zonal_year
 
-    cfg = _cfg(args)
-    p = Paths(cfg)
-    if args.year not in cfg.years:
-        raise ConfigError("years", f"{args.year} is not a configured year",
-                          f"use one of {cfg.years}", file=args.config)
+    cfg, p = basin(args)
+    check_year(args.year, cfg, args.config)
     ws = {m: p.workspace(args.year, m) for m in cfg.models.enabled()}
-    _require([p.party_file("parties.tif"), p.party_file("parties.csv"),
-              p.year_file(args.year, "landcover")], f"gep acquire --year {args.year}")
-    _require(ws.values(), f"gep invest --year {args.year} for each enabled model")
-    print(zonal_year(args.year, p.year_dir(args.year), p.party_file("parties.tif"),
-                     p.party_file("parties.csv"), ws, p.zonal(args.year)))
+    require([p.parties_raster, p.parties_csv, p.year_file(args.year, "landcover")],
+            f"gep acquire --year {args.year}")
+    require(ws.values(), f"gep invest --year {args.year} for each enabled model")
+    print(zonal_year(args.year, p.year_dir(args.year), p.parties_raster, p.parties_csv, ws,
+                     p.zonal(args.year)))
     return 0
 
 
 def cmd_value(args) -> int:
-    from gep.paths import Paths
     from gep.valuation import value
 
-    cfg = _cfg(args)
-    p = Paths(cfg)
-    _require([p.zonal(y) for y in cfg.years], "gep zonal --year <year> for each year")
+    cfg, p = basin(args)
+    require([p.zonal(y) for y in cfg.years], "gep zonal --year <year> for each year")
     out = value([p.zonal(y) for y in cfg.years], cfg.path(cfg.valuation.prices),
                 cfg.path(cfg.valuation.runoff_coefficients), p.gep_csv, p.increments_csv)
     print("\n".join(map(str, out)))
@@ -254,25 +216,8 @@ def cmd_value(args) -> int:
 def cmd_report(args) -> int:
     from gep.report import build_report
 
-    from gep.paths import Paths
-
-    cfg = _cfg(args)
-    p = Paths(cfg)
-    _require([p.gep_csv, p.increments_csv], "gep value")
-    _require([p.party_file("parties.gpkg")], "gep acquire --parties")
+    cfg, p = basin(args)
+    require([p.gep_csv, p.increments_csv], "gep value")
+    require([p.parties_gpkg], "gep acquire --parties")
     print(build_report(cfg))
-    return 0
-
-
-def cmd_publish(args) -> int:
-    from gep.publish import publish
-
-    from gep.paths import Paths
-
-    cfg = _cfg(args)
-    p = Paths(cfg)
-    _require([p.gep_csv, p.increments_csv], "gep value")
-    _require([p.party_file("parties.csv")], "gep acquire --parties")
-    out = publish(cfg)
-    print(json.dumps({k: str(v) for k, v in out.items()}, indent=1))
     return 0

@@ -9,6 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
+from gep.cli_common import Basin, add_config, config_given
 from gep.errors import ConfigError
 
 
@@ -21,7 +22,8 @@ def register(subparsers) -> None:
                     "confusion_matrix.csv, confusion_matrix.png, samples.csv into --out-dir "
                     "and the land-cover GeoTIFF to --landcover-out.",
     )
-    p.add_argument("--config", type=Path, help="basin config (reads the classification block)")
+    add_config(p, "basin configuration: when given, its classification block supplies "
+                  "every option not given here")
     p.add_argument("--year", type=int, help="year whose classification.imagery to use")
     p.add_argument("--imagery", type=Path, help="multi-band imagery GeoTIFF")
     p.add_argument("--training", type=Path, help="labelled points or polygons (GeoPackage...)")
@@ -61,10 +63,9 @@ def _classify(args: argparse.Namespace) -> int:
     opts = {"imagery": args.imagery, "training": args.training, "label_field": args.label_field,
             "n_estimators": args.n_estimators, "test_fraction": args.test_fraction,
             "seed": args.seed, "out_dir": args.out_dir}
-    if args.config is not None:
-        from gep.config import load_config
-
-        cfg = load_config(args.config)
+    if config_given(args):
+        b = Basin(args)
+        cfg = b.cfg
         c = cfg.classification
         if opts["imagery"] is None:
             if args.year is None:
@@ -83,7 +84,7 @@ def _classify(args: argparse.Namespace) -> int:
             if opts[k] is None:
                 opts[k] = v
         if opts["out_dir"] is None:
-            opts["out_dir"] = cfg.out / "landcover" / str(args.year or "imagery")
+            opts["out_dir"] = b.paths.classification(args.year)
     for k in ("imagery", "training", "out_dir"):
         if opts[k] is None:
             flag = "--" + k.replace("_", "-")
