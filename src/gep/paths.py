@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gep.config import Config
+if TYPE_CHECKING:  # the folder map itself imports nothing heavy
+    from gep.config import Config
 
 #: year layers that carry the climate; the reference climate replaces them by their mean
 CLIMATE_FILES = ("precipitation", "reference_et", "erosivity")

@@ -14,7 +14,7 @@ import pytest
 from osgeo import gdal
 
 pygeoprocessing = pytest.importorskip("pygeoprocessing")
-import pygeoprocessing.routing  # noqa: E402
+pytest.importorskip("pygeoprocessing.routing")  # binds pygeoprocessing.routing
 
 from gep.models import dem_products  # noqa: E402
 from gep.models.dem_products import memoised_steps, raster_digest  # noqa: E402

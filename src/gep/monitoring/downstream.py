@@ -25,6 +25,7 @@ from pathlib import Path
 from gep.errors import ConfigError, InputDataError
 from gep.io import read_csv_rows, write_csv
 from gep.monitoring.annual import PERFORMANCE_HEADER
+from gep.paths import DispatchFiles
 
 TRANSFER_COLUMNS = ("transfer_id", "year", "clause", "from_account", "to_account",
                     "amount_cny", "explanation")
