@@ -544,14 +544,21 @@ class UploadFiles(Folder):
 class InputFiles(Folder):
     """``gep acquire``: a basin inputs folder (``results/<basin>/inputs`` or ``--inputs``)."""
 
-    parties_csv = _File("parties.csv")
-    parties_raster = _File("parties.tif")
-    parties_tif = _File("parties.tif")
     parties_gpkg = _File("parties.gpkg")
+    parties_csv = _File("parties.csv")
+    parties_tif = _File("parties.tif")
     basin_gpkg = _File("basin.gpkg")
     subwatersheds_gpkg = _File("subwatersheds.gpkg")
-    redline_raster = _File("redline.tif")
     redline_tif = _File("redline.tif")
+
+    @property
+    def parties_raster(self) -> Path:
+        """The party raster (value = the party's index in parties.csv)."""
+        return self.parties_tif
+
+    @property
+    def redline_raster(self) -> Path:
+        return self.redline_tif
 
     def landcover_by_year(self) -> dict[int, Path]:
         """``{year: <year>/landcover.tif}`` of the years acquired."""

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 from gep.errors import InputDataError
 from gep.io import atomic_path, write_text
 from gep.money import to_fen
-from gep.services import SERVICE_NAMES
 
 if TYPE_CHECKING:  # imported inside the functions: `gep gis --help` stays light
     import geopandas as gpd
@@ -226,6 +225,8 @@ def export_gpkg(parties_gpkg: Path, gep_csv: Path, out_gpkg: Path, out_qml: Path
     breaks = class_breaks(np.concatenate([lay[STYLE_FIELD].to_numpy() for lay in
                                           layers.values()]))
     style = qml_style(breaks)
+    from gep.services import SERVICE_NAMES  # the model registry: not at `gep gis --help`
+
     services = [s for s in dict.fromkeys(gep["service"])]
     units = gep.drop_duplicates("service").set_index("service")["unit"]
     svc = pd.DataFrame({
