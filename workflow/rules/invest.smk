@@ -15,7 +15,7 @@ rule invest:
         model=lambda wc: model_params(CFG, wc.model),
         # InVEST's HTML report (models.invest_reports; `gep invest` reads the key itself):
         # turning it on or off re-runs the models
-        reports=getattr(CFG.models, "invest_reports", True),
+        reports=CFG.models.invest_reports,
     wildcard_constraints:
         year=r"\d{4}",
         model="|".join(MODELS),

@@ -183,7 +183,8 @@ def cmd_invest(args) -> int:
     if args.workers is not None:
         params["n_workers"] = invest_workers(args.workers)
     ws = run_model(args.model, p.year_dir(args.year), params,
-                   p.workspace(args.year, args.model), args.year)
+                   p.workspace(args.year, args.model), args.year,
+                   report=cfg.models.invest_reports)
     print(ws)
     return 0
 
