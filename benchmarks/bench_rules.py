@@ -37,7 +37,14 @@ def rule_of(argv: list[str]) -> str:
     if sub == "acquire":
         return ("acquire_parties" if "--parties" in argv else
                 "acquire_static" if "--static" in argv else "acquire_year")
-    return {"monitor-demo": "monitor_demo_data", "allocate": "allocate"}.get(sub, sub)
+    if sub == "bulletin":
+        return "committee_index" if "--index" in argv else "committee_year"
+    if sub == "agreement":
+        return "agreement_file"
+    if sub == "portal" and argv[1:2] == ["seed"]:
+        return "portal_seed"
+    return {"monitor-demo": "monitor_demo_data", "rate-demo": "rating_demo_declarations",
+            "reference-climate": "reference_climate"}.get(sub, sub)
 
 
 def wrap(record: str, argv: list[str]) -> int:

@@ -35,3 +35,23 @@ def test_paths_names_the_rules_logs_and_inputs(config_factory):
     assert len(set(p.year_files(2020))) == len(p.year_files(2020))
     assert all(f.parent == p.inputs / "static" for f in p.static_files)
     assert p.demo_readings.parent == p.demo_stations.parent == p.monitoring.root / "demo"
+
+
+#: a placeholder of a shell command naming a path: input, output, log or a path parameter
+PATH_PLACEHOLDER = re.compile(r"\{(input|output|log|params\.(config|out|\w*dir\w*))(\.\w+)?"
+                              r"(:q)?\}")
+
+
+def test_every_path_in_a_shell_command_is_quoted(repo):
+    """A basin folder may hold spaces or Chinese characters: every path a rule's shell command
+    passes is quoted with Snakemake's ``:q``."""
+    unquoted, seen = [], 0
+    for f in sorted((repo / "workflow" / "rules").glob("*.smk")):
+        text = f.read_text(encoding="utf-8")
+        for block in re.findall(r"shell:\n((?:\s+\".*\"\n?)+)", text):
+            for m in PATH_PLACEHOLDER.finditer(block):
+                seen += 1
+                if not m.group(4):
+                    unquoted.append(f"{f.name}: {m.group(0)}")
+    assert seen > 20  # the pattern does see the commands
+    assert not unquoted, unquoted

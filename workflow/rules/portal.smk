@@ -24,4 +24,4 @@ rule portal_seed:
     conda:
         ENV
     shell:
-        "{params.gep} portal seed --config {params.config} --append-receipts > {log} 2>&1"
+        "{params.gep} portal seed --config {params.config:q} --append-receipts > {log:q} 2>&1"
