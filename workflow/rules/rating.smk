@@ -49,4 +49,4 @@ rule rate:
         ENV
     shell:
         "{params.gep} rate --config {params.config:q} --declarations {input.declarations:q}"
-        " --rules {input.rules:q} --parties {input.parties:q} --out {params.out:q} > {log:q} 2> --out {params.out} > {log:q} 2>&1"1"
+        " --rules {input.rules:q} --parties {input.parties:q} --out {params.out:q} > {log:q} 2>&1"
