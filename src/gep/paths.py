@@ -587,6 +587,54 @@ class RatingFiles(Folder):
     certificates = _File("certificates")
 
 
+# --- tuning: sweep, sensitivity and calibration outputs, the run cache's records
+class SweepFiles(Folder):
+    """``gep sweep``: the scenario table, its metadata and the main-effect plots."""
+
+    table = _File("sweep.csv")
+    meta = _File("sweep.json")
+    plots = _File("plots")
+
+
+class SensitivityFiles(Folder):
+    """``gep sensitivity``: Sobol / Morris indices, their ranking, the samples, the tornado."""
+
+    indices = _File("indices.csv")
+    ranked = _File("ranked.csv")
+    samples = _File("samples.csv")
+    meta = _File("sensitivity.json")
+    tornado = _File("tornado.csv")
+    tornado_png = _File("tornado.png")
+
+
+class CalibrationFiles(Folder):
+    """``gep calibrate``: the fitted parameters, the fit per station and year, the profile."""
+
+    summary = _File("calibration.json")
+    fit = _File("fit.csv")
+    profile = _File("profile.csv")
+    plot = _File("calibration.png")
+
+
+class TuningCacheFiles(Folder):
+    """A tuning study's run cache. On a run workspace: InVEST's files, ``gep invest``'s run
+    record and, for a run linked from the pipeline's workspace, the note saying so; the names
+    of the executor's task files and of the cached zonal tables."""
+
+    run_record = _File(Paths.RUN_RECORD)
+    link_note = _File("gep_tuning.json")
+
+    @staticmethod
+    def task_name(year, model: str, key: str) -> str:
+        """The task file an executor job runs (``gep tuning-run``)."""
+        return f"{year}-{model}-{key}.json"
+
+    @staticmethod
+    def zonal_name(key: str) -> str:
+        """A cached zonal table of the study, by content key."""
+        return f"{key}.csv"
+
+
 # kept reachable from Paths (the areas branch named them so)
 Paths.InputFiles = InputFiles
 Paths.LayerFiles = LayerFiles

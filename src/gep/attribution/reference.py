@@ -69,6 +69,6 @@ def reference_year(cfg: Config, year: int, paths: Paths | None = None) -> Path:
             run_model(model, p.year_dir(year), model_params(cfg, model), ws, year,
                       overrides=overrides)
         workspaces[model] = ws
-    return zonal_year(year, p.year_dir(year), p.party_file("parties.tif"),
-                      p.party_file("parties.csv"), workspaces, p.zonal_reference(year),
+    return zonal_year(year, p.year_dir(year), p.parties_tif,
+                      p.parties_csv, workspaces, p.zonal_reference(year),
                       input_files={"precipitation": p.reference_file("precipitation")})

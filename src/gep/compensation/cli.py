@@ -8,6 +8,7 @@ import argparse
 import json
 
 from gep.cli_common import Basin, add_config, add_out, print_written
+from gep.paths import MonitoringFiles
 
 
 def register(subparsers) -> None:
@@ -30,10 +31,10 @@ def register(subparsers) -> None:
                         "(year,party_id,service,total,land_use,climate); the reward reads "
                         "its reward.basis column. Needed for reward.basis: land_use "
                         "(default: gep attribute's, when it exists)")
-    p.add_argument("--quality", metavar="section_quality.csv",
+    p.add_argument("--quality", metavar=MonitoringFiles.section_quality,
                    help="annual means (year,section,indicator,concentration_mg_l) (default: "
                         "gep monitor's, or compensation.quality without monitoring)")
-    p.add_argument("--performance", metavar="performance.csv",
+    p.add_argument("--performance", metavar=MonitoringFiles.performance,
                    help="targets met (year,party_id,target,met) (default: gep monitor's, or "
                         "compensation.performance)")
     p.add_argument("--incidents", metavar="incidents.csv",

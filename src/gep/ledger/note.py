@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gep.errors import GepError, InputDataError
+from gep.paths import LedgerKeyFiles
 
 ALG_ED25519 = 0x01
 SIG_PREFIX = "\u2014 "  # em dash + space
@@ -298,8 +299,8 @@ def open_checkpoint(note: str | bytes, verifiers: Iterable[Verifier]) -> tuple[C
 
 # ---------------------------------------------------------------------------- key files
 
-SIGNER_FILE = "signer.key"
-VERIFIER_FILE = "verifier.vkey"
+SIGNER_FILE = LedgerKeyFiles.signer
+VERIFIER_FILE = LedgerKeyFiles.verifier
 
 
 def generate_key_files(name: str, out_dir: str | os.PathLike, *, force: bool = False

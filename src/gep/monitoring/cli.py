@@ -22,6 +22,7 @@ from gep.cli_common import (
     print_written,
 )
 from gep.errors import ConfigError, InputDataError
+from gep.paths import InputFiles, MonitoringFiles
 
 _CONFIG_HELP = (f"basin configuration (default {DEFAULT_CONFIG}); every file below defaults "
                 "to the basin's. (A monitoring settings file here is read as --settings, the "
@@ -64,9 +65,9 @@ def _register_monitor(subparsers) -> None:
     p.add_argument("--landcover", action="append", default=[], metavar="YEAR=PATH",
                    help="land cover of a year (repeatable); with --parties-raster, "
                         "--parties-csv and --redline instead of --inputs")
-    p.add_argument("--parties-raster", metavar="FILE", help="parties.tif")
-    p.add_argument("--parties-csv", metavar="FILE", help="parties.csv")
-    p.add_argument("--redline", metavar="FILE", help="redline.tif")
+    p.add_argument("--parties-raster", metavar="FILE", help=InputFiles.parties_tif)
+    p.add_argument("--parties-csv", metavar="FILE", help=InputFiles.parties_csv)
+    p.add_argument("--redline", metavar="FILE", help=InputFiles.redline_tif)
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="processes for the QA/QC tests (default 1)")
     p.set_defaults(func=_monitor)
@@ -130,7 +131,7 @@ def _register_downstream(subparsers) -> None:
                     "monitoring/responsibility_downstream.csv (see docs/committee.md).")
     add_config(p)
     p.add_argument("--declarations", metavar="CSV", help="override the declarations file")
-    add_out(p, "results/<basin>/monitoring/responsibility_downstream.csv", folder=False)
+    add_out(p, f"results/<basin>/monitoring/{MonitoringFiles.downstream}", folder=False)
     p.set_defaults(func=_downstream)
 
 
@@ -199,8 +200,6 @@ def _landcover_args(args: argparse.Namespace, inputs: Path | None) -> dict:
 
 def _from_inputs(root: Path) -> dict:
     """The red-line target's files in a basin inputs folder."""
-    from gep.paths import InputFiles
-
     f = InputFiles(root)
     years = f.landcover_by_year()
     kw = {"landcover_by_year": years or None, "parties_raster": f.parties_raster,

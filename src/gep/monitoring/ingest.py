@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gep.errors import InputDataError
+from gep.paths import InputFiles
 from gep.tables import check_utf8_file, read_table, unknown_id_fix
 
 READING_COLUMNS = ("timestamp", "station", "indicator", "value", "unit")
@@ -103,7 +104,7 @@ def _station_record(src: str, row, seen: dict[str, int], party_ids: list[str] | 
     if party_ids is not None and rec["party_id"] and rec["party_id"] not in party_ids:
         raise InputDataError(src, f"party '{rec['party_id']}' is not in parties.csv",
                              unknown_id_fix(rec["party_id"], list(party_ids),
-                                            "parties.csv"), line=line,
+                                            InputFiles.parties_csv), line=line,
                              field="party_id")
     for c, lim in (("lon", 180.0), ("lat", 90.0)):
         v = float(row.decimal(c))

@@ -40,13 +40,11 @@ def service_label(s: str) -> str:
     return f"{zh} {en}" if zh != en else s
 
 
-#: maps of one model output of the last year: (model, its output under the workspace, zh,
-#: en, unit, colour map). The file names are InVEST's own; they move to the model adapters
-#: (``gep.models``) with issue 16's model step.
+#: maps of one model output of the last year: (model, the key of the output in the model's
+#: adapter (``gep.models``, where InVEST's file names live), zh, en, unit, colour map)
 MODEL_MAPS = (
-    ("annual_water_yield", ("output", "per_pixel", "wyield.tif"), "产水量", "Water yield", "mm",
-     "Blues"),
-    ("habitat_quality", ("quality_c.tif",), "生境质量", "Habitat quality", "0-1", "YlGn"),
+    ("annual_water_yield", "water_yield", "产水量", "Water yield", "mm", "Blues"),
+    ("habitat_quality", "quality", "生境质量", "Habitat quality", "0-1", "YlGn"),
 )
 
 
@@ -154,8 +152,10 @@ def _figures(p: Paths, d: _ReportData) -> list[dict]:
         figures.append(dict(zh=f"{y} 年土地覆被", en=f"Land cover {y}",
                             src=data_uri(charts.landcover_map(p.year_file(y, "landcover"),
                                                               f"Land cover {y} (WorldCover)"))))
-    for model, parts, zh, en, unit, cmap in MODEL_MAPS:
-        f = p.workspace(last, model).joinpath(*parts)
+    from gep import models
+
+    for model, key, zh, en, unit, cmap in MODEL_MAPS:
+        f = models.get(model).output(p.workspace(last, model), key)
         if f.exists():
             figures.append(dict(zh=f"{last} 年{zh}", en=f"{en} {last}",
                                 src=data_uri(charts.raster_map(f, f"{en} {last}", unit, cmap))))

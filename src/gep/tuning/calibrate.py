@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gep.paths import CalibrationFiles, Paths, TuningCacheFiles
 from gep.errors import ConfigError, InputDataError
 from gep.tuning.engine import Study
 from gep.tuning.params import AWY
@@ -125,11 +126,11 @@ class RunoffModel:
         p = study.paths
         study.ensure_inputs()
         self.years = list(study.cfg.years)
-        parties = pd.read_csv(p.party_file("parties.csv"))
+        parties = pd.read_csv(p.parties_csv)
         self.n_party = int(parties["index"].max()) + 1
         self.n_lc = len(LUCODES)
         self.table = str(study.cfg.path(study.cfg.models.annual_water_yield.biophysical_table))
-        self.area = Grid.from_raster(p.party_file("parties.tif")).pixel_area_m2
+        self.area = Grid.from_raster(p.parties_tif).pixel_area_m2
         self.names = list(stations)
         self.members = np.zeros((self.n_party, len(stations)))
         for j, st in enumerate(self.names):
@@ -144,7 +145,7 @@ class RunoffModel:
         p = self.study.paths
         if self.surrogate:
             sums, _ = self._sur[year].zonal_sums(
-                [{"seasonality_constant": z, "kc_scale": kc}], p.party_file("parties.tif"),
+                [{"seasonality_constant": z, "kc_scale": kc}], p.parties_tif,
                 p.year_file(year, "landcover"), self.n_party * self.n_lc, self.area)
             return sums[0].reshape(self.n_party, self.n_lc).sum(axis=1)
         from gep.tuning.engine import Pool
@@ -154,19 +155,19 @@ class RunoffModel:
         settings = base | {"seasonality_constant": z, "kc_scale": kc}
         specs = [self.study.run_spec(AWY, y, settings) for y in self.years]
         spec = specs[self.years.index(year)]
-        if not (self.study.workspace(spec) / "gep_run.json").exists():
+        if not (self.study.workspace(spec) / Paths.RUN_RECORD).exists():
             pool = Pool(self.study.jobs)      # all years at once, in parallel
             try:
                 self.study.execute_runs(specs, pool)
             finally:
                 pool.close()
-        out = self.study.cache / "zonal" / "calibration" / f"{spec.key}.csv"
+        out = self.study.cache / "zonal" / "calibration" / TuningCacheFiles.zonal_name(spec.key)
         if not out.exists():
-            zonal_year(year, p.year_dir(year), p.party_file("parties.tif"),
-                       p.party_file("parties.csv"), {AWY: self.study.workspace(spec)}, out)
+            zonal_year(year, p.year_dir(year), p.parties_tif,
+                       p.parties_csv, {AWY: self.study.workspace(spec)}, out)
         z_df = pd.read_csv(out)
         z_df = z_df[z_df["variable"] == "water_yield"]
-        parties = pd.read_csv(p.party_file("parties.csv"))
+        parties = pd.read_csv(p.parties_csv)
         idx = dict(zip(parties["party_id"], parties["index"]))
         s = np.zeros(self.n_party)
         for pid, q in z_df.groupby("party_id")["quantity"].sum().items():
@@ -399,7 +400,7 @@ def run_calibration(config: str | Path, *, tuning: str | Path | None = None,
                           "fix seasonality_constant / kc_scale min and max",
                           file=study.tuning.file)
     study.ensure_inputs()
-    stations = station_parties(cal.stations, study.paths.party_file("parties.csv"),
+    stations = station_parties(cal.stations, study.paths.parties_csv,
                                study.tuning.file)
     model = RunoffModel(study, stations, surrogate=surrogate)
     summary, fit_df, prof_df = fit(model, obs, fit_kc=fit_kc, z_bounds=zb, kc_bounds=kb,
@@ -444,14 +445,15 @@ def check_fitted(study: Study, z: float, kc: float = 1.0) -> dict:
 def write_outputs(out: Path, summary: dict, fit_df: pd.DataFrame,
                   prof_df: pd.DataFrame) -> dict[str, Path]:
     from gep.io import atomic_dir
+    from gep.paths import CalibrationFiles as F
 
     with atomic_dir(out) as tmp:
-        (tmp / "calibration.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-        fit_df.to_csv(tmp / "fit.csv", index=False, float_format="%.6f")
-        prof_df.to_csv(tmp / "profile.csv", index=False, float_format="%.10g")
+        work = F(tmp)
+        work.summary.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        fit_df.to_csv(work.fit, index=False, float_format="%.6f")
+        prof_df.to_csv(work.profile, index=False, float_format="%.10g")
         _plots(tmp, summary, fit_df, prof_df)
-    return {k: out / v for k, v in {"summary": "calibration.json", "fit": "fit.csv",
-                                    "profile": "profile.csv", "plot": "calibration.png"}.items()}
+    return {k: F(out).file(k) for k in ("summary", "fit", "profile", "plot")}
 
 
 def _plots(folder: Path, summary: dict, fit_df: pd.DataFrame, prof_df: pd.DataFrame) -> None:
@@ -487,7 +489,7 @@ def _plots(folder: Path, summary: dict, fit_df: pd.DataFrame, prof_df: pd.DataFr
                  fontsize=10)
     a2.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(folder / "calibration.png", dpi=110)
+    fig.savefig(CalibrationFiles(folder).plot, dpi=110)
     plt.close(fig)
 
 
@@ -502,7 +504,7 @@ def make_demo_observations(config, *, true_z: float = DEMO_TRUE_Z,
     study = Study(config, tuning, surrogate=engine == "surrogate", log=log)
     study.ensure_inputs()
     stations = station_parties(study.tuning.calibration.stations,
-                               study.paths.party_file("parties.csv"), study.tuning.file)
+                               study.paths.parties_csv, study.tuning.file)
     model = RunoffModel(study, stations, surrogate=engine == "surrogate")
     truth = model.frame(true_z)
     rng = np.random.default_rng(seed)

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from gep.paths import Paths, TuningCacheFiles
 from gep.tuning.errors import TuningError
 
 
@@ -70,7 +71,7 @@ class SnakemakeRunner:
         for model, year, inputs_dir, params, workspace in tasks:
             ws = Path(workspace)
             rel = ws.relative_to(self.workdir).as_posix()
-            task = jobs_dir / f"{year}-{model}-{ws.name}.json"
+            task = jobs_dir / TuningCacheFiles.task_name(year, model, ws.name)
             task.write_text(json.dumps({"model": model, "year": year, "inputs": inputs_dir,
                                         "params": params, "workspace": str(ws)}, indent=1))
             index[rel] = {"task": str(task),
@@ -103,7 +104,7 @@ class SnakemakeRunner:
                                   f"logs in {self.workdir / 'logs'}:\n{tail}")
             secs = []
             for _, _, _, _, workspace in tasks:
-                rec = Path(workspace) / "gep_run.json"
+                rec = Path(workspace) / Paths.RUN_RECORD
                 if not rec.is_file():
                     raise TuningError(f"Snakemake finished but {rec} is missing")
                 secs.append(float(json.loads(rec.read_text()).get("execute_seconds", 0.0)))

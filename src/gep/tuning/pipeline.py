@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gep.config import Config
+from gep.paths import Paths
 from gep.tuning.errors import TuningError
 
 
@@ -46,7 +47,7 @@ def input_targets(cfg: Config, paths) -> list[Path]:
 
 def _stamp(target: Path) -> tuple[int, int] | None:
     """What changes when a rule (re)makes ``target``: a workspace's run record, or the file."""
-    p = target / "gep_run.json" if target.is_dir() else target
+    p = target / Paths.RUN_RECORD if target.is_dir() else target
     try:
         st = p.stat()
     except OSError:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gep.paths import Paths, TuningCacheFiles
 from gep.tuning.digests import file_digest, module_digest
 from gep.tuning.errors import TuningError
 from gep.tuning.params import AWY, digest
@@ -27,8 +28,10 @@ def reference_task(year: int, inputs_dir: str, parties_tif: str, parties_csv: st
     """Zonal rows of ``year``'s land cover under the reference climate, for the variables the
     climate changes: water yield from the surrogate with the scenario's settings (no InVEST),
     SDR / NDR from the pipeline's reference (or actual) workspaces."""
+    from gep import models
     from gep.zonal import zonal_year
 
+    layer = Paths.input_layer
     ref = Path(ref_dir)
     with tempfile.TemporaryDirectory(prefix="gep-ref-") as tmp:
         ws = {m: Path(w) for m, w in pipeline_ws.items()}
@@ -36,17 +39,17 @@ def reference_task(year: int, inputs_dir: str, parties_tif: str, parties_csv: st
             from gep.tuning import surrogate as s
 
             d = Path(inputs_dir)
-            rasters = {"lulc": d / "landcover.tif", "eto": ref / "reference_et.tif",
-                       "precip": ref / "precipitation.tif",
-                       "soil": d / "root_restricting_depth.tif",
-                       "pawc": d / "plant_available_water.tif"}
+            rasters = {"lulc": layer(d, "landcover"), "eto": layer(ref, "reference_et"),
+                       "precip": layer(ref, "precipitation"),
+                       "soil": layer(d, "root_restricting_depth"),
+                       "pawc": layer(d, "plant_available_water")}
             sur = s.WaterYieldSurrogate(rasters, s.Biophysical.read(table))
-            sur.write(Path(tmp) / "awy" / "output" / "per_pixel" / "wyield.tif",
+            sur.write(models.get(AWY).output(Path(tmp) / "awy", "water_yield"),
                       s.WaterYieldParams.from_mapping(awy))
             ws[AWY] = Path(tmp) / "awy"
         return str(zonal_year(year, Path(inputs_dir), Path(parties_tif), Path(parties_csv),
                               ws, Path(out),
-                              input_files={"precipitation.tif": ref / "precipitation.tif"}))
+                              input_files={"precipitation": layer(ref, "precipitation")}))
 
 
 def _climate_workspaces(study, plan, a: dict, year: int) -> dict[str, str]:
@@ -92,9 +95,9 @@ def reference_rows(study, plan, pool) -> dict:
             key = digest({"year": year, "awy": awy, "ws": ws,
                           "inputs": study.input_digests(year), **fixed})[:20]
             assign[(id(sc), year)] = key
-            out = study.cache / "zonal_reference" / str(year) / f"{key}.csv"
-            todo.setdefault(key, (year, str(p.year_dir(year)), str(p.party_file("parties.tif")),
-                                  str(p.party_file("parties.csv")), awy, table, ws,
+            out = study.cache / "zonal_reference" / str(year) / TuningCacheFiles.zonal_name(key)
+            todo.setdefault(key, (year, str(p.year_dir(year)), str(p.parties_tif),
+                                  str(p.parties_csv), awy, table, ws,
                                   str(p.reference_climate), str(out)))
     missing = [t for t in todo.values() if not Path(t[-1]).exists()]
     if missing:

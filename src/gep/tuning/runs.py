@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gep.paths import Paths, TuningCacheFiles
 from gep.tuning.digests import file_digest, invest_version, module_digest, text_digest
 from gep.tuning.params import digest
 from gep.tuning.pool import Pool
@@ -83,7 +84,7 @@ def link_workspace(src: Path, dst: Path, note: dict) -> None:
 
     with atomic_dir(dst) as tmp:
         shutil.copytree(src, tmp, copy_function=_link_or_copy, dirs_exist_ok=True)
-        (tmp / "gep_tuning.json").write_text(json.dumps(note, indent=2))
+        (tmp / TuningCacheFiles.link_note).write_text(json.dumps(note, indent=2))
 
 
 class RunCache:
@@ -98,8 +99,8 @@ class RunCache:
     def input_digests(self, year: int) -> dict[str, str]:
         if year not in self._inputs:
             p = self.study.paths
-            self._inputs[year] = input_digests(p.year_dir(year), p.party_file("basin.gpkg"),
-                                               p.party_file("subwatersheds.gpkg"))
+            self._inputs[year] = input_digests(p.year_dir(year), p.basin_gpkg,
+                                               p.subwatersheds_gpkg)
         return self._inputs[year]
 
     def spec(self, model: str, year: int, settings: dict[str, float]) -> RunSpec:
@@ -115,7 +116,7 @@ class RunCache:
         return self.root / str(spec.year) / spec.model / spec.key
 
     def cached(self, spec: RunSpec) -> bool:
-        return (self.workspace(spec) / "gep_run.json").exists()
+        return (self.workspace(spec) / Paths.RUN_RECORD).exists()
 
     def materialise(self, spec: RunSpec) -> dict[str, Any]:
         """InVEST params with rewritten tables written to the cache (content-addressed)."""
@@ -140,7 +141,7 @@ class RunCache:
         s.pipeline.ensure(list(targets.values()))
         for sp in specs:
             main = targets[sp.key]
-            rec = main / "gep_run.json"
+            rec = main / Paths.RUN_RECORD
             if not rec.is_file():
                 from gep.tuning.errors import TuningError
 
@@ -170,7 +171,7 @@ class RunCache:
         if s.runner is not None:
             from gep.resources import basin_pixels
 
-            s.runner.pixels = basin_pixels(s.cfg, s.paths.party_file("parties.tif"))
+            s.runner.pixels = basin_pixels(s.cfg, s.paths.parties_tif)
             wait = s.runner.submit(tasks)
         else:
             if todo:

@@ -275,22 +275,23 @@ def money_text(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def write_outputs(out: Path, indices, ranked, tor, samples, meta) -> dict[str, Path]:
     from gep.io import atomic_dir
+    from gep.paths import SensitivityFiles as F
 
     with atomic_dir(out) as tmp:
-        indices.to_csv(tmp / "indices.csv", index=False, float_format="%.8g")
-        ranked.to_csv(tmp / "ranked.csv", index=False, float_format="%.8g")
+        work = F(tmp)
+        indices.to_csv(work.indices, index=False, float_format="%.8g")
+        ranked.to_csv(work.ranked, index=False, float_format="%.8g")
         money_text(samples, [c for c in samples.columns if ":" in str(c)]).to_csv(
-            tmp / "samples.csv", index=False, float_format="%.10g")
+            work.samples, index=False, float_format="%.10g")
         if not tor.empty:
             money_text(tor, ["y_base", "y_low", "y_high", "swing"]).to_csv(
-                tmp / "tornado.csv", index=False, float_format="%.10g")
-            plot_tornado(tor, tmp / "tornado.png")
-        (tmp / "sensitivity.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
-    names = {"indices": "indices.csv", "ranked": "ranked.csv", "samples": "samples.csv",
-             "meta": "sensitivity.json"}
+                work.tornado, index=False, float_format="%.10g")
+            plot_tornado(tor, work.tornado_png)
+        work.meta.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    keys = ["indices", "ranked", "samples", "meta"]
     if not tor.empty:
-        names |= {"tornado": "tornado.csv", "tornado_png": "tornado.png"}
-    return {k: out / v for k, v in names.items()}
+        keys += ["tornado", "tornado_png"]
+    return {k: F(out).file(k) for k in keys}
 
 
 def plot_tornado(tor: pd.DataFrame, path: Path, max_panels: int = 12) -> Path:

@@ -51,8 +51,8 @@ def compensation_files(cfg: Config, tuning: TuningConfig, paths: Paths, quality=
     if cfg.compensation.agreement is None:
         return None, None, None, None
     mon = paths.monitoring
-    q = Path(quality) if quality else (mon / "section_quality.csv"
-                                       if (mon / "section_quality.csv").exists()
+    q = Path(quality) if quality else (mon.section_quality
+                                       if mon.section_quality.exists()
                                        else tuning.path(tuning.compensation.quality))
     if q is None or not Path(q).is_file():
         if quality or q is not None:
@@ -64,8 +64,8 @@ def compensation_files(cfg: Config, tuning: TuningConfig, paths: Paths, quality=
         # no water-quality data at all: GEP only, payouts skipped (recorded in the stats)
         return None, None, None, "no section water-quality file: payouts not computed"
     perf = cfg.path(cfg.compensation.performance) or tuning.path(tuning.compensation.performance)
-    if perf is None and (mon / "performance.csv").exists():
-        perf = mon / "performance.csv"
+    if perf is None and mon.performance.exists():
+        perf = mon.performance
     inc = cfg.path(cfg.compensation.incidents) or tuning.path(tuning.compensation.incidents)
     return str(q), str(perf) if perf else None, str(inc) if inc else None, None
 

@@ -75,8 +75,8 @@ def surrogate_rows(study, plan, pool) -> dict[tuple, pd.DataFrame]:
     for (model, year, key), surs in groups.items():
         spec = plan.runs[key]
         tasks.append((model, year, str(study.workspace(spec)), _table(spec),
-                      str(p.year_dir(year)), str(p.party_file("parties.tif")),
-                      str(p.party_file("parties.csv")), list(surs.values()), spec.settings,
+                      str(p.year_dir(year)), str(p.parties_tif),
+                      str(p.parties_csv), list(surs.values()), spec.settings,
                       study.tuning.surrogate.memory_mb, threads))
         index.append([(model, year, key, d) for d in surs])
     out = {}

@@ -162,14 +162,17 @@ def write_outputs(out: Path, table: pd.DataFrame, meta: dict,
     import json
 
     from gep.io import atomic_dir
+    from gep.paths import SweepFiles
 
     with atomic_dir(out) as tmp:
-        csv_table(table).to_csv(tmp / "sweep.csv", index=False)
-        (tmp / "sweep.json").write_text(json.dumps(meta, indent=2, default=str,
-                                                   ensure_ascii=False) + "\n", encoding="utf-8")
-        plot_paths = plot_main_effects(table, specs, tmp / "plots")
-    paths = {"table": out / "sweep.csv", "meta": out / "sweep.json"}
-    paths.update({f"plot:{k}": out / "plots" / p.name for k, p in plot_paths.items()})
+        work = SweepFiles(tmp)
+        csv_table(table).to_csv(work.table, index=False)
+        work.meta.write_text(json.dumps(meta, indent=2, default=str,
+                                        ensure_ascii=False) + "\n", encoding="utf-8")
+        plot_paths = plot_main_effects(table, specs, work.plots)
+    done = SweepFiles(out)
+    paths = {"table": done.table, "meta": done.meta}
+    paths.update({f"plot:{k}": done.plots / p.name for k, p in plot_paths.items()})
     return paths
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gep.paths import TuningCacheFiles
 from gep.tuning.digests import file_digest, module_digest
 from gep.tuning.errors import TuningError
 from gep.tuning.params import digest
@@ -22,8 +23,8 @@ def zonal_task(year: int, inputs_dir: str, parties_tif: str, parties_csv: str,
 
 
 def parties_digest(paths) -> dict[str, str]:
-    return {"tif": file_digest(paths.party_file("parties.tif")),
-            "csv": file_digest(paths.party_file("parties.csv"))}
+    return {"tif": file_digest(paths.parties_tif),
+            "csv": file_digest(paths.parties_csv)}
 
 
 def run_keys(assign: dict, year: int, models) -> tuple[tuple[str, str], ...]:
@@ -44,9 +45,9 @@ def start_zonal(study, plan, pool) -> Callable[[], dict[tuple, Path]]:
                 continue
             zkey = digest({"year": year, "runs": keys, "parties": parties, "code": code})[:20]
             ws = {m: str(study.workspace(plan.runs[k])) for m, k in keys}
-            need[(year, keys)] = (year, ws, study.cache / "zonal" / str(year) / f"{zkey}.csv")
-    todo = [(y, str(p.year_dir(y)), str(p.party_file("parties.tif")),
-             str(p.party_file("parties.csv")), ws, str(out))
+            need[(year, keys)] = (year, ws, study.cache / "zonal" / str(year) / TuningCacheFiles.zonal_name(zkey))
+    todo = [(y, str(p.year_dir(y)), str(p.parties_tif),
+             str(p.parties_csv), ws, str(out))
             for y, ws, out in need.values() if not out.exists()]
     wait = pool.submit(zonal_task, todo)
     study.stats["zonal_tables"] += len(todo)
