@@ -81,7 +81,10 @@ def cmd_validate(args) -> int:
 
 def snakefile() -> Path:
     """The workflow's Snakefile: the checkout this package was installed from, or the cwd."""
-    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
+    import gep
+
+    checkout = Path(gep.__file__).resolve().parents[2]  # <checkout>/src/gep/__init__.py
+    for root in (checkout, Path.cwd()):
         if (root / "Snakefile").exists():
             return root / "Snakefile"
     raise ConfigError("(installation)", "the workflow's Snakefile was not found",
