@@ -50,7 +50,7 @@ def rule_of(argv: list[str]) -> str:
 def wrap(record: str, argv: list[str]) -> int:
     """Run ``gep ARGV``; append {rule, argv, seconds, peak_mb} to ``record``."""
     t0 = time.perf_counter()
-    rc = subprocess.call(["gep", *argv])
+    rc = subprocess.call([sys.executable, "-m", "gep", *argv])  # the venv of this script
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(record, "a", encoding="utf-8") as fh:
