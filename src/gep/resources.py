@@ -20,42 +20,37 @@ from gep.config import Config
 #: per million pixels) of one job; fitted by benchmarks/bench_rules.py --sizes 200 1000
 #: --years 2020 2021 2022 (the rules that read every year are scaled by the years, PER_YEARS).
 MEASURED: dict[str, tuple[float, float, float, float]] = {
-    "acquire_parties": (289, 69, 1.6, 0.3),
-    "acquire_static": (231, 77, 1.4, 0.4),
-    "acquire_year": (235, 77, 1.6, 0.6),
-    "allocate": (34, 0, 0.3, 0.0),
-    "dispatch": (36, 0, 0.5, 0.0),
-    "invest": (386, 34, 5.1, 1.8),
-    "monitor": (354, 4, 3.9, 0.2),
-    "monitor_demo_data": (428, 3, 3.2, 0.0),
-    "publish": (79, 1, 0.9, 0.0),
-    "report": (338, 17, 4.6, 0.0),
-    "value": (168, 0, 0.9, 0.1),
-    "zonal": (214, 51, 1.1, 0.3),
+    "acquire_parties": (238, 75, 1.0, 0.3),
+    "acquire_static": (195, 82, 0.9, 0.5),
+    "acquire_year": (199, 80, 0.9, 0.7),
+    "agreement_file": (53, 0, 0.3, 0.0),
+    "allocate": (35, 0, 0.2, 0.0),
+    "attribute": (141, 0, 0.6, 0.0),
+    "committee_index": (52, 0, 0.3, 0.0),
+    # bench_rules: 836 MB and 5.4 s per year's papers; bench_demo.py saw a peak of 0.98 GB and
+    # about 10 CPU s per year at 300 x 300 with the PDFs: the larger of the two
+    "committee_year": (1000, 10, 10.0, 0.3),
+    "dispatch": (43, 0, 0.4, 0.0),
+    "downstream": (142, 0, 0.7, 0.0),
+    "execution": (160, 0, 0.7, 0.0),
+    "gis": (187, 0, 0.7, 0.0),
+    "invest": (447, 132, 5.1, 2.7),
+    "monitor": (334, 0, 2.8, 0.0),
+    "monitor_demo_data": (405, 0, 2.2, 0.0),
+    "portal_seed": (287, 2, 4.4, 0.2),
+    "publish": (76, 0, 0.7, 0.1),
+    "rate": (51, 0, 0.3, 0.0),
+    "rating_demo_declarations": (65, 0, 0.3, 0.0),
+    "reference": (179, 55, 0.7, 0.4),
+    "reference_climate": (101, 53, 0.5, 0.5),
+    "report": (474, 1, 6.0, 0.8),
+    "value": (141, 0, 0.6, 0.0),
+    "zonal": (177, 55, 0.7, 0.2),
     # not in the demo DAG, so not measured by bench_rules.py: estimated from invest's figures
     # (twice its memory per pixel, ten of its runs' time; the fit reads every year's rasters
     # and runs InVEST at the fitted values)
-    "calibrate": (386, 68, 51.0, 18.0),
+    "calibrate": (447, 264, 51.0, 27.0),
 }
-#: Rules added after the last bench_rules.py measurement (attribution, GIS, star rating, the
-#: committee's papers, the portal's demo seed): provisional figures taken from the measured
-#: rule each one resembles most (named), to be replaced by a bench_rules.py run. The
-#: committee's per-year job renders 17 PDFs (about 30 s of CPU, bench_committee.py).
-PROVISIONAL: dict[str, tuple[float, float, float, float]] = {
-    "reference_climate": MEASURED["acquire_year"],   # reads every year's climate rasters
-    "reference": MEASURED["invest"],                 # the water-yield surrogate + zonal sums
-    "attribute": MEASURED["value"],
-    "gis": MEASURED["acquire_parties"],              # party polygons + tables
-    "rating_demo_declarations": MEASURED["allocate"],
-    "rate": MEASURED["allocate"],
-    "downstream": MEASURED["dispatch"],
-    "execution": MEASURED["dispatch"],
-    "committee_year": (1000, 0, 35.0, 0.0),  # peak 0.98 GB at 300 x 300 (bench_demo.py)
-    "committee_index": MEASURED["publish"],
-    "agreement_file": MEASURED["publish"],
-    "portal_seed": MEASURED["report"],
-}
-MEASURED.update(PROVISIONAL)
 #: years of the run the measurements had; rules below read every year of the run
 MEASURED_YEARS = 3
 PER_YEARS = frozenset({"value", "allocate", "monitor", "monitor_demo_data", "report", "publish",
