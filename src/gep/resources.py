@@ -65,12 +65,14 @@ THREADS = {"invest": 1, "monitor": 2, "calibrate": 2}
 #: portal seed -> report -> publish); side branches (ratings, the filing, the committee's
 #: papers, the GeoPackage) fill the gaps. Priorities only order ready jobs: they decrease along
 #: every edge of the rule graph (tests/pipeline/test_resources.py checks it).
+#: The agreement's filing goes first of all (46): it is the ledger's first entry, and the portal
+#: seed and publish, which append after it, wait for it.
 PRIORITY = {
     "acquire_parties": 44, "acquire_static": 42, "acquire_year": 41, "invest": 39,
     "monitor_demo_data": 36, "monitor": 32, "reference_climate": 30, "zonal": 29,
     "reference": 28, "value": 28, "attribute": 27, "allocate": 25, "dispatch": 24,
     "portal_seed": 23, "rating_demo_declarations": 18, "downstream": 17, "execution": 15,
-    "rate": 15, "agreement_file": 15, "report": 14, "committee_year": 11, "publish": 2,
+    "rate": 15, "agreement_file": 46, "report": 14, "committee_year": 11, "publish": 2,
     "gis": 2, "committee_index": 1, "calibrate": 0,
 }
 MEMORY_MARGIN = 1.5

@@ -84,9 +84,12 @@ def ledger_entries(db: Path) -> list[tuple[str, bytes]]:
 def runs(repo, tmp_path_factory, config_copy):
     """The tiny demo run locally and through the SLURM executor, in two folders."""
     out = {}
+    # one installation's keys for both runs: the signer and the portal's secret, from which its
+    # public pseudonyms in the ledger derive
+    keys = tmp_path_factory.mktemp("keys")
     for mode in ("local", "slurm"):
         root = tmp_path_factory.mktemp(mode)
-        cfg = config_copy(root, **TINY)
+        cfg = config_copy(root, **TINY, ledger={"key_dir": str(keys)})
         base = SNAKEMAKE + ["--snakefile", str(repo / "Snakefile"), "--directory", str(root),
                             "--configfile", str(cfg)]
         if mode == "local":

@@ -9,6 +9,9 @@ rule portal_seed:
     input:
         parties=str(P.parties_gpkg),
         receipts=[str(P.dispatch(y).ledger_transfers) for y in DISPATCH_YEARS],
+        # the agreement's filing is the ledger's first entry: the seed appends after it, so
+        # the ledger's order (and root) does not depend on how jobs are scheduled
+        filing=[str(P.filings_csv)] if FILING else [],
     output:
         db=str(P.portal_db),
     params:
