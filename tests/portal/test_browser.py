@@ -54,12 +54,27 @@ def driver():
 
 def _go(driver, element_id):
     """Click a link or submit button and wait until the next page has replaced this one."""
-    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
+
+    def replaced(old):
+        # Chromium reports a node of the unloaded page either as stale or (while the next
+        # page is being attached) as "does not belong to the document": both mean it is gone
+        def check(_):
+            try:
+                old.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as exc:
+                if "does not belong to the document" in str(exc):
+                    return True
+                raise
+        return check
 
     old = driver.find_element("tag name", "html")
     driver.find_element("id", element_id).click()
-    WebDriverWait(driver, 60).until(ec.staleness_of(old))
+    WebDriverWait(driver, 60).until(replaced(old))
     WebDriverWait(driver, 60).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
 
