@@ -164,10 +164,10 @@ class Paths:
         return self.inputs / str(year)
 
     def year_file(self, year, name: str) -> Path:
-        return self.year_dir(year) / f"{name}.tif"
+        return self.input_layer(self.year_dir(year), name)
 
     def static_file(self, name: str) -> Path:
-        return self.inputs / "static" / f"{name}.tif"
+        return self.input_layer(self.static_dir, name)
 
     def party_file(self, name: str) -> Path:
         return self.inputs / name
@@ -179,7 +179,7 @@ class Paths:
         return self.inputs / "reference"
 
     def reference_file(self, name: str) -> Path:
-        return self.reference_climate / f"{name}.tif"
+        return self.input_layer(self.reference_climate, name)
 
     def reference_workspace(self, year, model: str) -> Path:
         """A climate-dependent model of ``year``'s land cover under the reference climate."""
@@ -401,7 +401,7 @@ class Paths:
 
     def classification(self, year=None) -> Path:
         """``gep classify``: the model and accuracy of a year's land-cover classification."""
-        return self.root / "landcover" / str(year or "imagery")
+        return self.landcover_run(year or "imagery").root
 
     @staticmethod
     def layer_name(name: str) -> str:
@@ -480,7 +480,7 @@ class Paths:
     def input_layer(folder, name: str) -> Path:
         """Layer ``name`` of an input folder: a year's (``year_dir``), ``inputs/static`` or the
         reference climate's (``<folder>/<name>.tif``)."""
-        return Path(folder) / f"{name}.tif"
+        return Path(folder) / Paths.layer_name(name)
 
     @staticmethod
     def inputs_party_file(year_folder, name: str) -> Path:
@@ -509,7 +509,7 @@ class LayerFiles(Folder):
 
     def layer(self, name: str) -> Path:
         """``landcover`` -> ``<folder>/landcover.tif``."""
-        return self.root / f"{name}.tif"
+        return Paths.input_layer(self.root, name)
 
 class LandcoverFiles(Folder):
     """``gep landcover``: one year's classification, its accuracy and its work files."""
