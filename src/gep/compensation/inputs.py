@@ -218,12 +218,7 @@ def read_increments(path: str | Path | None, agreement: Agreement,
                                  field="service")
         value = _decimal(path, line, "delta_value_cny_constant",
                          row["delta_value_cny_constant"], money=True)
-        per = out.setdefault(year, {}).setdefault(party, {})
-        if service in per:
-            raise InputDataError(str(path), f"service '{service}' appears twice for party "
-                                 f"'{party}' in {year}", "keep one row per year, party and "
-                                 "service", line=line, field="service")
-        per[service] = value
+        _store_once(out, year, party, service, value, path, line)
     if agreement.reward is not None:
         all_parties = {p for per_year in out.values() for p in per_year}
         for acc in agreement.accounts_with("upstream"):
@@ -240,6 +235,17 @@ def read_increments(path: str | Path | None, agreement: Agreement,
                                          "unchanged); every settled year needs them",
                                          field="year")
     return out
+
+
+def _store_once(out: dict, year: int, party: str, service: str, value, path: Path,
+                line: int) -> None:
+    """``out[year][party][service] = value``; a second row for the same key is an error."""
+    per = out.setdefault(year, {}).setdefault(party, {})
+    if service in per:
+        raise InputDataError(str(path), f"service '{service}' appears twice for party "
+                             f"'{party}' in {year}", "keep one row per year, party and "
+                             "service", line=line, field="service")
+    per[service] = value
 
 
 def read_attribution(path: str | Path, agreement: Agreement, years: list[int]
@@ -261,12 +267,7 @@ def read_attribution(path: str | Path, agreement: Agreement, years: list[int]
                                  f"{vals['total']} - land_use {vals['land_use']}",
                                  "regenerate the table with gep attribute", line=line,
                                  field="climate")
-        per = out.setdefault(year, {}).setdefault(party, {})
-        if service in per:
-            raise InputDataError(str(path), f"service '{service}' appears twice for party "
-                                 f"'{party}' in {year}", "keep one row per year, party and "
-                                 "service", line=line, field="service")
-        per[service] = vals
+        _store_once(out, year, party, service, vals, path, line)
     if agreement.reward is not None:
         all_parties = {p for per_year in out.values() for p in per_year}
         for acc in agreement.accounts_with("upstream"):
