@@ -268,18 +268,34 @@ def read_attribution(path: str | Path, agreement: Agreement, years: list[int]
                                  "regenerate the table with gep attribute", line=line,
                                  field="climate")
         _store_once(out, year, party, service, vals, path, line)
-    if agreement.reward is not None:
-        all_parties = {p for per_year in out.values() for p in per_year}
-        for acc in agreement.accounts_with("upstream"):
-            for y in years:
-                if acc.id not in out.get(y, {}):
-                    raise InputDataError(str(path), f"upstream account '{acc.id}' has no rows "
-                                         f"for {y}", "check the party_id spelling against the "
-                                         "agreement (parties found: "
-                                         f"{', '.join(sorted(all_parties)) or 'none'}) and "
-                                         "that the GEP years cover every settled year",
-                                         field="party_id")
+    check_attribution_covers_upstream(out, agreement, years, str(path))
     return out
+
+
+def check_attribution_covers_upstream(attribution: dict, agreement: Agreement,
+                                      years: list[int], source: str) -> None:
+    """With a reward, every upstream account needs attribution rows for every settled year
+    (the table read from a file, or built in memory by a tuning study)."""
+    if agreement.reward is None:
+        return
+    all_parties = {p for per_year in attribution.values() for p in per_year}
+    for acc in agreement.accounts_with("upstream"):
+        for y in years:
+            if acc.id not in attribution.get(y, {}):
+                raise InputDataError(source, f"upstream account '{acc.id}' has no rows "
+                                     f"for {y}", "check the party_id spelling against the "
+                                     "agreement (parties found: "
+                                     f"{', '.join(sorted(all_parties)) or 'none'}) and "
+                                     "that the GEP years cover every settled year",
+                                     field="party_id")
+
+
+def increments_on_basis(attribution: dict, agreement: Agreement) -> dict:
+    """The reward's increments: the attribution's column ``reward.basis`` per year, party and
+    service (``land_use`` when the agreement has no reward)."""
+    basis = agreement.reward.basis if agreement.reward is not None else "land_use"
+    return {y: {p: {s: v[basis] for s, v in per.items()} for p, per in by.items()}
+            for y, by in attribution.items()}
 
 
 _TRUE = {"true": True, "false": False, "1": True, "0": False}
@@ -363,9 +379,7 @@ def read_inputs(agreement: Agreement, increments_path, quality_path, performance
     attribution: dict = {}
     if attribution_path is not None:
         attribution = read_attribution(attribution_path, agreement, years)
-        basis = agreement.reward.basis if agreement.reward is not None else "land_use"
-        increments = {y: {p: {s: v[basis] for s, v in per.items()} for p, per in by.items()}
-                      for y, by in attribution.items()}
+        increments = increments_on_basis(attribution, agreement)
     else:
         if agreement.reward is not None and agreement.reward.basis == "land_use" and \
                 increments_path is not None:

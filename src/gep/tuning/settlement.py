@@ -8,15 +8,15 @@ basin's own files, read with the compensation package's readers; the attribution
 (``reward.basis``) is built here from the valuation's rows with the checks
 :func:`gep.compensation.inputs.read_attribution` applies to the file.
 
-(This adapter belongs in ``gep.compensation.inputs`` as ``attribution_from_rows``, with
-``read_attribution`` parsing the CSV and then calling it; until then it lives here.)
+The coverage check and the reward basis are the compensation package's own
+(:func:`~gep.compensation.inputs.check_attribution_covers_upstream`,
+:func:`~gep.compensation.inputs.increments_on_basis`).
 """
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 
-from gep.errors import InputDataError
 
 PAYOUT_NET = "payout_net"
 #: how the in-memory attribution table is named in error messages
@@ -28,21 +28,14 @@ def attribution_from_rows(rows: list[dict], agreement, years: list[int]
     """Attribution rows (``gep.attribution.attribute.attribution_rows``) as the engine's
     ``EngineInputs.attribution``; every upstream account needs rows for every settled year
     when the agreement has a reward."""
+    from gep.compensation.inputs import check_attribution_covers_upstream
+
     out: dict[int, dict[str, dict[str, dict[str, Decimal]]]] = {}
     for r in rows:
         vals = {k: Decimal(str(r[k])) for k in ("total", "land_use", "climate")}
         out.setdefault(int(r["year"]), {}).setdefault(str(r["party_id"]), {})[
             str(r["service"])] = vals
-    if agreement.reward is not None:
-        found = sorted({p for per in out.values() for p in per})
-        for acc in agreement.accounts_with("upstream"):
-            for y in years:
-                if acc.id not in out.get(y, {}):
-                    raise InputDataError(SOURCE, f"upstream account '{acc.id}' has no rows "
-                                         f"for {y}", "check the party_id spelling against "
-                                         f"the agreement (parties found: "
-                                         f"{', '.join(found) or 'none'}) and that the GEP "
-                                         "years cover every settled year", field="party_id")
+    check_attribution_covers_upstream(out, agreement, years, SOURCE)
     return out
 
 
@@ -52,6 +45,7 @@ def engine_inputs(agreement, attribution: list[dict], quality: str | Path,
     attribution table taken from memory."""
     from gep.compensation.inputs import (
         EngineInputs,
+        increments_on_basis,
         read_incidents,
         read_performance,
         read_quality,
@@ -61,9 +55,7 @@ def engine_inputs(agreement, attribution: list[dict], quality: str | Path,
     q = read_quality(quality, agreement)
     years = settled_years(agreement, q, quality)
     att = attribution_from_rows(attribution, agreement, years)
-    basis = agreement.reward.basis if agreement.reward is not None else "land_use"
-    increments = {y: {p: {s: v[basis] for s, v in per.items()} for p, per in by.items()}
-                  for y, by in att.items()}
+    increments = increments_on_basis(att, agreement)
     return EngineInputs(years=years, quality={y: q[y] for y in years},
                         increments=increments, attribution=att,
                         performance=read_performance(performance, agreement),

@@ -45,7 +45,8 @@ def start_zonal(study, plan, pool) -> Callable[[], dict[tuple, Path]]:
                 continue
             zkey = digest({"year": year, "runs": keys, "parties": parties, "code": code})[:20]
             ws = {m: str(study.workspace(plan.runs[k])) for m, k in keys}
-            need[(year, keys)] = (year, ws, study.cache / "zonal" / str(year) / TuningCacheFiles.zonal_name(zkey))
+            table = study.cache / "zonal" / str(year) / TuningCacheFiles.zonal_name(zkey)
+            need[(year, keys)] = (year, ws, table)
     todo = [(y, str(p.year_dir(y)), str(p.parties_tif),
              str(p.parties_csv), ws, str(out))
             for y, ws, out in need.values() if not out.exists()]
