@@ -156,3 +156,27 @@ def test_reference_erosivity_valid_elsewhere_is_not_reused(basin, tmp_path):
     with pytest.raises(Unavailable, match="valid at other pixels"):
         reference_surrogate(cfg, Holed(cfg), YEAR, "sdr", tmp_path / "sdr")
     assert not (tmp_path / "sdr").exists()
+
+
+def test_reference_layer_on_another_grid_is_not_reused(basin, tmp_path):
+    """A reference precipitation one column narrower would change InVEST's aligned extent:
+    the surrogate refuses, and `reference_run` runs InVEST instead."""
+    from rasterio.windows import Window
+
+    cfg, p, _ = basin
+    with rasterio.open(p.reference_file("precipitation")) as ds:
+        win = Window(0, 0, ds.width - 1, ds.height)
+        prof = ds.profile | {"width": ds.width - 1}   # same origin, one column less
+        arr = ds.read(1, window=win)
+    narrow = tmp_path / "precipitation.tif"
+    with rasterio.open(narrow, "w", **prof) as out:
+        out.write(arr, 1)
+
+    class Narrow(Paths):
+        def reference_file(self, name):
+            return narrow if name == "precipitation" else super().reference_file(name)
+
+    with pytest.raises(Unavailable, match="not on the grid"):
+        reference_surrogate(cfg, Narrow(cfg), YEAR, "ndr", tmp_path / "ndr")
+    assert reference_run(cfg, Narrow(cfg), YEAR, "ndr", tmp_path / "ndr") == "invest"
+    assert (tmp_path / "ndr" / Paths.RUN_RECORD).exists()

@@ -32,6 +32,7 @@ import numpy as np
 
 from gep import models
 from gep.config import Config
+from gep.errors import GepError
 from gep.io import atomic_dir
 from gep.paths import Paths
 
@@ -44,8 +45,9 @@ def _invest_version() -> str:
     return version("natcap.invest")
 
 
-class Unavailable(Exception):
-    """The surrogate cannot reproduce InVEST exactly here (the message says why)."""
+class Unavailable(GepError):
+    """The surrogate cannot reproduce InVEST exactly here (the message says why); the caller
+    runs InVEST instead, so a user never sees it."""
 
 
 def _run_args(cfg: Config, p: Paths, year: int, model: str) -> dict[str, Any]:
@@ -215,10 +217,10 @@ def reference_surrogate(cfg: Config, p: Paths, year: int, model: str, workspace:
     func, layer = SURROGATES[model]
     args = _run_args(cfg, p, year, model)
     files = _intermediates(p, year, model)
-    reference = p.reference_file(layer)
-    if not _same_grid(reference, p.year_file(year, layer)):
-        raise Unavailable(f"{reference} is not on the grid of {p.year_file(year, layer)}")
     adapter = models.get(model)
+    reference, year_layer = p.reference_file(layer), args[adapter.climate[layer]]
+    if not _same_grid(reference, year_layer):
+        raise Unavailable(f"{reference} is not on the grid of {year_layer}")
     with atomic_dir(workspace) as tmp:
         scratch = tmp / "scratch"
         scratch.mkdir()
