@@ -1,12 +1,15 @@
 """Time the annual GEP batch at two basin sizes, beside the bare InVEST calls.
 
     .venv/bin/python benchmarks/bench_batch.py [--sizes 200 1000] [--years 2020 2021]
+        [--all-models]
 
 For each size: generate the demo basin in a scratch folder, run the Snakemake DAG up to the
 GEP tables (acquire, InVEST, zonal, valuation, the reference-climate runs and the attribution
 table) with 2 cores, and read back how long each InVEST
 ``execute`` took (recorded by gep in ``gep_run.json``). Orchestration overhead = wall time of
-the batch minus the InVEST time (spread over the cores the jobs ran on).
+the batch minus the InVEST time (spread over the cores the jobs ran on). ``--all-models``
+enables SDR, NDR and carbon too. CPU seconds (user + sys of every process of a step) are printed
+beside the wall times: on a shared machine they are the steadier figure.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import os
+import resource
 import time
 from pathlib import Path
 
@@ -24,7 +29,12 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(size: int, years: list[int], cores: int) -> dict:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(size: int, years: list[int], cores: int, all_models: bool = False) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"gep-bench-{size}-"))
     try:
         shutil.copytree(REPO / "config", tmp / "config")
@@ -32,6 +42,9 @@ def run(size: int, years: list[int], cores: int) -> dict:
         data = yaml.safe_load(cfg.read_text())
         data.update(demo={**data["demo"], "rows": size, "cols": size}, years=years,
                     results_dir="../results")
+        if all_models:
+            for m in ("sdr", "ndr", "carbon"):
+                data["models"][m] = {**data["models"].get(m, {}), "enabled": True}
         cfg.write_text(yaml.safe_dump(data, allow_unicode=True))
         out = tmp / "results" / "demo"
         # relative to --directory. Two steps on the same machine state: the GEP tables, then
@@ -39,21 +52,23 @@ def run(size: int, years: list[int], cores: int) -> dict:
         # table), so the attribution's share is measured even when the machine is busy.
         steps = [["results/demo/gep/gep_by_party.csv"], ["results/demo/gep/attribution.csv"]]
         sm = str(Path(sys.executable).parent / "snakemake")
-        walls = []
+        walls, cpus = [], []
         for targets in steps:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _children_cpu()
             r = subprocess.run([sm, *targets, "--snakefile", str(REPO / "Snakefile"),
                                 "--directory", str(tmp), "--configfile", str(cfg),
                                 "--cores", str(cores)], capture_output=True, text=True)
             if r.returncode:
                 raise SystemExit(r.stdout[-2000:] + r.stderr[-2000:])
             walls.append(time.perf_counter() - t0)
+            cpus.append(_children_cpu() - c0)
         wall = sum(walls)
         invest = {}
         for f in out.glob("invest/*/*/gep_run.json"):
             r = json.loads(f.read_text())
             invest[(r["year"], r["model"])] = r["execute_seconds"]
-        return dict(size=size, wall=wall, invest=invest, gep=walls[0], attribution=walls[1])
+        return dict(size=size, wall=wall, invest=invest, gep=walls[0], attribution=walls[1],
+                    cpu_gep=cpus[0], cpu_attribution=cpus[1])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -63,12 +78,13 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
     ap.add_argument("--years", type=int, nargs="+", default=[2020, 2021])
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--all-models", action="store_true", help="SDR, NDR and carbon too")
     a = ap.parse_args()
     print(f"{'size':>6} {'pixels':>10} {'batch s':>8} {'InVEST s (sum)':>15} "
           f"{'InVEST s / cores':>17} {'overhead s':>11} {'GEP s':>7} {'attrib s':>8} "
           f"{'slowdown':>8}  per model")
     for size in a.sizes:
-        r = run(size, a.years, a.cores)
+        r = run(size, a.years, a.cores, a.all_models)
         total = sum(r["invest"].values())
         per_model = {}
         for (_, m), s in r["invest"].items():
@@ -78,6 +94,10 @@ def main() -> None:
         print(f"{size:>6} {size * size:>10,} {r['wall']:>8.1f} {total:>15.1f} "
               f"{total / a.cores:>17.1f} {overhead:>11.1f} {r['gep']:>7.1f} "
               f"{r['attribution']:>8.1f} {100 * r['attribution'] / r['gep']:>7.1f}%  {detail}",
+              flush=True)
+        print(f"{'':>6} CPU s (user+sys): GEP {r['cpu_gep']:.1f}, attribution "
+              f"{r['cpu_attribution']:.1f}, batch {r['cpu_gep'] + r['cpu_attribution']:.1f}; "
+              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
               flush=True)
 
 

@@ -20,7 +20,11 @@ Which model runs again under the reference climate:
 - annual water yield depends on precipitation and reference ET: its reference run uses the
   water-yield surrogate (:mod:`gep.tuning.surrogate`, InVEST's pixel equations on the same
   inputs; a test compares it with a real InVEST run per pixel);
-- SDR (erosivity) and NDR (precipitation as runoff proxy) are re-run with InVEST;
+- SDR (erosivity) and NDR (precipitation as runoff proxy): the climate enters only pixel-wise
+  steps (RKLS and USLE; the runoff proxy index scaling the loads), so
+  :mod:`gep.attribution.surrogates` redoes just those steps with InVEST's own functions on the
+  actual run's intermediates (equal to a full InVEST run per pixel), and runs InVEST again
+  only when the actual run cannot be reused (the log says why);
 - habitat quality and carbon do not depend on climate: the actual runs are reused;
 - a year whose climate equals the reference climate per pixel reuses its actual runs.
 

@@ -48,7 +48,7 @@ def _water_yield_surrogate(cfg: Config, p: Paths, year: int, workspace: Path) ->
 def reference_year(cfg: Config, year: int, paths: Paths | None = None) -> Path:
     """Run the climate-dependent models of ``year`` under the reference climate and write the
     year's reference zonal table (``gep/zonal_reference/<year>.csv``); returns its path."""
-    from gep.invest import model_params, run_model
+    from gep.attribution.surrogates import reference_run
     from gep.zonal import zonal_year
 
     p = paths or Paths(cfg)
@@ -64,10 +64,8 @@ def reference_year(cfg: Config, year: int, paths: Paths | None = None) -> Path:
         ws = p.reference_workspace(year, model)
         if model == awy.ID:
             _water_yield_surrogate(cfg, p, year, ws)
-        else:
-            overrides = {arg: str(p.reference_file(name)) for name, arg in climate.items()}
-            run_model(model, p.year_dir(year), model_params(cfg, model), ws, year,
-                      overrides=overrides)
+        else:   # SDR, NDR: the actual run's intermediates, else InVEST again
+            reference_run(cfg, p, year, model, ws)
         workspaces[model] = ws
     return zonal_year(year, p.year_dir(year), p.parties_tif,
                       p.parties_csv, workspaces, p.zonal_reference(year),

@@ -33,6 +33,20 @@ OUTPUTS = {
     "p_export": "p_surface_export.tif",
 }
 
+#: files of an actual run's workspace that the reference-climate surrogate reuses
+#: (gep.attribution.surrogates): the runoff proxy enters only the runoff proxy index, which
+#: scales the loads; the delivery ratios do not depend on it
+INTERMEDIATES = {
+    "aligned_runoff_proxy": "intermediate_outputs/aligned_runoff_proxy.tif",
+    "mask": "intermediate_outputs/watersheds_mask.tif",
+    "masked_lulc": "intermediate_outputs/masked_lulc.tif",
+    "load_n": "intermediate_outputs/load_n.tif",
+    "load_p": "intermediate_outputs/load_p.tif",
+    "ndr_n": "intermediate_outputs/ndr_n.tif",
+    "ndr_p": "intermediate_outputs/ndr_p.tif",
+    "sub_ndr_n": "intermediate_outputs/sub_ndr_n.tif",
+}
+
 
 def build(i: Inputs, params, workspace: Path) -> dict:
     return {

@@ -29,6 +29,17 @@ class SDRConfig(ModelConfig):
 
 OUTPUTS = {"avoided_erosion": "avoided_erosion.tif"}
 
+#: files of an actual run's workspace that the reference-climate surrogate reuses
+#: (gep.attribution.surrogates): erosivity enters only RKLS = LS x R x K and USLE = RKLS x CP
+INTERMEDIATES = {
+    "aligned_erosivity": "intermediate_outputs/aligned_erosivity.tif",
+    "mask": "intermediate_outputs/mask.tif",
+    "ls": "intermediate_outputs/ls.tif",
+    "masked_erodibility": "intermediate_outputs/masked_erodibility.tif",
+    "stream": "stream.tif",
+    "cp": "intermediate_outputs/cp.tif",
+}
+
 
 def build(i: Inputs, params, workspace: Path) -> dict:
     return {
