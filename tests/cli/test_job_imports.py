@@ -24,3 +24,10 @@ def test_parties_table_is_index_to_party(tmp_path):
     f.write_text("index,party_id,name\n2,down,Down\n1,up,Up\n", encoding="utf-8")
     table = read_parties_table(f)
     assert table == {2: "down", 1: "up"} and list(table) == [2, 1]
+
+
+def test_acquire_year_imports_no_vector_stack():
+    """The demo source's year and static layers are rasters: geopandas, shapely and pandas
+    load only when the parties are acquired."""
+    assert _loaded("import gep.acquire, gep.sources.demo",
+                   ("pandas", "geopandas", "shapely", "rasterio")) == ["rasterio"]
