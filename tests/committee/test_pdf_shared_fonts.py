@@ -50,3 +50,21 @@ def test_shared_configuration_gives_the_pdf_of_a_fresh_one(tmp_path, order):
         assert fonts_shared == fonts_fresh and any("CJK" in f for f in fonts_shared)
         assert "协议执行率" in text_shared[0] and "Basin committee" in text_shared[0]
     assert "补偿资金 1,234.56" in _summary(tmp_path / "shared1.pdf")[0][0]
+
+
+def test_threads_share_the_configuration_safely(tmp_path):
+    """Documents rendered from several threads at once (one font map, a lock) each get their
+    own text."""
+    pytest.importorskip("weasyprint")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gep.pdf import html_to_pdf
+
+    def one(i):
+        html = PAGE.format(title=f"第{i}号 paper {i}", rate=f"{i}.00%", rows="<p>行</p>" * 5)
+        return _summary(html_to_pdf(html, tmp_path / f"t{i}.pdf"))[0][0]
+
+    with ThreadPoolExecutor(4) as pool:
+        texts = list(pool.map(one, range(6)))
+    for i, text in enumerate(texts):
+        assert f"第{i}号 paper {i}" in text and f"协议执行率 {i}.00%" in text
