@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 from gep.committee.periods import Period, periods_of_year
@@ -584,7 +584,9 @@ def _annual_rating_section(rd: RunData, y: int) -> tuple[dict, dict]:
 
 # ----------------------------------------------------------------------------- rendering
 
+@cache
 def _env():
+    """One Jinja environment per process: its templates are compiled once for all papers."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     return Environment(loader=PackageLoader("gep.committee", "templates"),
