@@ -8,8 +8,9 @@ every job runs), with every rule's ``gep`` command wrapped (``GEP_COMMAND``, the
 bench_rules.py) to record each job's wall time and CPU time. Prints: the run's wall time, the
 CPU seconds of all its processes (Snakemake's own included), the job count, per rule the jobs,
 their summed CPU seconds and the largest peak memory of one job, and what is left for
-Snakemake and the wrappers. On a machine shared with other work the wall time grows with the load; the CPU seconds do not (much):
-``CPU / cores`` is the wall time a quiet machine of this kind could reach at best.
+Snakemake and the wrappers. On a machine shared with other work the wall time grows with the
+load; the CPU seconds do not (much): ``CPU / cores`` is the wall time a quiet machine of this
+kind could reach at best.
 """
 from __future__ import annotations
 
