@@ -6,10 +6,11 @@
 Runs ``gep run`` on a copy of the demo config in a scratch folder (a fresh results folder, so
 every job runs), with every rule's ``gep`` command wrapped (``GEP_COMMAND``, the wrapper of
 bench_rules.py) to record each job's wall time and CPU time. Prints: the run's wall time, the
-CPU seconds of all its processes (Snakemake's own included), the job count, per rule the jobs
-and their summed CPU seconds, and what is left for Snakemake and the wrappers. On a machine
-shared with other work the wall time grows with the load; the CPU seconds do not (much):
-``CPU / cores`` is the wall time a quiet machine of this kind could reach at best.
+CPU seconds of all its processes (Snakemake's own included), the job count, per rule the jobs,
+their summed CPU seconds and the largest peak memory of one job, and what is left for
+Snakemake and the wrappers. On a machine shared with other work the wall time grows with the
+load; the CPU seconds do not (much): ``CPU / cores`` is the wall time a quiet machine of this
+kind could reach at best.
 """
 from __future__ import annotations
 
@@ -123,10 +124,11 @@ def main() -> None:
     res = run(a.size, a.cores, a.config.resolve(), a.keep)
     per_rule: dict[str, dict] = {}
     for j in res["jobs"]:
-        r = per_rule.setdefault(j["rule"], {"jobs": 0, "cpu": 0.0, "wall": 0.0})
+        r = per_rule.setdefault(j["rule"], {"jobs": 0, "cpu": 0.0, "wall": 0.0, "peak": 0.0})
         r["jobs"] += 1
         r["cpu"] += j["seconds"]
         r["wall"] += j["wall"]
+        r["peak"] = max(r["peak"], j.get("peak_mb") or 0.0)
     job_cpu = sum(r["cpu"] for r in per_rule.values())
     load = os.getloadavg()[0]
     print(f"demo {a.size}x{a.size}, {a.cores} cores, load average at the end {load:.1f}")
@@ -137,9 +139,10 @@ def main() -> None:
     print(f"on {a.cores} idle cores, the jobs' CPU seconds in Snakemake's order (priorities "
           f"and dependencies of this run's DAG, Snakemake's own time left out): "
           f"{res['ideal_wall']:.1f} s")
-    print(f"{'rule (gep command)':<22} {'jobs':>4} {'CPU s':>7} {'wall s':>7}")
+    print(f"{'rule (gep command)':<24} {'jobs':>4} {'CPU s':>7} {'wall s':>7} {'peak MB':>8}")
     for rule, r in sorted(per_rule.items(), key=lambda kv: -kv[1]["cpu"]):
-        print(f"{rule:<22} {r['jobs']:>4} {r['cpu']:>7.1f} {r['wall']:>7.1f}")
+        print(f"{rule:<24} {r['jobs']:>4} {r['cpu']:>7.1f} {r['wall']:>7.1f} "
+              f"{r['peak']:>8.0f}")
     if a.keep:
         print(f"kept {res['folder']}")
     if a.json:

@@ -17,8 +17,8 @@ import importlib
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import rasterio
 from rasterio import features
@@ -30,6 +30,9 @@ from gep.log import progress
 from gep.paths import Paths
 from gep.sources.base import (FLOAT_NODATA, LANDCOVER_NODATA, Grid, iter_windows, open_cog,
                               write_raster)
+
+if TYPE_CHECKING:  # geopandas only where vectors are read: the year jobs need none
+    import geopandas as gpd
 
 PARTY_FIELDS = ("party_id", "name", "name_zh", "role", "province")
 THREATS = {"built": (50,), "crop": (40,)}
@@ -56,6 +59,8 @@ def acquire_parties(cfg: Config, out_dir: Path | None = None) -> dict[str, Path]
     out_dir = Path(out_dir or inputs_dir(cfg))
     files = Paths.InputFiles(out_dir)
     src = source_module(cfg)
+    import geopandas as gpd
+
     gpkg = src.acquire_parties(cfg, out_dir)
     grid = src.grid_for(cfg)
     gdf = gpd.read_file(gpkg)
@@ -139,6 +144,8 @@ def _roads(cfg: Config, grid: Grid, out_dir: Path) -> Path:
                 reproject(rasterio.band(ds, 1), arr, dst_transform=grid.transform,
                           dst_crs=grid.crs, resampling=Resampling.max)
         else:
+            import geopandas as gpd
+
             roads = gpd.read_file(path).to_crs(grid.crs)
             arr = features.rasterize(((g, 1) for g in roads.geometry), out_shape=arr.shape,
                                      transform=grid.transform, fill=0, all_touched=True,

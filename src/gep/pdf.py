@@ -4,11 +4,18 @@ WeasyPrint lays out with pango, so Debian's ``libpango-1.0-0`` and ``libpangoft2
 be installed, and Chinese glyphs need a CJK font (``fonts-noto-cjk``); ``make fonts-deps``
 installs them. Print rules (page size, margins, page breaks) belong in the HTML's own
 ``@media print`` / ``@page`` CSS, so the PDF and a browser's print agree.
+
+Every PDF of a process shares one WeasyPrint ``FontConfiguration`` (:func:`font_config`): a
+fresh one per document builds its own pango font map, so each document loaded the 20 MB Noto
+CJK faces anew (a year's 17 committee papers: 0.74 GB peak memory instead of 0.33 GB, and
+about 15 % more CPU time; the PDFs are byte-identical). pango's font map is not made for
+concurrent use, so documents are rendered one at a time (a lock) within a process.
 """
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 from gep.errors import GepError
@@ -31,6 +38,23 @@ def _weasyprint():
     return weasyprint
 
 
+_shared: dict = {}
+_render_lock = threading.Lock()
+
+
+def font_config():
+    """The process's one WeasyPrint ``FontConfiguration``, made on first use.
+
+    Documents rendered with it reuse the fonts pango has already loaded; a document's own
+    ``@font-face`` rules are added to it (gep's documents have none).
+    """
+    if "fonts" not in _shared:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _shared["fonts"] = FontConfiguration()
+    return _shared["fonts"]
+
+
 def html_to_pdf(html: str, out_path: str | os.PathLike, base_url: str | os.PathLike | None = None,
                 stylesheets: list[str] | None = None) -> Path:
     """Render ``html`` to ``out_path`` atomically (a crash never leaves a partial PDF).
@@ -42,7 +66,8 @@ def html_to_pdf(html: str, out_path: str | os.PathLike, base_url: str | os.PathL
     for name in ("weasyprint", "fontTools"):  # per-glyph chatter at INFO
         logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.WARNING))
     doc = wp.HTML(string=html, base_url=str(base_url) if base_url is not None else None)
-    css = [wp.CSS(string=s) for s in (stylesheets or [])]
-    with atomic_path(out_path, suffix=".pdf") as tmp:
-        doc.write_pdf(str(tmp), stylesheets=css or None)
+    with _render_lock, atomic_path(out_path, suffix=".pdf") as tmp:
+        fonts = font_config()
+        css = [wp.CSS(string=s, font_config=fonts) for s in (stylesheets or [])]
+        doc.write_pdf(str(tmp), stylesheets=css or None, font_config=fonts)
     return Path(out_path)

@@ -28,7 +28,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import rasterio
 
 from gep import models
@@ -87,8 +86,9 @@ def read_aligned(ds, grid: Grid, w) -> np.ma.MaskedArray:
     return out
 
 
-def read_parties_table(path: str | Path) -> pd.DataFrame:
-    """``parties.csv`` (index,party_id,...) checked: unique positive indexes and ids."""
+def read_parties_table(path: str | Path) -> dict[int, str]:
+    """``parties.csv`` (index,party_id,...) checked: unique positive indexes and ids; index ->
+    party_id in the file's order (a dict, not a DataFrame: the zonal job needs no pandas)."""
     from gep.tables import read_table
 
     rows, seen_idx, seen_id = [], {}, {}
@@ -106,7 +106,7 @@ def read_parties_table(path: str | Path) -> pd.DataFrame:
         rows.append((idx, pid))
     if not rows:
         raise InputDataError(str(path), "no parties", "add one row per party")
-    return pd.DataFrame(rows, columns=["index", "party_id"])
+    return dict(rows)
 
 
 ZONAL_HEADER = ("year", "party_id", "lucode", "variable", "quantity", "unit", "nodata_pixels")
@@ -128,7 +128,7 @@ def zonal_year(year: int, inputs_dir: Path, parties_tif: Path, parties_csv: Path
     variables = models.variables()
     sources = variable_sources(variables, inputs_dir, workspaces, input_files)
     check_sources(sources, grid)
-    bins = _Bins(int(parties["index"].max()) + 1, grid.pixel_area_m2)
+    bins = _Bins(max(parties) + 1, grid.pixel_area_m2)
     sums, nodata = accumulate(year, Paths.input_layer(inputs_dir, "landcover"), parties_tif,
                               grid, sources, variables, bins)
     units = {v.name: v.unit for v in variables} | {"area": "ha"}
@@ -235,11 +235,12 @@ def _strip_values(handles: dict, grid: Grid, w) -> dict[str, np.ma.MaskedArray]:
     return vals
 
 
-def zonal_rows(year: int, parties: pd.DataFrame, sums: dict, nodata: dict,
+def zonal_rows(year: int, parties: dict[int, str], sums: dict, nodata: dict,
                units: dict[str, str]) -> list[tuple]:
-    """Rows of the zonal table for every bin with area, variable by variable."""
+    """Rows of the zonal table for every bin with area, variable by variable; ``parties``
+    maps a parties.tif value to its party_id (:func:`read_parties_table`)."""
     n_lc = len(LUCODES)
-    ids = dict(zip(parties["index"], parties["party_id"]))
+    ids = parties
     rows = []
     for name, arr in sums.items():
         for b in np.flatnonzero(sums["area"] > 0):

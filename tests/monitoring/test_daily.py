@@ -27,6 +27,7 @@ def run(tmp_path_factory):
     data["flow"]["ecological_min_m3s"] = {"boundary": 30.0, "up_a_outlet": 5.0}
     data["target_class"]["sections"] = {"boundary": "II"}
     data["responsibility"]["parties"] = {"up_a": {}}
+    data["qc_engine"] = "ioos_qc"  # every test from ioos_qc: the reference of the engines
     cfg = tmp / "monitoring.yaml"
     cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     stations = tmp / "stations.csv"
@@ -174,7 +175,7 @@ def test_vectorized_engine_gives_the_same_outputs(run, tmp_path):
 
     readings, stations, cfg = run["inputs"]
     data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
-    assert data.get("qc_engine", "ioos_qc") == "ioos_qc"
+    assert data["qc_engine"] == "ioos_qc"
     data["qc_engine"] = "vectorized"
     fast_cfg = tmp_path / "fast.yaml"
     fast_cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 from gep.committee.periods import Period, periods_of_year
@@ -88,40 +88,54 @@ class RunData:
         return _rows(self.p.dispatch(year).file(key))
 
     @cached_property
-    def compliance(self):
-        import pandas as pd
-
+    def compliance(self) -> dict[str, list[tuple[str, str, bool, bool]]] | None:
+        """date -> ``(party_id, target_class, compliant, sufficient)`` of every row of the
+        daily compliance table at a party's section; None when monitoring did not run. Read
+        with the csv module (the job needs no pandas) and kept by date, so a period's rows
+        are found without scanning the whole table."""
         f = self.p.monitoring.daily_compliance
         if not f.is_file():
             return None
-        dc = pd.read_csv(f, usecols=["date", "section", "station", "indicator", "sufficient",
-                                     "target_class", "compliant"], dtype=str,
-                         keep_default_na=False)
-        di = _rows(self.p.monitoring.daily_index)
-        party_of = {r["section"]: r["party_id"] for r in di if r["party_id"]}
-        dc["party_id"] = dc["section"].map(party_of)
-        return dc[dc["party_id"].notna()]
+        party_of = {r["section"]: r["party_id"] for r in _rows(self.p.monitoring.daily_index)
+                    if r["party_id"]}
+        by_date: dict[str, list[tuple[str, str, bool, bool]]] = defaultdict(list)
+        for r in _rows(f):
+            pid = party_of.get(r["section"])
+            if pid:
+                by_date[r["date"]].append((pid, r["target_class"], r["compliant"] == "true",
+                                           r["sufficient"] == "true"))
+        return by_date
+
+    def _compliance_rows(self, start: dt.date, end: dt.date):
+        lo, hi = start.isoformat(), end.isoformat()
+        for day, rows in self.compliance.items():
+            if lo <= day <= hi:
+                for row in rows:
+                    yield day, row
 
     def wq_compliance(self, start: dt.date, end: dt.date) -> dict[str, tuple[int, int]]:
         """party -> (compliant days, days): a day is compliant when every assessed indicator
         at the party's stations met its target class (as in the responsibility list)."""
-        dc = self.compliance
-        if dc is None:
+        if self.compliance is None:
             return {}
-        d = dc[(dc["date"] >= start.isoformat()) & (dc["date"] <= end.isoformat())
-               & (dc["target_class"] != "")]
-        ok = d.assign(c=d["compliant"] == "true").groupby(["party_id", "date"])["c"].all()
-        res = ok.groupby(level=0).agg(["sum", "count"])
-        return {pid: (int(r["sum"]), int(r["count"])) for pid, r in res.iterrows()}
+        day_ok: dict[tuple[str, str], bool] = {}
+        for day, (pid, target, compliant, _) in self._compliance_rows(start, end):
+            if target != "":
+                day_ok[(pid, day)] = day_ok.get((pid, day), True) and compliant
+        out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for (pid, _), ok in day_ok.items():
+            out[pid][0] += ok
+            out[pid][1] += 1
+        return {pid: (out[pid][0], out[pid][1]) for pid in sorted(out)}
 
     def delivery(self, start: dt.date, end: dt.date) -> dict[str, tuple[int, int]]:
-        dc = self.compliance
-        if dc is None:
+        if self.compliance is None:
             return {}
-        d = dc[(dc["date"] >= start.isoformat()) & (dc["date"] <= end.isoformat())]
-        valid = d.assign(v=d["sufficient"] == "true").groupby("party_id")["v"].agg(
-            ["sum", "count"])
-        return {pid: (int(r["sum"]), int(r["count"])) for pid, r in valid.iterrows()}
+        out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for _, (pid, _, _, sufficient) in self._compliance_rows(start, end):
+            out[pid][0] += sufficient
+            out[pid][1] += 1
+        return {pid: (out[pid][0], out[pid][1]) for pid in sorted(out)}
 
     @cached_property
     def wq_targets(self) -> dict[str, Decimal]:
@@ -570,7 +584,9 @@ def _annual_rating_section(rd: RunData, y: int) -> tuple[dict, dict]:
 
 # ----------------------------------------------------------------------------- rendering
 
+@cache
 def _env():
+    """One Jinja environment per process: its templates are compiled once for all papers."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     return Environment(loader=PackageLoader("gep.committee", "templates"),

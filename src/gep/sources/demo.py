@@ -17,16 +17,17 @@ Land cover follows the ESA WorldCover legend; see ``config/tables/`` for the par
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 from rasterio import features
 from scipy import ndimage
-from shapely.geometry import shape
-from shapely.ops import unary_union
 
 from gep.paths import Paths
 from gep.sources.base import FLOAT_NODATA, LANDCOVER_NODATA, Grid, write_raster
+
+if TYPE_CHECKING:  # vectors only for the parties: the year and static jobs import no geopandas
+    import geopandas as gpd
 
 #: The demo's parties, in raster-label order (label = index + 1).
 PARTIES = [
@@ -201,6 +202,10 @@ def _masked(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
 # -- the source interface ---------------------------------------------------------------------
 def acquire_parties(cfg, out_dir: Path) -> Path:
     """Polygonise the party labels: parties.gpkg (one polygon per party)."""
+    import geopandas as gpd
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
     b, grid = _basin(cfg), grid_for(cfg)
     geoms: dict[int, list] = {}
     for geom, val in features.shapes(b.parties, mask=b.parties > 0, transform=grid.transform):
