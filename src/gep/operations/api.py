@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from gep.operations import db
-from gep.operations.service import Context, accept_batch, authenticate, last_uploads
+from gep.operations.service import Context, last_uploads, upload
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -30,22 +30,19 @@ def make_router(ctx: Context):
 
     @router.post("/api/v1/stations/{station_id}/readings", tags=["operations"],
                  summary="Upload a batch of readings of one station")
-    def upload(station_id: str, body: dict = Body(...),  # noqa: B008 - FastAPI idiom
-               authorization: str | None = Header(None)):
+    async def upload_readings(station_id: str, body: dict = Body(...),  # noqa: B008 - FastAPI
+                              authorization: str | None = Header(None)):
+        # async: the request waits for its group commit on the event loop, not in a thread
         key = None
         if authorization and authorization.startswith("Bearer "):
             key = authorization.removeprefix("Bearer ").strip()
-        denied = authenticate(ctx, station_id, key)
-        if denied is not None:
-            status, reason = denied
-            return JSONResponse({"detail": reason}, status_code=status,
-                                headers={"WWW-Authenticate": "Bearer"})
         batch_id, readings = body.get("batch_id"), body.get("readings")
         if not isinstance(readings, list) or not all(isinstance(r, dict) for r in readings):
-            return JSONResponse({"detail": "body must be {\"batch_id\": ..., \"readings\": "
-                                 "[{\"timestamp\", \"indicator\", \"value\", \"unit\"}, ...]}",
-                                 "errors": []}, status_code=422)
-        res = accept_batch(ctx, station_id, batch_id, readings)
+            readings = None
+        res = await upload(ctx, station_id, key, batch_id, readings)
+        if res.status in (401, 403):
+            return JSONResponse(res.body, status_code=res.status,
+                                headers={"WWW-Authenticate": "Bearer"})
         return JSONResponse(res.body, status_code=res.status)
 
     @router.get("/operations", response_class=HTMLResponse, tags=["operations"],
