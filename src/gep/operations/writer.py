@@ -22,6 +22,7 @@ single-writer lock serialises the writers of several server processes.
 """
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import queue
@@ -30,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from gep.operations import db
@@ -38,7 +39,9 @@ from gep.operations import db
 log = logging.getLogger(__name__)
 MAX_GROUP = 1000          # batches per group (bounds one transaction's size and its SQL)
 MAX_GROUP_READINGS = 200_000
-STATIONS_PER_QUERY = 50   # OR terms per duplicate look-up (bind parameters stay few)
+PG_LOCK = 0x47455031_0018   # advisory lock of the upload writers ("GEP1", issue 18)
+IN_CHUNK = 500            # values in one IN (...) list
+CLUSTER_NS = 6 * 3600 * 10**9   # batches this close in time share one duplicate look-up
 
 
 @dataclass
@@ -96,19 +99,29 @@ class Writer:
         self.ctx = ctx
         self.q: queue.Queue = queue.Queue()
         self._ledger = None
-        self.groups = 0   # groups committed (tests read it)
+        self._gate = threading.Lock()
         self.thread = threading.Thread(target=self._loop, name="gep-upload-writer",
                                        daemon=True)
         self.thread.start()
 
     # -- submitting ---------------------------------------------------------------------------
-    def run(self, job: Job) -> Job:
-        """Hand ``job`` to the writer and wait until it is answered (or failed)."""
+    def submit(self, job: Job) -> threading.Event:
+        """Hand ``job`` to the writer; the event is set once it is answered (or failed)."""
         done = threading.Event()
         job.notify = lambda _j: done.set()
         self.q.put(job)
-        done.wait()
+        return done
+
+    def run(self, job: Job) -> Job:
+        """Hand ``job`` to the writer and wait until it is answered (or failed)."""
+        self.submit(job).wait()
         return job
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Hold the writer while the block submits jobs: it then takes them as one group."""
+        with self._gate:
+            yield self
 
     async def run_async(self, job: Job) -> Job:
         """As :meth:`run`, awaiting on the caller's event loop instead of blocking it."""
@@ -140,7 +153,11 @@ class Writer:
         first = self.q.get()
         if first is None:
             return None
-        jobs, n = [first], len(first.rows)
+        with self._gate:   # (only ever held by paused())
+            return self._more([first])
+
+    def _more(self, jobs: list[Job]) -> list[Job]:
+        n = sum(len(j.rows) for j in jobs)
         while len(jobs) < MAX_GROUP and n < MAX_GROUP_READINGS:
             try:
                 more = self.q.get_nowait()
@@ -166,7 +183,6 @@ class Writer:
                     for j in jobs:
                         if j.notify is not None:
                             j.notify(j)
-                self.groups += 1
         finally:
             if self._ledger is not None:
                 self._ledger.close()
@@ -210,11 +226,9 @@ class Writer:
         """Append the digests in one ledger transaction; record each entry's index."""
         if not jobs:
             return
-        from gep.ledger.store import Ledger
-
         try:
             if self._ledger is None:
-                self._ledger = Ledger(self.ctx.ledger_db)
+                self._ledger = open_ledger(self.ctx.ledger_db)
             res = self._ledger.append([batch_item(j.seal) for j in jobs])
             B = db.Batch.__table__
             with self.ctx.engine.begin() as c:
@@ -227,6 +241,23 @@ class Writer:
             return
         for j, r in zip(jobs, res):
             j.index = r.index
+
+
+def open_ledger(path, tries: int = 50):
+    """The ledger, opened by this writer; a brand-new ledger file that another process is
+    switching to WAL at the same moment is "locked" without waiting: try again."""
+    import sqlite3
+    import time
+
+    from gep.ledger.store import Ledger
+
+    for k in range(tries):
+        try:
+            return Ledger(path)
+        except sqlite3.OperationalError:
+            if k == tries - 1:
+                raise
+            time.sleep(0.02 * (1 + k % 5))
 
 
 def _reset(job: Job) -> None:
@@ -247,6 +278,10 @@ def batch_item(batch: BatchRef):
 def store_group(ctx, c, jobs: list[Job]) -> None:
     """Decide every job of the group against the database and each other; insert the
     accepted ones. ``c``: a connection inside the write transaction."""
+    if c.dialect.name == "postgresql":
+        # one writer at a time across server processes, as SQLite's BEGIN IMMEDIATE does:
+        # what the group reads (stored batches, readings) cannot change before it commits
+        c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK})
     check_keys(c, jobs)
     todo = [j for j in jobs if j.result is None]
     stored = _stored_batches(c, todo)
@@ -315,17 +350,20 @@ def _chunks(items: list, n: int):
 
 
 def _stored_batches(c, jobs: list[Job]) -> dict:
+    """(station, batch_id) -> the stored batch, for the jobs' batches (one statement per
+    ``IN_CHUNK`` stations, its form cached whatever the number of stations)."""
     B = db.Batch.__table__.c
-    by_station: dict[str, set] = {}
-    for j in jobs:
-        by_station.setdefault(j.station, set()).add(j.batch_id)
+    stations = sorted({j.station for j in jobs})
+    ids = sorted({j.batch_id for j in jobs})
+    wanted = {(j.station, j.batch_id) for j in jobs}
     out = {}
-    for part in _chunks(sorted(by_station), STATIONS_PER_QUERY):
-        cond = or_(*(and_(B.station == st, B.batch_id.in_(sorted(by_station[st])))
-                     for st in part))
-        for r in c.execute(select(B.id, B.station, B.batch_id, B.digest, B.n_readings,
-                                  B.size_bytes, B.covers, B.ledger_index).where(cond)):
-            out[(r.station, r.batch_id)] = r
+    for part in _chunks(stations, IN_CHUNK):
+        for ids_part in _chunks(ids, IN_CHUNK):
+            for r in c.execute(select(B.id, B.station, B.batch_id, B.digest, B.n_readings,
+                                      B.size_bytes, B.covers, B.ledger_index).where(
+                    B.station.in_(part), B.batch_id.in_(ids_part))):
+                if (r.station, r.batch_id) in wanted:
+                    out[(r.station, r.batch_id)] = r
     return out
 
 
@@ -333,29 +371,41 @@ def _stored_series(c, jobs: list[Job]) -> dict:
     S = db.Series.__table__.c
     stations = sorted({j.station for j in jobs if j.rows})
     out = {}
-    for part in _chunks(stations, 500):
+    for part in _chunks(stations, IN_CHUNK):
         out.update({(st, ind): u for st, ind, u in c.execute(
             select(S.station, S.indicator, S.unit).where(S.station.in_(part)))})
     return out
 
 
+def _time_clusters(jobs: list[Job]) -> list[list[Job]]:
+    """The jobs with readings, in clusters of close times (a cluster's span beyond its
+    batches' own is at most ``CLUSTER_NS``), so that one look-up per cluster reads few
+    readings the group does not bring."""
+    spans = sorted((min(r[1] for r in j.rows), max(r[1] for r in j.rows), k)
+                   for k, j in enumerate(jobs) if j.rows)
+    clusters: list[list] = []
+    for lo, hi, k in spans:
+        if clusters and lo <= clusters[-1][1] + CLUSTER_NS:
+            clusters[-1][1] = max(clusters[-1][1], hi)
+            clusters[-1][2].append(jobs[k])
+        else:
+            clusters.append([lo, hi, [jobs[k]]])
+    return [(lo, hi, js) for lo, hi, js in clusters]
+
+
 def _stored_readings(c, jobs: list[Job]) -> set:
     """(station, indicator, ts) already stored among those the jobs bring."""
     R = db.Reading.__table__.c
-    span: dict[str, list] = {}
-    for j in jobs:
-        if not j.rows:
-            continue
-        lo, hi = min(r[1] for r in j.rows), max(r[1] for r in j.rows)
-        s = span.setdefault(j.station, [lo, hi, set()])
-        s[0], s[1] = min(s[0], lo), max(s[1], hi)
-        s[2].update(r[0] for r in j.rows)
     out = set()
-    for part in _chunks(sorted(span), STATIONS_PER_QUERY):
-        cond = or_(*(and_(R.station == st, R.indicator.in_(sorted(span[st][2])),
-                          R.ts_ns.between(span[st][0], span[st][1])) for st in part))
-        out.update(tuple(r) for r in c.execute(select(R.station, R.indicator, R.ts_ns)
-                                                .where(cond)))
+    for lo, hi, cluster in _time_clusters(jobs):
+        mine = {(j.station, r[0], r[1]) for j in cluster for r in j.rows}
+        stations = sorted({k[0] for k in mine})
+        inds = sorted({k[1] for k in mine})
+        for part in _chunks(stations, IN_CHUNK):
+            out.update(k for k in map(tuple, c.execute(
+                select(R.station, R.indicator, R.ts_ns).where(
+                    R.station.in_(part), R.indicator.in_(inds), R.ts_ns.between(lo, hi))))
+                if k in mine)
     return out
 
 
@@ -436,11 +486,14 @@ def _insert(ctx, c, jobs: list[Job], known: dict) -> None:
     series, readings = _new_series(jobs, known), []
     for j, bid, (_f, _l, cov) in zip(jobs, ids, spans):
         j.seal = BatchRef(bid, j.station, j.batch_id, j.digest, j.size, cov)
-        readings += [{"station": j.station, "indicator": ind, "ts_ns": ts, "value": v,
-                      "unit": unit, "batch": bid} for ind, ts, v, unit, _i in j.rows]
+        st = j.station
+        readings += [(st, ind, ts, v, unit, bid) for ind, ts, v, unit, _i in j.rows]
     if series:
         c.execute(S.insert(), series)
-    c.execute(R.insert(), readings)
+    # the driver's own executemany: tuples, no per-row dictionaries (most of the group's rows)
+    ph = "?" if c.dialect.paramstyle == "qmark" else "%s"
+    c.exec_driver_sql(f"INSERT INTO {R.name} (station, indicator, ts_ns, value, unit, batch) "
+                      f"VALUES ({', '.join([ph] * 6)})", readings)
 
 
 def _new_series(jobs: list[Job], known: dict) -> list[dict]:
