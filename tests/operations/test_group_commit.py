@@ -201,3 +201,20 @@ def test_two_server_processes_store_each_batch_once(ctx):
     assert _count(ctx, db.Batch) == len(batches)
     assert _count(ctx, db.Reading) == 2 * len(batches)
     assert len(_ledger(ctx)) == len(batches) and _verified(ctx)
+
+
+def test_a_waiter_gone_does_not_stop_the_writer(ctx):
+    """A request whose event loop is gone (notify raises) is stored all the same, and the
+    writer goes on answering the next ones."""
+    w = ctx.writer()
+    job = prepare(ctx, "boundary", "orphan", _rows(1))
+
+    def gone(_job):
+        raise RuntimeError("Event loop is closed")
+
+    job.notify = gone
+    w.q.put(job)
+    res = accept_batch(ctx, "boundary", "next", _rows(2))
+    assert res.status == 201
+    assert ctx.writer() is w and w.thread.is_alive()
+    assert _batch_row(ctx, "boundary", "orphan").ledger_index is not None

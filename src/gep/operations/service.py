@@ -58,7 +58,7 @@ class Context:
     def writer(self) -> Writer:
         """This process's upload writer (group commit), started on first use."""
         with self._lock:
-            if self._writer is None:
+            if self._writer is None or not self._writer.thread.is_alive():
                 self._writer = Writer(self)
             return self._writer
 

@@ -181,8 +181,7 @@ class Writer:
                             j.error = exc
                 finally:
                     for j in jobs:
-                        if j.notify is not None:
-                            j.notify(j)
+                        _wake(j)
         finally:
             if self._ledger is not None:
                 self._ledger.close()
@@ -241,6 +240,18 @@ class Writer:
             return
         for j, r in zip(jobs, res):
             j.index = r.index
+
+
+def _wake(job: Job) -> None:
+    """Answer the job's waiter; a waiter gone (its event loop closed) must not stop the
+    writer."""
+    if job.notify is None:
+        return
+    try:
+        job.notify(job)
+    except Exception:  # noqa: BLE001 - logged; the other jobs are still answered
+        log.warning("could not answer upload %s/%s", job.station, job.batch_id,
+                    exc_info=True)
 
 
 def open_ledger(path, tries: int = 50):
