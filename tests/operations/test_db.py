@@ -31,7 +31,7 @@ def test_migrations_match_the_models_and_share_a_database(db_url):
         mc = MigrationContext.configure(c, opts={
             "include_object": lambda o, n, t, r, ct: t != "table" or n.startswith("ops_")})
         diff = compare_metadata(mc, db.Base.metadata)
-    assert head == "0001"
+    assert head == "0002"
     assert diff == []
     engine.dispose()
 
