@@ -1,8 +1,8 @@
 """The year-end escrow settlement of the daily runs equals the batch's (``gep dispatch``):
 a whole year of days (paid, reduced, paused) stored as the daily runs store them, then
 settled, gives the batch's settlement.csv rows and release/forfeit transfers to the fen, for
-a year whose P index is met and one where it is missed; a year with a day not run is not
-settled."""
+a year whose P index is met and one where it is missed; a year with a day not run is settled
+only by the run of that day."""
 from __future__ import annotations
 
 import datetime as dt
@@ -131,12 +131,23 @@ def test_settlement_equals_the_batch(ctx, level, met):
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_no_settlement_while_a_day_is_missing(ctx):
-    from gep.operations.settlement import settle_year
+def test_the_run_that_completes_the_year_settles_it(ctx):
+    """Nothing is settled while December 31 is missing; its daily run (a day without data
+    here: every party paused) completes the year and settles it as the batch would."""
+    from gep.operations.daily import run_daily
+    from gep.operations.settlement import annual_means, settle_year
 
-    _store_year(ctx, _year_of_days(), {"codmn": 1.0, "nh3n": 0.1, "tp": 0.02, "tn": 1.0},
-                skip=dt.date(YEAR, 4, 30))
+    last = dt.date(YEAR, 12, 31)
+    days = _year_of_days()
+    agreement, funding = _store_year(ctx, days, {"codmn": 1.0, "nh3n": 0.1, "tp": 0.02,
+                                                 "tn": 1.0}, skip=last)
     out = ctx.paths.dispatch(YEAR)
     out.mkdir(parents=True, exist_ok=True)
     assert settle_year(ctx, YEAR, out) is None
     assert not (out / "settlement.csv").exists()
+    done = run_daily(ctx, last, now=replay.FAR_FUTURE, deliver=False)
+    assert done.status == "done" and (out / "settlement.csv").is_file()
+    for party in UPSTREAM:
+        days.pop((party, last), None)   # the batch sees no monitoring row that day
+    assert done.settlement == _batch(ctx, agreement, funding, days,
+                                     annual_means(ctx, YEAR)).settle

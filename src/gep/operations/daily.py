@@ -16,8 +16,8 @@ For date D (a local calendar day in the monitoring time zone):
    entitlements; the rows are appended to ``dispatch/<year>/disbursements.csv``,
    ``alerts.csv`` and ``ledger_transfers.csv`` (the formats of ``gep dispatch``), recorded in
    ``daily_runs.csv`` and the database, and appended to the ledger;
-4. the run of December 31 settles the year's escrow on its P index, as ``gep dispatch`` does
-   (:mod:`gep.operations.settlement`).
+4. the run that completes a year (December 31, or a missed day run later) settles the year's
+   escrow on its P index, as ``gep dispatch`` does (:mod:`gep.operations.settlement`).
 
 Idempotent per date: a second run with the same inputs (digest of the window's readings) does
 nothing; with different inputs (late data) it is refused — late data only affects later days.
@@ -161,8 +161,8 @@ def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
     _seal(ctx, d, ledger, alerts, day_dir)
     _store_day(ctx, d, DayFiles(day_dir), disb, alerts, digest, len(df), run_at, means)
     outcome = DailyOutcome(d, "done", digest, len(df), disb, alerts, out)
-    if d == dt.date(d.year, 12, 31):   # the year's P index is known: settle its escrow
-        from gep.operations.settlement import settle_year
+    from gep.operations.settlement import settle_year, year_complete
+    if year_complete(ctx, d.year):   # its last day run: the P index is known, settle escrow
         outcome.settlement = settle_year(ctx, d.year, out, entitlement_year)
     if deliver:
         from gep.operations.alerts import deliver_pending

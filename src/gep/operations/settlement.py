@@ -1,14 +1,15 @@
 """The year-end escrow settlement of the daily runs, as ``gep dispatch`` settles a year.
 
-When the run of December 31 of year Y is done, every day of Y has been paid, reduced or paused
-and the year's P index is known: the annual mean of each mg/L indicator at the bet's section is
-the mean of the daily section means stored by the daily runs (the numbers ``gep monitor``
-averages into ``section_quality.csv``). Then, as the batch does
-(:class:`gep.monitoring.dispatch._YearRun`): ``P <= 1`` releases each party's escrow to it,
-otherwise each payer gets back what it put in. Each payer's share of a day's withheld money is
-that day's split again (:func:`gep.monitoring.dispatch.dispatch_day`'s rule, from the stored
-day row). The rows go to ``settlement.csv`` and ``ledger_transfers.csv`` of the year and to
-the ledger. Nothing is settled while a day of Y has no done run.
+When the run that completes year Y is done (December 31, or a missed day run later), every
+day of Y has been paid, reduced or paused and the year's P index is known: the annual mean of
+each mg/L indicator at the bet's section is the mean of the daily section means stored by the
+daily runs (the numbers ``gep monitor`` averages into ``section_quality.csv``). Then, as the
+batch does (:class:`gep.monitoring.dispatch._YearRun`): ``P <= 1`` releases each party's
+escrow to it, otherwise each payer gets back what it put in. Each payer's share of a day's
+withheld money is that day's split again (:func:`gep.monitoring.dispatch.dispatch_day`'s
+rule, from the stored day row). The rows go to ``settlement.csv`` and
+``ledger_transfers.csv`` of the year and to the ledger. Nothing is settled while a day of Y
+has no done run.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def settle_year(ctx: Context, year: int, out: Path,
     from gep.paths import DispatchFiles
 
     dates = year_dates(year)
-    if _days_done(ctx, dates) < len(dates):
+    if not year_complete(ctx, year):
         log.warning("escrow of %s not settled: not every day of the year was run", year)
         return None
     agreement, _ = _agreement(ctx)
@@ -68,11 +69,14 @@ def settle_year(ctx: Context, year: int, out: Path,
     return run.settle
 
 
-def _days_done(ctx: Context, dates: list[dt.date]) -> int:
+def year_complete(ctx: Context, year: int) -> bool:
+    """Every day of ``year`` has a done daily run."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     with ctx.Session() as s:
-        return s.execute(select(func.count()).select_from(db.DailyRun).where(
-            db.DailyRun.date >= dates[0], db.DailyRun.date <= dates[-1],
+        done = s.execute(select(func.count()).select_from(db.DailyRun).where(
+            db.DailyRun.date >= first, db.DailyRun.date <= last,
             db.DailyRun.status == "done")).scalar()
+    return done == (last - first).days + 1
 
 
 def _day_rows(ctx: Context, dates: list[dt.date]) -> dict[str, list]:
