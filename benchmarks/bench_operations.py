@@ -11,7 +11,11 @@ Prints, per database:
 Targets (issue 18): p95 <= 200 ms, backlog <= 60 s, daily <= 10 s on 2 cores. The load
 average is printed with each figure: the machine may be shared.
 
+The load generator shares the machine with the server: by default it sends pre-encoded
+requests over raw sockets (~0.2 ms of CPU each); ``--client httpx`` is the first, costlier one.
+
     python benchmarks/bench_operations.py [--db sqlite postgresql] [--hours 6]
+        [--workers 2] [--server-workers N] [--client raw|httpx]
 """
 from __future__ import annotations
 
@@ -220,6 +224,44 @@ def count(ctx) -> int:
         return s.execute(select(func.count()).select_from(db.Reading)).scalar()
 
 
+def uploads(kind, ctx, proc, port, stations, inds, keys, rng, hours, L, client, n_proc):
+    """The burst (``hours`` hours, all stations at once) and the backlog (the rest of the
+    day); prints latency, loss and the server's CPU."""
+    post_all = CLIENTS[client]
+    lat_all, bad, n_retry = [], 0, 0
+    cpu0, client0 = cpu_seconds(proc.pid), time.process_time()
+    for h in range(hours):
+        jobs = [(s, batch(s, DAY, h, inds, rng)) for s in stations]
+        lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
+        lat_all += lat
+        n_retry += rt
+        bad += sum(c != 201 for c in codes)
+    stored = count(ctx) - L * N_STATIONS * N_IND * 24
+    cpu_burst = cpu_seconds(proc.pid) - cpu0
+    client_ms = (time.process_time() - client0) * 1000 / max(len(lat_all), 1)
+    lat_ms = np.array(lat_all) * 1000
+    print(f"[{kind}] burst: {len(lat_all)} batches of {N_IND} readings, "
+          f"{N_STATIONS} at once: p50 {np.percentile(lat_ms, 50):.0f} ms, p95 "
+          f"{np.percentile(lat_ms, 95):.0f} ms, max {lat_ms.max():.0f} ms; re-sent "
+          f"{n_retry}, refused {bad}; stored {stored} of {hours * N_STATIONS * N_IND}; "
+          f"server CPU {cpu_burst * 1000 / len(lat_all):.1f} ms per batch, client "
+          f"({client}) {client_ms:.1f} ms; {n_proc} server process(es) ({load()})",
+          flush=True)
+    # backlog: the rest of the day from every station at once
+    jobs = [(s, batch(s, DAY, h, inds, rng)) for h in range(hours, 24) for s in stations]
+    t0, cpu0 = time.perf_counter(), cpu_seconds(proc.pid)
+    lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
+    took = time.perf_counter() - t0
+    cpu = cpu_seconds(proc.pid) - cpu0
+    day_rows = count(ctx) - L * N_STATIONS * N_IND * 24
+    scale = 24 / (24 - hours)
+    print(f"[{kind}] backlog: {len(jobs)} batches ({len(jobs) * N_IND} readings) in "
+          f"{took:.1f} s -> a full day ~{took * scale:.1f} s; re-sent {rt}, refused "
+          f"{sum(c != 201 for c in codes)}; day holds {day_rows} of "
+          f"{24 * N_STATIONS * N_IND}; server CPU {cpu * scale:.1f} s for a full day "
+          f"({load()})", flush=True)
+
+
 def run(kind: str, hours: int, pg_url: str | None, workers: int, client: str = "raw",
         server_workers: int | None = None) -> None:
     from gep.operations.daily import lookback_days, run_daily
@@ -245,41 +287,9 @@ def run(kind: str, hours: int, pg_url: str | None, workers: int, client: str = "
                 assert res.status == 201, res.body
         port = free_port()
         proc = serve(cfg, url, port, server_workers or workers)
-        post_all = CLIENTS[client]
         try:
-            lat_all, bad, n_retry = [], 0, 0
-            cpu0, client0 = cpu_seconds(proc.pid), time.process_time()
-            for h in range(hours):
-                jobs = [(s, batch(s, DAY, h, inds, rng)) for s in stations]
-                lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
-                lat_all += lat
-                n_retry += rt
-                bad += sum(c != 201 for c in codes)
-            stored = count(ctx) - L * N_STATIONS * N_IND * 24
-            cpu_burst = cpu_seconds(proc.pid) - cpu0
-            client_ms = (time.process_time() - client0) * 1000 / max(len(lat_all), 1)
-            lat_ms = np.array(lat_all) * 1000
-            print(f"[{kind}] burst: {len(lat_all)} batches of {N_IND} readings, "
-                  f"{N_STATIONS} at once: p50 {np.percentile(lat_ms, 50):.0f} ms, p95 "
-                  f"{np.percentile(lat_ms, 95):.0f} ms, max {lat_ms.max():.0f} ms; re-sent "
-                  f"{n_retry}, refused {bad}; stored {stored} of "
-                  f"{hours * N_STATIONS * N_IND}; server CPU {cpu_burst * 1000 / len(lat_all):.1f} "
-                  f"ms per batch, client ({client}) {client_ms:.1f} ms; {server_workers or workers}"
-                  f" server process(es) ({load()})", flush=True)
-            # backlog: the rest of the day from every station at once
-            jobs = [(s, batch(s, DAY, h, inds, rng)) for h in range(hours, 24)
-                    for s in stations]
-            t0, cpu0 = time.perf_counter(), cpu_seconds(proc.pid)
-            lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
-            took = time.perf_counter() - t0
-            cpu = cpu_seconds(proc.pid) - cpu0
-            day_rows = count(ctx) - L * N_STATIONS * N_IND * 24
-            scale = 24 / (24 - hours)
-            print(f"[{kind}] backlog: {len(jobs)} batches ({len(jobs) * N_IND} readings) in "
-                  f"{took:.1f} s -> a full day ~{took * scale:.1f} s; re-sent {rt}, refused "
-                  f"{sum(c != 201 for c in codes)}; day holds {day_rows} of "
-                  f"{24 * N_STATIONS * N_IND}; server CPU {cpu * scale:.1f} s for a full day "
-                  f"({load()})", flush=True)
+            uploads(kind, ctx, proc, port, stations, inds, keys, rng, hours, L, client,
+                    server_workers or workers)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
