@@ -218,3 +218,20 @@ def test_a_waiter_gone_does_not_stop_the_writer(ctx):
     assert res.status == 201
     assert ctx.writer() is w and w.thread.is_alive()
     assert _batch_row(ctx, "boundary", "orphan").ledger_index is not None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_recording_the_ledger_index_leaves_every_connection_committing_to_disk(ctx):
+    """The ledger index is committed without an fsync (it can be re-derived); the pooled
+    connection goes back to synchronous=FULL for the uploads that follow."""
+    for k in range(3):
+        assert accept_batch(ctx, "boundary", f"b{k}", _rows(k)).status == 201
+    conns = [ctx.engine.connect() for _ in range(5)]   # the whole pool, at once
+    try:
+        # on the driver's connections: no transaction (SQLAlchemy would BEGIN IMMEDIATE)
+        assert [c.connection.dbapi_connection.execute("PRAGMA synchronous").fetchone()[0]
+                for c in conns] == [2] * 5
+    finally:
+        for c in conns:
+            c.close()
+    assert _batch_row(ctx, "boundary", "b2").ledger_index is not None

@@ -256,17 +256,36 @@ class Writer:
             if self._ledger is None:
                 self._ledger = open_ledger(self.ctx.ledger_db)
             res = self._ledger.append([batch_item(j.seal) for j in jobs])
-            B = db.Batch.__table__
-            with self.ctx.engine.begin() as c:
-                c.execute(update(B).where(B.c.id == bindparam("bid")).values(
-                    ledger_index=bindparam("idx")),
-                    [{"bid": j.seal.id, "idx": r.index} for j, r in zip(jobs, res)])
+            record_indexes(self.ctx.engine, [(j.seal.id, r.index) for j, r in zip(jobs, res)])
         except Exception as exc:  # noqa: BLE001 - stored but not sealed: re-sent, sealed then
             for j in jobs:
                 j.error = exc
             return
         for j, r in zip(jobs, res):
             j.index = r.index
+
+
+def record_indexes(engine, pairs: list[tuple[int, int]]) -> None:
+    """Record each batch's ledger index, committed without waiting for the disk: the index
+    only says where the ledger (committed to disk already) holds the batch. Lost in a power
+    cut, the batch reads as not sealed and is sealed again, idempotently at the same index, when
+    re-sent or before any daily run. Saves one fsync (~5-10 ms) per group."""
+    B = db.Batch.__table__
+    stmt = update(B).where(B.c.id == bindparam("bid")).values(ledger_index=bindparam("idx"))
+    params = [{"bid": b, "idx": i} for b, i in pairs]
+    with engine.connect() as c:
+        if c.dialect.name != "sqlite":
+            with c.begin():
+                c.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                c.execute(stmt, params)
+            return
+        raw = c.connection.dbapi_connection   # SQLite: only outside a transaction
+        raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with c.begin():
+                c.execute(stmt, params)
+        finally:
+            raw.execute("PRAGMA synchronous=FULL")
 
 
 def _wake(job: Job) -> None:
