@@ -11,13 +11,18 @@ Prints, per database:
 Targets (issue 18): p95 <= 200 ms, backlog <= 60 s, daily <= 10 s on 2 cores. The load
 average is printed with each figure: the machine may be shared.
 
+The load generator shares the machine with the server: by default it sends pre-encoded
+requests over raw sockets (~0.2 ms of CPU each); ``--client httpx`` is the first, costlier one.
+
     python benchmarks/bench_operations.py [--db sqlite postgresql] [--hours 6]
+        [--workers 2] [--server-workers N] [--client raw|httpx]
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import shutil
 import socket
@@ -113,7 +118,49 @@ def serve(cfg: Path, url: str, port: int, workers: int) -> subprocess.Popen:
     raise RuntimeError("server did not start")
 
 
-async def post_all(port, jobs, keys, concurrency):
+def request_bytes(port: int, station: str, body: dict, key: str) -> bytes:
+    """One upload as the bytes a gateway sends (HTTP/1.1, its own connection)."""
+    data = json.dumps(body).encode()
+    return (f"POST /api/v1/stations/{station}/readings HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data
+
+
+async def post_raw(port, jobs, keys, concurrency):
+    """The load generator: each upload on a new connection, as a gateway posting each hour
+    does; the requests are encoded beforehand and the answers only read up to their status,
+    so that the client (on the same 2 cores here, on 100 gateways in reality) takes as little
+    CPU as it can."""
+    payloads = [(s, request_bytes(port, s, b, keys[s])) for s, b in jobs]
+    lat, codes, retries = [], [], []
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(payload):
+        async with sem:
+            t0 = time.perf_counter()
+            for attempt in range(5):   # a gateway re-sends on a dropped connection
+                try:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.write(payload)
+                    answer = await reader.read()
+                    writer.close()
+                    status = int(answer.split(b" ", 2)[1])
+                    break
+                except (OSError, IndexError, ValueError):
+                    retries.append(1)
+                    await asyncio.sleep(0.1 * 2 ** attempt)
+            else:
+                codes.append(0)
+                return
+            lat.append(time.perf_counter() - t0)
+            codes.append(201 if status in (200, 201) else status)
+    await asyncio.gather(*(one(p) for _s, p in payloads))
+    return lat, codes, len(retries)
+
+
+async def post_httpx(port, jobs, keys, concurrency):
+    """The load generator of the first measurements (httpx; ~2-3 ms of client CPU per
+    request, on the cores the server needs)."""
     import httpx
 
     lat, codes, retries = [], [], []
@@ -139,6 +186,9 @@ async def post_all(port, jobs, keys, concurrency):
                 codes.append(201 if r.status_code in (200, 201) else r.status_code)
         await asyncio.gather(*(one(s, b) for s, b in jobs))
     return lat, codes, len(retries)
+
+
+CLIENTS = {"raw": post_raw, "httpx": post_httpx}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -174,7 +224,46 @@ def count(ctx) -> int:
         return s.execute(select(func.count()).select_from(db.Reading)).scalar()
 
 
-def run(kind: str, hours: int, pg_url: str | None, workers: int) -> None:
+def uploads(kind, ctx, proc, port, stations, inds, keys, rng, hours, L, client, n_proc):
+    """The burst (``hours`` hours, all stations at once) and the backlog (the rest of the
+    day); prints latency, loss and the server's CPU."""
+    post_all = CLIENTS[client]
+    lat_all, bad, n_retry = [], 0, 0
+    cpu0, client0 = cpu_seconds(proc.pid), time.process_time()
+    for h in range(hours):
+        jobs = [(s, batch(s, DAY, h, inds, rng)) for s in stations]
+        lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
+        lat_all += lat
+        n_retry += rt
+        bad += sum(c != 201 for c in codes)
+    stored = count(ctx) - L * N_STATIONS * N_IND * 24
+    cpu_burst = cpu_seconds(proc.pid) - cpu0
+    client_ms = (time.process_time() - client0) * 1000 / max(len(lat_all), 1)
+    lat_ms = np.array(lat_all) * 1000
+    print(f"[{kind}] burst: {len(lat_all)} batches of {N_IND} readings, "
+          f"{N_STATIONS} at once: p50 {np.percentile(lat_ms, 50):.0f} ms, p95 "
+          f"{np.percentile(lat_ms, 95):.0f} ms, max {lat_ms.max():.0f} ms; re-sent "
+          f"{n_retry}, refused {bad}; stored {stored} of {hours * N_STATIONS * N_IND}; "
+          f"server CPU {cpu_burst * 1000 / len(lat_all):.1f} ms per batch, client "
+          f"({client}) {client_ms:.1f} ms; {n_proc} server process(es) ({load()})",
+          flush=True)
+    # backlog: the rest of the day from every station at once
+    jobs = [(s, batch(s, DAY, h, inds, rng)) for h in range(hours, 24) for s in stations]
+    t0, cpu0 = time.perf_counter(), cpu_seconds(proc.pid)
+    lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
+    took = time.perf_counter() - t0
+    cpu = cpu_seconds(proc.pid) - cpu0
+    day_rows = count(ctx) - L * N_STATIONS * N_IND * 24
+    scale = 24 / (24 - hours)
+    print(f"[{kind}] backlog: {len(jobs)} batches ({len(jobs) * N_IND} readings) in "
+          f"{took:.1f} s -> a full day ~{took * scale:.1f} s; re-sent {rt}, refused "
+          f"{sum(c != 201 for c in codes)}; day holds {day_rows} of "
+          f"{24 * N_STATIONS * N_IND}; server CPU {cpu * scale:.1f} s for a full day "
+          f"({load()})", flush=True)
+
+
+def run(kind: str, hours: int, pg_url: str | None, workers: int, client: str = "raw",
+        server_workers: int | None = None) -> None:
     from gep.operations.daily import lookback_days, run_daily
     from gep.operations.service import accept_batch, add_key, load_context
 
@@ -197,39 +286,10 @@ def run(kind: str, hours: int, pg_url: str | None, workers: int) -> None:
                 res = accept_batch(ctx, s, f"{s}-{d}", rows)
                 assert res.status == 201, res.body
         port = free_port()
-        proc = serve(cfg, url, port, workers)
+        proc = serve(cfg, url, port, server_workers or workers)
         try:
-            lat_all, bad, n_retry = [], 0, 0
-            cpu0 = cpu_seconds(proc.pid)
-            for h in range(hours):
-                jobs = [(s, batch(s, DAY, h, inds, rng)) for s in stations]
-                lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
-                lat_all += lat
-                n_retry += rt
-                bad += sum(c != 201 for c in codes)
-            stored = count(ctx) - L * N_STATIONS * N_IND * 24
-            cpu_burst = cpu_seconds(proc.pid) - cpu0
-            lat_ms = np.array(lat_all) * 1000
-            print(f"[{kind}] burst: {len(lat_all)} batches of {N_IND} readings, "
-                  f"{N_STATIONS} at once: p50 {np.percentile(lat_ms, 50):.0f} ms, p95 "
-                  f"{np.percentile(lat_ms, 95):.0f} ms, max {lat_ms.max():.0f} ms; re-sent "
-                  f"{n_retry}, refused {bad}; stored {stored} of "
-                  f"{hours * N_STATIONS * N_IND}; server CPU {cpu_burst * 1000 / len(lat_all):.1f} "
-                  f"ms per batch ({load()})", flush=True)
-            # backlog: the rest of the day from every station at once
-            jobs = [(s, batch(s, DAY, h, inds, rng)) for h in range(hours, 24)
-                    for s in stations]
-            t0, cpu0 = time.perf_counter(), cpu_seconds(proc.pid)
-            lat, codes, rt = asyncio.run(post_all(port, jobs, keys, concurrency=N_STATIONS))
-            took = time.perf_counter() - t0
-            cpu = cpu_seconds(proc.pid) - cpu0
-            day_rows = count(ctx) - L * N_STATIONS * N_IND * 24
-            scale = 24 / (24 - hours)
-            print(f"[{kind}] backlog: {len(jobs)} batches ({len(jobs) * N_IND} readings) in "
-                  f"{took:.1f} s -> a full day ~{took * scale:.1f} s; re-sent {rt}, refused "
-                  f"{sum(c != 201 for c in codes)}; day holds {day_rows} of "
-                  f"{24 * N_STATIONS * N_IND}; server CPU {cpu * scale:.1f} s for a full day "
-                  f"({load()})", flush=True)
+            uploads(kind, ctx, proc, port, stations, inds, keys, rng, hours, L, client,
+                    server_workers or workers)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -256,6 +316,10 @@ def main() -> None:
     ap.add_argument("--hours", type=int, default=6, help="hours posted as bursts")
     ap.add_argument("--workers", type=int, default=2,
                     help="server processes and QA/QC processes (default 2)")
+    ap.add_argument("--server-workers", type=int, default=None,
+                    help="server processes, if not --workers")
+    ap.add_argument("--client", choices=sorted(CLIENTS), default="raw",
+                    help="load generator: raw (default; least client CPU) or httpx")
     args = ap.parse_args()
     print(f"{os.cpu_count()} CPUs; {load()}")
     for kind in args.db:
@@ -267,9 +331,9 @@ def main() -> None:
                 print("[postgresql] skipped: no PostgreSQL binaries (make db-deps)")
                 continue
             with pg.pg_cluster("gep_bench") as url:
-                run(kind, args.hours, url, args.workers)
+                run(kind, args.hours, url, args.workers, args.client, args.server_workers)
         else:
-            run(kind, args.hours, None, args.workers)
+            run(kind, args.hours, None, args.workers, args.client, args.server_workers)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,13 @@ def test_replay_equals_batch(ctx, client, demo_year, basin, tmp_path):
     held = replay.escrow(out / "disbursements.csv", ds)
     assert held == replay.escrow(b["disbursements"], ds)
     assert held["linxi"] > 0
+    # the daily section means the year-end settlement averages: section_quality.csv's rows
+    from gep.operations.settlement import annual_means
+
+    quality = [[r["year"], r["section"], r["indicator"], r["concentration_mg_l"]]
+               for r in replay.rows(b["section_quality"]) if r["year"] == str(YEAR)]
+    assert quality and sorted(quality) == sorted([str(x) for x in r]
+                                                 for r in annual_means(ctx, YEAR))
 
 
 def _upload_days(ctx, client, df, days, keys):
@@ -186,4 +193,11 @@ def test_full_year_replay_equals_batch(ctx, client, demo_year, tmp_path):
                      ctx.paths.compensation / "transfers.csv", tmp_path / "batch", YEAR)
     counts = replay.compare(ctx.paths.dispatch(YEAR), b["disbursements"].parent, days)
     assert counts["disbursements.csv"] == 365 * len(UPSTREAM)
+    # the December 31 run settled the escrow as the batch does: same rows, same transfers
+    out = ctx.paths.dispatch(YEAR)
+    assert replay.rows(out / "settlement.csv") == replay.rows(b["settlement"])
+    settled = [r for r in replay.rows(out / "ledger_transfers.csv")
+               if r["clause"] in ("release", "forfeit")]
+    assert settled and settled == [r for r in replay.rows(b["ledger_transfers"])
+                                   if r["clause"] in ("release", "forfeit")]
     print(f"full-year replay: {took:.0f} s for 365 days")

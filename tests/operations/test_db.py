@@ -31,15 +31,17 @@ def test_migrations_match_the_models_and_share_a_database(db_url):
         mc = MigrationContext.configure(c, opts={
             "include_object": lambda o, n, t, r, ct: t != "table" or n.startswith("ops_")})
         diff = compare_metadata(mc, db.Base.metadata)
-    assert head == "0001"
+    assert head == "0002"
     assert diff == []
     engine.dispose()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_sqlite_file_is_in_wal_mode(db_url):
+def test_sqlite_file_is_in_wal_mode_and_commits_to_disk(db_url):
     engine = db.make_engine(db_url)
     db.upgrade(engine)
     with engine.connect() as c:
         assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        # FULL (2): a committed upload survives a power cut before it is answered
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 2
     engine.dispose()

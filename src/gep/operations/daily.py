@@ -15,7 +15,9 @@ For date D (a local calendar day in the monitoring time zone):
    (pay, reduce or pause and withhold into escrow) on the year's schedule of year D.year - 1's
    entitlements; the rows are appended to ``dispatch/<year>/disbursements.csv``,
    ``alerts.csv`` and ``ledger_transfers.csv`` (the formats of ``gep dispatch``), recorded in
-   ``daily_runs.csv`` and the database, and appended to the ledger.
+   ``daily_runs.csv`` and the database, and appended to the ledger;
+4. the run that completes a year (December 31, or a missed day run later) settles the year's
+   escrow on its P index, as ``gep dispatch`` does (:mod:`gep.operations.settlement`).
 
 Idempotent per date: a second run with the same inputs (digest of the window's readings) does
 nothing; with different inputs (late data) it is refused — late data only affects later days.
@@ -54,6 +56,7 @@ class DailyOutcome:
     alerts: list
     out_dir: Path
     deliveries: dict | None = None
+    settlement: list | None = None   # the year's settlement.csv rows (a December 31 run)
 
 
 def lookback_days(settings) -> int:
@@ -150,14 +153,17 @@ def run_daily(ctx: Context, d: dt.date, *, entitlement_year: int | None = None,
     check_not_batch(out, allow_batch=False)
 
     day_dir = ctx.paths.operations_day(d)
-    days, details = evaluate_day(ctx, d, df, series, start, end, day_dir, workers)
+    days, details, means = evaluate_day(ctx, d, df, series, start, end, day_dir, workers)
     disb, alerts, ledger = decide_day(ctx, d, days, details, entitlement_year)
 
     # files first (each atomic; any earlier rows of D replaced), then ledger, then database
     run_at = _write_day(out, d, disb, alerts, ledger, digest, len(df))
     _seal(ctx, d, ledger, alerts, day_dir)
-    _store_day(ctx, d, DayFiles(day_dir), disb, alerts, digest, len(df), run_at)
+    _store_day(ctx, d, DayFiles(day_dir), disb, alerts, digest, len(df), run_at, means)
     outcome = DailyOutcome(d, "done", digest, len(df), disb, alerts, out)
+    from gep.operations.settlement import settle_year, year_complete
+    if year_complete(ctx, d.year):   # its last day run: the P index is known, settle escrow
+        outcome.settlement = settle_year(ctx, d.year, out, entitlement_year)
     if deliver:
         from gep.operations.alerts import deliver_pending
         outcome.deliveries = deliver_pending(ctx)
@@ -197,7 +203,7 @@ def _write_day(out: Path, d: dt.date, disb: list, alerts: list, ledger: list, di
 
 
 def _store_day(ctx: Context, d: dt.date, day: DayFiles, disb: list, alerts: list, digest: str,
-               n_readings: int, run_at: dt.datetime) -> None:
+               n_readings: int, run_at: dt.datetime, means: list = ()) -> None:
     """D's run, index, disbursements and alerts (with a delivery per recipient) replace any
     earlier rows of D in the database, in one transaction."""
     from gep.monitoring.dispatch import ALERT_HEADER, DISBURSEMENT_HEADER
@@ -206,6 +212,9 @@ def _store_day(ctx: Context, d: dt.date, day: DayFiles, disb: list, alerts: list
     with ctx.Session.begin() as s:
         s.execute(delete(db.DayIndex).where(db.DayIndex.date == d))
         s.execute(delete(db.Disbursement).where(db.Disbursement.date == d))
+        s.execute(delete(db.SectionMean).where(db.SectionMean.date == d))
+        s.add_all(db.SectionMean(date=d, section=sec, indicator=ind, mean=m)
+                  for sec, ind, m in means)
         old = select(db.Alert.id).where(db.Alert.date == d)
         s.execute(delete(db.Delivery).where(db.Delivery.alert_id.in_(old)))
         s.execute(delete(db.Alert).where(db.Alert.date == d))
@@ -233,7 +242,8 @@ def _store_day(ctx: Context, d: dt.date, day: DayFiles, disb: list, alerts: list
 def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start: int,
                  end: int, day_dir: Path, workers: int = 1):
     """D's daily index and anomalies (written to ``day_dir``), read back as dispatch reads
-    them: ({(party, date): _Day}, {(section, date): [anomaly rows]})."""
+    them, and D's section means: ({(party, date): _Day}, {(section, date): [anomaly rows]},
+    [(section, indicator, mg/L)])."""
     from gep.monitoring.dispatch import _read_anomalies, _read_daily_index
     from gep.monitoring.ingest import read_readings
     from gep.monitoring.pipeline import (DAILY_INDEX_HEADER, _check_sections,
@@ -245,7 +255,7 @@ def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start
     if not series:
         write_csv(day.daily_index, DAILY_INDEX_HEADER, [])
         _write_anomalies(day.anomalies, _empty_anomalies())
-        return {}, {}
+        return {}, {}, []
     _check_sections(settings, ctx.stations)
     have = set(zip(df["station"], df["indicator"]))
     silent = [(st, ind, unit) for st, ind, unit in series if (st, ind) not in have]
@@ -263,6 +273,7 @@ def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start
         table.to_parquet(path, index=False)
         r = read_readings(path, ctx.stations, settings)
     q = qc_and_evaluate(r, ctx.stations, settings, workers=workers, bounds=(start, end))
+    means = section_means(q.res, d, settings, ctx.stations)
     write_csv(day.daily_index, DAILY_INDEX_HEADER,
               [row for row in _daily_index_rows(q.res) if row[0] == d.isoformat()])
     a = q.res.anomalies
@@ -272,10 +283,28 @@ def evaluate_day(ctx: Context, d: dt.date, df: pd.DataFrame, series: list, start
     parties = {r["party_id"] for r in _read_rows(day.daily_index)}
     upstream = [p for p in _upstream(ctx) if p in parties]
     if not upstream:
-        return {}, {}
+        return {}, {}, means
     days = _read_daily_index(day.daily_index, d.year, upstream,
                              _agreement(ctx)[0].account_ids)
-    return days, _read_anomalies(day.anomalies, d.year)
+    return days, _read_anomalies(day.anomalies, d.year), means
+
+
+def section_means(res, d: dt.date, settings, stations) -> list[tuple[str, str, float]]:
+    """D's mean per monitored section and mg/L indicator: the values the annual run averages
+    into section_quality.csv (:func:`gep.monitoring.annual.section_quality_rows`)."""
+    k = np.flatnonzero(res.grid.days == np.datetime64(d, "D"))
+    if not k.size:
+        return []
+    roles = dict(zip(stations["section"], stations["role"]))
+    out = []
+    for sec in res.sections:
+        if roles.get(sec) != "section":
+            continue
+        for name, ind in settings.indicators.items():
+            m = res.section_mean.get((sec, name))
+            if ind.unit == "mg/L" and m is not None and not np.isnan(m[k[0]]):
+                out.append((sec, name, float(m[k[0]])))
+    return out
 
 
 def _empty_anomalies() -> pd.DataFrame:
@@ -360,13 +389,11 @@ def _start_afresh(out: Path) -> None:
 def _seal(ctx: Context, d: dt.date, ledger: list, alerts: list, day_dir: Path) -> None:
     """The day's transfers, alerts and the digest of its index go to the ledger."""
     from gep.ledger.api import file_sha256
-    from gep.ledger.records import alert_record, digest_record, transfer_record
+    from gep.ledger.records import alert_record, digest_record
     from gep.ledger.store import Item, Ledger
-    from gep.monitoring.dispatch import ALERT_HEADER, TRANSFER_HEADER
+    from gep.monitoring.dispatch import ALERT_HEADER
 
-    items = [Item(transfer_record(dict(zip(TRANSFER_HEADER, (str(x) for x in r))),
-                                  "disbursement", file=f"daily run {d}"), f"daily run {d}")
-             for r in ledger]
+    items = _transfer_items(ledger, f"daily run {d}")
     items += [Item(alert_record(dict(zip(ALERT_HEADER, r))), f"daily run {d}")
               for r in alerts]
     for name in (DayFiles.daily_index, DayFiles.anomalies):
@@ -375,6 +402,23 @@ def _seal(ctx: Context, d: dt.date, ledger: list, alerts: list, day_dir: Path) -
                                         f"{name} of {d} (gep daily)"), f"daily run {d}"))
     with Ledger(ctx.ledger_db) as lg:
         lg.append(items)
+
+
+def _transfer_items(rows: list, what: str) -> list:
+    """Ledger transfer records (book ``disbursement``) of ledger_transfers.csv rows."""
+    from gep.ledger.records import transfer_record
+    from gep.ledger.store import Item
+    from gep.monitoring.dispatch import TRANSFER_HEADER
+
+    return [Item(transfer_record(dict(zip(TRANSFER_HEADER, (str(x) for x in r))),
+                                 "disbursement", file=what), what) for r in rows]
+
+
+def _seal_transfers(ctx: Context, rows: list, what: str) -> None:
+    from gep.ledger.store import Ledger
+
+    with Ledger(ctx.ledger_db) as lg:
+        lg.append(_transfer_items(rows, what))
 
 
 def late_batches(ctx: Context, d: dt.date, since: dt.datetime | None) -> list:

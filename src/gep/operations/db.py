@@ -114,6 +114,17 @@ class DayIndex(Base):
     party_id: Mapped[str] = mapped_column(String(100))
 
 
+class SectionMean(Base):
+    """A day's mean concentration per section and indicator (mg/L), as the annual run
+    averages them into section_quality.csv: the year's P index settles the escrow."""
+
+    __tablename__ = "ops_section_means"
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    section: Mapped[str] = mapped_column(String(100), primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(100), primary_key=True)
+    mean: Mapped[float] = mapped_column(Float(53))
+
+
 class Disbursement(Base):
     """A row of disbursements.csv written by a daily run (money as its exact text)."""
 
@@ -182,7 +193,9 @@ def make_engine(url: str) -> Engine:
         def _pragmas(conn, _record):  # pragma: no cover - trivial
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a commit is on disk before the upload is answered (the writer commits
+            # a whole group at once, so the fsync is paid once per group, not per batch)
+            cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()

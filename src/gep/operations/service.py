@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import math
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 
 from gep.errors import ConfigError, GepError
 from gep.operations import db
 from gep.operations.settings import DEFAULT_FILE, OperationsSettings, load_operations
+from gep.operations.writer import BatchRef, Job, UploadResult, Writer
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,199}$")
 KEY_PREFIX = "gep_"
@@ -51,17 +51,26 @@ class Context:
     ledger_db: Path | None = None
     dispatch_root: Path | None = None
     _units: dict = field(default_factory=dict)
-    _sealer: object = None
+    _writer: Writer | None = None
+    _stations_of: tuple = (None, frozenset())
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def sealer(self) -> Sealer:
-        if self._sealer is None:
-            self._sealer = Sealer(self)
-        return self._sealer
+    def writer(self) -> Writer:
+        """This process's upload writer (group commit), started on first use."""
+        with self._lock:
+            if self._writer is None or not self._writer.thread.is_alive():
+                self._writer = Writer(self)
+            return self._writer
+
+    def station_set(self) -> frozenset:
+        if self._stations_of[0] is not self.stations:
+            self._stations_of = (self.stations, frozenset(self.stations["station"]))
+        return self._stations_of[1]
 
     def close(self) -> None:
-        if self._sealer is not None:
-            self._sealer.close()
-            self._sealer = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         if self.engine is not None:
             self.engine.dispose()
 
@@ -137,37 +146,13 @@ def revoke_keys(ctx: Context, station: str, prefix: str | None = None) -> int:
     return n
 
 
-def authenticate(ctx: Context, station: str, key: str | None) -> tuple[int, str] | None:
-    """None if ``key`` is an active key of ``station``; else (HTTP status, reason)."""
-    if not key:
-        return 401, "missing API key (send Authorization: Bearer <key>)"
-    h = hash_key(key)
-    k = db.StationKey.__table__.c
-    with ctx.engine.connect() as c:
-        row = c.execute(select(k.key_hash, k.station, k.revoked_at)
-                        .where(k.key_hash == h)).first()
-    if row is None or not hmac.compare_digest(row.key_hash, h):
-        return 401, "unknown API key"
-    if row.revoked_at is not None:
-        return 401, "this API key was revoked"
-    if row.station != station:
-        return 403, f"this API key belongs to another station, not {station}"
-    return None
-
-
 def _known_station(ctx: Context, station: str) -> None:
-    if station not in set(ctx.stations["station"]):
+    if station not in ctx.station_set():
         raise OperationsError(f"station {station}", "not in the stations table "
                               f"{ctx.stations_path}", "add the station there first")
 
 
 # -- uploads ----------------------------------------------------------------------------------
-@dataclass
-class UploadResult:
-    status: int
-    body: dict
-
-
 def batch_digest(station: str, batch_id: str, readings: list[dict]) -> tuple[str, int]:
     """SHA-256 (hex) and size of the batch's canonical JSON (the ledger's record format)."""
     from gep.ledger.records import canonical_bytes
@@ -178,73 +163,58 @@ def batch_digest(station: str, batch_id: str, readings: list[dict]) -> tuple[str
     return hashlib.sha256(raw).hexdigest(), len(raw)
 
 
+def prepare(ctx: Context, station: str, batch_id, readings: list[dict] | None, *,
+            key: str | None = None, check_key: bool = False,
+            now: dt.datetime | None = None) -> Job:
+    """Everything about an upload that needs no database: the early answers (unknown
+    station, bad batch id, too many rows; given only once the key is checked), the digest
+    and the rows checked on their own (file-ingestion rules)."""
+    job = Job(station=station, batch_id=batch_id if isinstance(batch_id, str) else "",
+              key_hash=hash_key(key) if key else None, check_key=check_key)
+    if readings is None:   # the HTTP body was not {"batch_id", "readings": [{...}, ...]}
+        job.early = UploadResult(422, {"detail": "body must be {\"batch_id\": ..., "
+                                       "\"readings\": [{\"timestamp\", \"indicator\", "
+                                       "\"value\", \"unit\"}, ...]}", "errors": []})
+    elif station not in ctx.station_set():
+        job.early = UploadResult(404, {"detail": f"unknown station '{station}'"})
+    elif not isinstance(batch_id, str) or not BATCH_ID.match(batch_id):
+        job.early = UploadResult(422, {"detail": "batch_id must be 1-200 characters of "
+                                       "letters, digits and . _ : + -", "errors": []})
+    elif len(readings) > ctx.ops.max_batch_readings:
+        job.early = UploadResult(413, {"detail": f"{len(readings)} readings; at most "
+                                       f"{ctx.ops.max_batch_readings} per batch"})
+    else:
+        job.digest, job.size = batch_digest(station, batch_id, readings)
+        job.errors, job.rows = validate_rows(ctx, station, readings, now)
+        job.readings, job.n_readings = readings, len(job.rows)
+    return job
+
+
+def _outcome(job: Job) -> UploadResult:
+    if job.error is not None:
+        raise job.error
+    return job.result
+
+
 def accept_batch(ctx: Context, station: str, batch_id: str, readings: list[dict],
                  now: dt.datetime | None = None) -> UploadResult:
     """Validate and store one batch (all or nothing), seal its digest in the ledger.
 
-    The rows are checked first on their own, then, in the one write transaction that stores
-    them, against what is stored (units, duplicates). The response waits until the batch's
-    digest is in the ledger: a 201 means stored and sealed.
+    The rows are checked first on their own, then by the writer (:mod:`gep.operations.writer`)
+    in the one write transaction that stores them and the batches posted with them, against
+    what is stored (units, duplicates). Returns once the batch's digest is in the ledger: a
+    201 means stored and sealed. No API key: the caller is this process (the HTTP layer
+    checks the station's key, :func:`upload`).
     """
-    if station not in set(ctx.stations["station"]):
-        return UploadResult(404, {"detail": f"unknown station '{station}'"})
-    if not isinstance(batch_id, str) or not BATCH_ID.match(batch_id):
-        return UploadResult(422, {"detail": "batch_id must be 1-200 characters of letters, "
-                                  "digits and . _ : + -", "errors": []})
-    if len(readings) > ctx.ops.max_batch_readings:
-        return UploadResult(413, {"detail": f"{len(readings)} readings; at most "
-                                  f"{ctx.ops.max_batch_readings} per batch"})
-    digest, size = batch_digest(station, batch_id, readings)
-    errors, rows = validate_rows(ctx, station, readings, now)
-    B = db.Batch.__table__.c
-    find = select(B.id, B.station, B.batch_id, B.digest, B.n_readings, B.size_bytes, B.covers,
-                  B.ledger_index).where(B.station == station, B.batch_id == batch_id)
-    try:
-        with ctx.engine.begin() as c:   # one write transaction (BEGIN IMMEDIATE on SQLite)
-            old = c.execute(find).first()
-            if old is not None:
-                raise _Done(None)
-            if not errors:
-                errors = stored_conflicts(c, station, readings, rows)
-            if errors:
-                raise _Done(UploadResult(422, {
-                    "detail": f"{len(errors)} invalid reading(s); nothing of batch "
-                              f"{batch_id} was stored", "errors": errors}))
-            batch = _insert(ctx, c, station, batch_id, digest, size, rows)
-    except _Done as done:
-        if done.result is not None:
-            return done.result
-        return _replayed(ctx, old, digest)
-    except IntegrityError:
-        # a concurrent request stored the same batch, or readings it duplicates
-        with ctx.engine.connect() as c:
-            old = c.execute(find).first()
-            if old is not None:
-                return _replayed(ctx, old, digest)
-            errors = stored_conflicts(c, station, readings, rows)
-        return UploadResult(422, {"detail": "readings already stored by another batch",
-                                  "errors": errors})
-    index = ctx.sealer().seal(batch)
-    return UploadResult(201, {"status": "accepted", "batch_id": batch_id, "digest": digest,
-                              "readings": len(rows), "ledger_index": index})
+    return _outcome(ctx.writer().run(prepare(ctx, station, batch_id, readings, now=now)))
 
 
-class _Done(Exception):
-    def __init__(self, result: UploadResult):
-        self.result = result
-
-
-def _replayed(ctx: Context, old, digest: str) -> UploadResult:
-    if old.digest == digest:
-        index = old.ledger_index
-        if index is None:   # stored, but the server stopped before sealing it: seal now
-            index = ctx.sealer().seal(old)
-        return UploadResult(200, {"status": "exists", "batch_id": old.batch_id,
-                                  "digest": old.digest, "readings": old.n_readings,
-                                  "ledger_index": index})
-    return UploadResult(409, {"detail": f"batch {old.batch_id} was already accepted with "
-                              "other content (digest " + old.digest + "); send new readings "
-                              "under a new batch_id"})
+async def upload(ctx: Context, station: str, key: str | None, batch_id,
+                 readings: list[dict]) -> UploadResult:
+    """An upload from a gateway: its key is checked with the group, then as
+    :func:`accept_batch`, awaited without blocking the event loop."""
+    job = prepare(ctx, station, batch_id, readings, key=key, check_key=True)
+    return _outcome(await ctx.writer().run_async(job))
 
 
 def _units_of(ctx: Context) -> dict[str, dict[str, float]]:
@@ -326,160 +296,14 @@ def validate_rows(ctx: Context, station: str, readings: list[dict],
     return errors, rows
 
 
-def stored_conflicts(c, station: str, readings: list[dict], rows: list[tuple]) -> list[dict]:
-    """Rows that would mix a series' units or repeat a stored reading (``c``: a connection)."""
-    inds = sorted({r[0] for r in rows})
-    lo, hi = min(r[1] for r in rows), max(r[1] for r in rows)
-    S, R = db.Series.__table__.c, db.Reading.__table__.c
-    known = dict(c.execute(select(S.indicator, S.unit).where(
-        S.station == station, S.indicator.in_(inds))).all())
-    dup = set(c.execute(select(R.indicator, R.ts_ns).where(
-        R.station == station, R.ts_ns.between(lo, hi), R.indicator.in_(inds))).all())
-    errors = []
-    for ind, ts, _v, unit, i in rows:
-        if ind in known and known[ind] != unit:
-            errors.append({"row": i, "field": "unit", "problem": f"station '{station}' "
-                           f"reports '{ind}' in '{known[ind]}'; '{unit}' here would mix units "
-                           "(convert at the gateway)"})
-        if (ind, ts) in dup:
-            errors.append({"row": i, "field": "timestamp", "problem": f"duplicate reading: "
-                           f"'{ind}' at {readings[i]['timestamp']} was already uploaded in "
-                           "another batch"})
-    return errors
-
-
-@dataclass
-class BatchRef:
-    """What sealing needs of a stored batch."""
-
-    id: int
-    station: str
-    batch_id: str
-    digest: str
-    size_bytes: int
-    covers: str
-
-
-def _insert(ctx: Context, c, station: str, batch_id: str, digest: str, size: int,
-            rows: list[tuple]) -> BatchRef:
-    first, last = min(r[1] for r in rows), max(r[1] for r in rows)
-    tz = ctx.monitoring.timezone
-    span = (f"{pd.Timestamp(first, tz='UTC').tz_convert(tz).isoformat()} to "
-            f"{pd.Timestamp(last, tz='UTC').tz_convert(tz).isoformat()}")
-    covers = f"readings batch {batch_id} of station {station}: {len(rows)} readings, {span}"
-    B, S = db.Batch.__table__, db.Series.__table__
-    bid = c.execute(B.insert().returning(B.c.id), {
-        "station": station, "batch_id": batch_id, "digest": digest, "n_readings": len(rows),
-        "size_bytes": size, "covers": covers, "first_ts_ns": first, "last_ts_ns": last,
-        "received_at": db.utcnow()}).scalar_one()
-    new_series = {}
-    for ind, ts, _v, unit, _i in rows:
-        if ind not in new_series or ts < new_series[ind][1]:
-            new_series[ind] = (unit, ts)
-    have = set(c.execute(select(S.c.indicator).where(
-        S.c.station == station, S.c.indicator.in_(list(new_series)))).scalars())
-    add = [{"station": station, "indicator": ind, "unit": u, "first_ts_ns": t}
-           for ind, (u, t) in new_series.items() if ind not in have]
-    if add:
-        c.execute(S.insert(), add)
-    c.execute(db.Reading.__table__.insert(), [
-        {"station": station, "indicator": ind, "ts_ns": ts, "value": v, "unit": unit,
-         "batch": bid} for ind, ts, v, unit, _i in rows])
-    return BatchRef(bid, station, batch_id, digest, size, covers)
-
-
-def batch_item(batch):
-    from gep.ledger.records import digest_record
-    from gep.ledger.store import Item
-
-    return Item(digest_record(batch.digest, batch.size_bytes,
-                              f"{batch.station}/{batch.batch_id}.json", "data_batch",
-                              batch.covers), f"upload {batch.station}/{batch.batch_id}")
-
-
-class Sealer:
-    """Group commit of batch digests into the ledger.
-
-    One writer thread holds one ledger connection; it takes every batch waiting, appends their
-    digests in ONE ledger transaction (one fsync), records the entries in ``ops_batches`` and
-    wakes the requests. A hundred stations posting at once cost a few ledger commits, not a
-    hundred.
-    """
-
-    def __init__(self, ctx: Context):
-        import queue
-        import threading
-
-        self.ctx = ctx
-        self.q: queue.Queue = queue.Queue()
-        self.thread = threading.Thread(target=self._loop, name="gep-ledger-sealer",
-                                       daemon=True)
-        self.thread.start()
-
-    def seal(self, batch) -> int:
-        import threading
-
-        job = {"batch": batch, "done": threading.Event(), "index": None, "error": None}
-        self.q.put(job)
-        job["done"].wait()
-        if job["error"] is not None:
-            raise job["error"]
-        return job["index"]
-
-    def close(self) -> None:
-        self.q.put(None)
-        self.thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        import queue
-
-        from gep.ledger.store import Ledger
-
-        lg = None
-        try:
-            while True:
-                job = self.q.get()
-                if job is None:
-                    return
-                jobs = [job]
-                while True:
-                    try:
-                        more = self.q.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is None:
-                        self.q.put(None)
-                        break
-                    jobs.append(more)
-                try:
-                    if lg is None:
-                        lg = Ledger(self.ctx.ledger_db)
-                    res = lg.append([batch_item(j["batch"]) for j in jobs])
-                    B = db.Batch.__table__
-                    with self.ctx.engine.begin() as c:
-                        c.execute(update(B).where(B.c.id == bindparam("bid")).values(
-                            ledger_index=bindparam("idx")),
-                            [{"bid": j["batch"].id, "idx": r.index} for j, r in zip(jobs, res)])
-                    for j, r in zip(jobs, res):
-                        j["index"] = r.index
-                except Exception as exc:  # noqa: BLE001 - handed to every waiting request
-                    for j in jobs:
-                        j["error"] = exc
-                finally:
-                    for j in jobs:
-                        j["done"].set()
-        finally:
-            if lg is not None:
-                lg.close()
-
-
 def seal_pending(ctx: Context) -> int:
     """Seal batches stored but not yet in the ledger (a server stopped in between)."""
     with ctx.Session() as s:
         todo = list(s.execute(select(db.Batch).where(db.Batch.ledger_index.is_(None))
                               .order_by(db.Batch.id)).scalars())
     for b in todo:
-        ctx.sealer().seal(b)
+        ctx.writer().seal(BatchRef(b.id, b.station, b.batch_id, b.digest, b.size_bytes,
+                                   b.covers))
     return len(todo)
 
 
