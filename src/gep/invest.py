@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -74,14 +75,17 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
     InVEST's HTML report; writes the parameter set ``<model_id>.invs.json`` and
     ``gep_run.json`` (arguments and wall time) beside them.
     """
-    from natcap.invest import datastack
-
     from gep.log import invest_progress
     from gep.models import dem_products
+
+    from gep.models import lazy_reporters
 
     workspace = Path(workspace)
     module = models.get(model_id).invest_module()
     spec = module.MODEL_SPEC
+    report = bool(report and spec.reporter)
+    if report:
+        lazy_reporters.load(spec.reporter)   # its real code (and natcap.invest.reports)
     with atomic_dir(workspace) as tmp:
         args = build_args(model_id, inputs, params, tmp, year)
         args.update(overrides or {})
@@ -95,10 +99,9 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
         with invest_progress(model_id, year), dem_products.reuse(model_id, inputs, params):
             spec.execute(args, create_logfile=True, generate_metadata=True,
                          save_file_registry=True, check_outputs=False,
-                         generate_report=bool(report and spec.reporter))
+                         generate_report=report)
         elapsed = time.perf_counter() - t0
-        datastack.build_parameter_set(args, spec.model_id, str(tmp / parameter_set_name(
-            model_id)), relative=True)
+        write_parameter_set(args, spec.model_id, tmp / parameter_set_name(model_id))
         _rewrite_workspace_paths(tmp, workspace)
         record = {k: v for k, v in args.items() if k != "workspace_dir"}
         record = {k: (str(v).replace(str(tmp), str(workspace))) if isinstance(v, str) else v
@@ -109,6 +112,34 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
              "parameter_set": parameter_set_name(model_id)}, indent=2))
         LOG.info("InVEST %s %s: done in %.1f s", model_id, year or "", elapsed)
     return workspace
+
+
+def write_parameter_set(args: dict[str, Any], invest_model_id: str, path: Path) -> dict:
+    """Write InVEST's parameter set ``path`` (paths relative to its folder), the file
+    ``natcap.invest.datastack.build_parameter_set(args, model_id, path, relative=True)``
+    writes, byte for byte (``tests/models/test_invest_speed.py`` compares them).
+
+    Not through ``datastack`` itself: importing it imports ``natcap.invest.models``, which
+    imports every InVEST model and its report stack (about 5 s of each job's start-up).
+    """
+    folder = os.path.dirname(str(path))
+
+    def _recurse(value):
+        if isinstance(value, dict):
+            return {k: _recurse(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [_recurse(v) for v in value]
+        if isinstance(value, str) and os.path.exists(value):
+            norm = os.path.normpath(value)
+            if norm == "." or folder == norm:
+                return "."
+            return os.path.relpath(norm, folder).replace("\\", "/")
+        return value
+
+    data = {"model_id": invest_model_id, "args": _recurse(args)}
+    with open(path, "w", encoding="UTF-8") as fh:
+        fh.write(json.dumps(data, indent=4, sort_keys=True))
+    return data
 
 
 def parameter_set_name(model_id: str) -> str:

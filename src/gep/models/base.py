@@ -168,7 +168,11 @@ class ModelAdapter:
         return Path(workspace) / (name.format(**fields) if fields else name)
 
     def invest_module(self):
-        """The ``natcap.invest`` module (imported on first use: it is heavy)."""
+        """The ``natcap.invest`` module (imported on first use: it is heavy; its report
+        module only when a report is made, see :mod:`gep.models.lazy_reporters`)."""
+        from gep.models import lazy_reporters
+
+        lazy_reporters.install()
         return importlib.import_module(self.module)
 
     @property
