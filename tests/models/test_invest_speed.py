@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 
@@ -141,3 +142,67 @@ def test_only_reporters_are_served_lazily():
     assert not is_reporter("natcap.invest.sdr.sdr")
     assert not is_reporter("natcap.invest.reports.sdr_ndr_report_generator")
     assert not is_reporter("other.package.reporter")
+
+
+@pytest.fixture(scope="module")
+def carbon_inputs(tmp_path_factory, config_copy):
+    """A 32 x 32 demo basin's inputs for 2020 with carbon enabled."""
+    from gep import acquire
+    from gep.config import load_config
+    from gep.paths import Paths
+
+    tmp = tmp_path_factory.mktemp("speed")
+    path = config_copy(tmp, demo={"rows": 32, "cols": 32}, years=[2020],
+                       models={"carbon": {"enabled": True}})
+    cfg = load_config(path)
+    acquire.acquire_static(cfg)
+    acquire.acquire_parties(cfg)
+    acquire.acquire_year(cfg, 2020)
+    return cfg, Paths(cfg)
+
+
+def _registry_rasters(ws):
+    from osgeo import gdal
+
+    out = {}
+    for value in json.loads((ws / "file_registry.json").read_text()).values():
+        if isinstance(value, str) and value.endswith(".tif"):
+            rel = str(value).split(str(ws) + "/", 1)[-1]
+            out[rel] = gdal.Open(str(ws / rel)).ReadAsArray()
+    return out
+
+
+def test_workers_are_passed_on_and_change_no_pixel(carbon_inputs, tmp_path):
+    """``n_workers`` from the parameters reaches InVEST (every model, not only water yield)
+    and the rasters are the same with and without taskgraph's worker processes; gep_run.json
+    records the run's CPU seconds and peak memory."""
+    from gep.invest import model_params, run_model
+
+    cfg, p = carbon_inputs
+    got = {}
+    for workers in (-1, 1):
+        params = model_params(cfg, "carbon") | {"n_workers": workers}
+        ws = run_model("carbon", p.year_dir(2020), params, tmp_path / str(workers), 2020,
+                       report=False)
+        rec = json.loads((ws / "gep_run.json").read_text())
+        assert rec["args"]["n_workers"] == workers
+        assert rec["execute_cpu_seconds"] > 0 and rec["peak_rss_mb"] > 10
+        assert rec["report"] is False and rec["dem_products"] is None
+        assert not list(ws.glob("*_report.html"))
+        got[workers] = _registry_rasters(ws)
+    assert got[-1] and sorted(got[-1]) == sorted(got[1])
+    for name, a in got[-1].items():
+        assert np.array_equal(a, got[1][name], equal_nan=True), name
+
+
+def test_ndr_never_gets_worker_processes(carbon_inputs, tmp_path):
+    """NDR with taskgraph workers crashes a worker and hangs (see base.NO_WORKERS): its args
+    keep n_workers -1 whatever the job's cores; other models take the cores they are given."""
+    from gep import models
+    from gep.invest import model_params
+
+    cfg, p = carbon_inputs
+    for model_id, want in (("ndr", -1), ("sdr", 2), ("habitat_quality", 2)):
+        params = model_params(cfg, model_id) | {"n_workers": 2}
+        args = models.get(model_id).build_args(p.year_dir(2020), params, tmp_path, 2020)
+        assert args["n_workers"] == want, model_id
