@@ -91,11 +91,11 @@ def main() -> None:
     years = a.years
     if len(years) == 1 and years[0] < 1000:
         years = list(range(2020, 2020 + years[0]))
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; years "
+          f"{years[0]}-{years[-1]}; reports {'off' if a.no_reports else 'on'}", flush=True)
     print(f"{'size':>6} {'pixels':>10} {'batch s':>8} {'InVEST s (sum)':>15} "
           f"{'InVEST s / cores':>17} {'overhead s':>11} {'GEP s':>7} {'attrib s':>8} "
           f"{'slowdown':>8}  per model")
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; years "
-          f"{years[0]}-{years[-1]}; reports {'off' if a.no_reports else 'on'}", flush=True)
     for size in a.sizes:
         r = run(size, years, a.cores, a.all_models, not a.no_reports)
         total = sum(r["invest"].values())
