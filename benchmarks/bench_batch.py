@@ -1,26 +1,30 @@
 """Time the annual GEP batch at two basin sizes, beside the bare InVEST calls.
 
     .venv/bin/python benchmarks/bench_batch.py [--sizes 200 1000] [--years 2020 2021]
-        [--all-models]
+    nice -n 10 .venv/bin/python benchmarks/bench_batch.py --size 4000 --years 5 --all-models
+
+``--years`` takes years (2020 2021) or a count (5: 2020-2024). ``--all-models`` enables
+SDR, NDR and carbon beside water yield and habitat quality; ``--no-reports`` turns InVEST's
+HTML reports off (``models.invest_reports``).
 
 For each size: generate the demo basin in a scratch folder, run the Snakemake DAG up to the
 GEP tables (acquire, InVEST, zonal, valuation, the reference-climate runs and the attribution
-table) with 2 cores, and read back how long each InVEST
-``execute`` took (recorded by gep in ``gep_run.json``). Orchestration overhead = wall time of
-the batch minus the InVEST time (spread over the cores the jobs ran on). ``--all-models``
-enables SDR, NDR and carbon too. CPU seconds (user + sys of every process of a step) are printed
-beside the wall times: on a shared machine they are the steadier figure.
+table) with 2 cores, and read back how long each InVEST ``execute`` took, its CPU seconds,
+peak memory and DEM products reused (recorded by gep in ``gep_run.json``). Orchestration
+overhead = wall time of the batch minus the InVEST time (spread over the cores the jobs ran
+on). Also printed: CPU seconds (user + sys of every process of a step) beside the wall times,
+the steadier figure on a shared machine, and the load average before and after.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import os
-import resource
 import time
 from pathlib import Path
 
@@ -34,7 +38,8 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run(size: int, years: list[int], cores: int, all_models: bool = False) -> dict:
+def run(size: int, years: list[int], cores: int, all_models: bool = False,
+        reports: bool = True) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"gep-bench-{size}-"))
     try:
         shutil.copytree(REPO / "config", tmp / "config")
@@ -42,9 +47,11 @@ def run(size: int, years: list[int], cores: int, all_models: bool = False) -> di
         data = yaml.safe_load(cfg.read_text())
         data.update(demo={**data["demo"], "rows": size, "cols": size}, years=years,
                     results_dir="../results")
+        models = data.setdefault("models", {})
+        models["invest_reports"] = reports
         if all_models:
             for m in ("sdr", "ndr", "carbon"):
-                data["models"][m] = {**data["models"].get(m, {}), "enabled": True}
+                models[m] = {**(models.get(m) or {}), "enabled": True}
         cfg.write_text(yaml.safe_dump(data, allow_unicode=True))
         out = tmp / "results" / "demo"
         # relative to --directory. Two steps on the same machine state: the GEP tables, then
@@ -63,12 +70,14 @@ def run(size: int, years: list[int], cores: int, all_models: bool = False) -> di
             walls.append(time.perf_counter() - t0)
             cpus.append(_children_cpu() - c0)
         wall = sum(walls)
-        invest = {}
-        for f in out.glob("invest/*/*/gep_run.json"):
+        invest, runs = {}, []
+        for f in [*out.glob("invest/*/*/gep_run.json"), *out.glob("reference/*/*/gep_run.json")]:
             r = json.loads(f.read_text())
-            invest[(r["year"], r["model"])] = r["execute_seconds"]
+            runs.append(r)
+            if f.parent.parent.parent == out / "invest":      # the year runs, not reference
+                invest[(r["year"], r["model"])] = r["execute_seconds"]
         return dict(size=size, wall=wall, invest=invest, gep=walls[0], attribution=walls[1],
-                    cpu_gep=cpus[0], cpu_attribution=cpus[1])
+                    cpu_gep=cpus[0], cpu_attribution=cpus[1], runs=runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -76,15 +85,27 @@ def run(size: int, years: list[int], cores: int, all_models: bool = False) -> di
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
-    ap.add_argument("--years", type=int, nargs="+", default=[2020, 2021])
+    ap.add_argument("--size", type=int, help="one size (instead of --sizes)")
+    ap.add_argument("--years", type=int, nargs="+", default=[2020, 2021],
+                    help="years, or one count of years from 2020")
     ap.add_argument("--cores", type=int, default=2)
-    ap.add_argument("--all-models", action="store_true", help="SDR, NDR and carbon too")
+    ap.add_argument("--all-models", action="store_true",
+                    help="enable SDR, NDR and carbon too (all five models)")
+    ap.add_argument("--no-reports", action="store_true",
+                    help="models.invest_reports: false (no InVEST HTML reports)")
     a = ap.parse_args()
+    if a.size:
+        a.sizes = [a.size]
+    years = a.years
+    if len(years) == 1 and years[0] < 1000:
+        years = list(range(2020, 2020 + years[0]))
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; years "
+          f"{years[0]}-{years[-1]}; reports {'off' if a.no_reports else 'on'}", flush=True)
     print(f"{'size':>6} {'pixels':>10} {'batch s':>8} {'InVEST s (sum)':>15} "
           f"{'InVEST s / cores':>17} {'overhead s':>11} {'GEP s':>7} {'attrib s':>8} "
           f"{'slowdown':>8}  per model")
     for size in a.sizes:
-        r = run(size, a.years, a.cores, a.all_models)
+        r = run(size, years, a.cores, a.all_models, not a.no_reports)
         total = sum(r["invest"].values())
         per_model = {}
         for (_, m), s in r["invest"].items():
@@ -99,6 +120,29 @@ def main() -> None:
               f"{r['cpu_attribution']:.1f}, batch {r['cpu_gep'] + r['cpu_attribution']:.1f}; "
               f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
               flush=True)
+        print_runs(r["runs"])
+    print(f"load average now {os.getloadavg()[0]:.1f}")
+
+
+def print_runs(runs: list[dict]) -> None:
+    """Per model over every InVEST run of the batch (reference-climate runs included): runs,
+    wall and CPU seconds of ``execute``, largest peak memory, DEM product steps reused."""
+    by: dict[str, dict] = {}
+    for r in runs:
+        m = by.setdefault(r["model"], dict(n=0, wall=0.0, cpu=0.0, rss=0.0, reused=0,
+                                           computed=0))
+        m["n"] += 1
+        m["wall"] += r["execute_seconds"]
+        m["cpu"] += r.get("execute_cpu_seconds", float("nan"))
+        m["rss"] = max(m["rss"], r.get("peak_rss_mb", 0.0))
+        dem = r.get("dem_products") or {}
+        m["reused"] += dem.get("reused", 0)
+        m["computed"] += dem.get("computed", 0)
+    print(f"  {'model':<20} {'runs':>4} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} "
+          f"{'DEM steps reused/computed':>26}")
+    for name, m in sorted(by.items()):
+        print(f"  {name:<20} {m['n']:>4} {m['wall']:>8.1f} {m['cpu']:>8.1f} {m['rss']:>8.0f} "
+              f"{m['reused']:>13}/{m['computed']}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -72,16 +73,17 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
     reference climate's ``erosivity_path``). Runs ``MODEL_SPEC.execute`` with InVEST's log
     file, metadata, saved file registry and (if ``report`` and the model has a reporter)
     InVEST's HTML report; writes the parameter set ``<model_id>.invs.json`` and
-    ``gep_run.json`` (arguments and wall time) beside them.
+    ``gep_run.json`` (arguments, wall and CPU time, peak memory) beside them.
     """
-    from natcap.invest import datastack
-
     from gep.log import invest_progress
-    from gep.models import dem_products
+    from gep.models import dem_products, lazy_reporters
 
     workspace = Path(workspace)
     module = models.get(model_id).invest_module()
     spec = module.MODEL_SPEC
+    report = bool(report and spec.reporter)
+    if report:
+        lazy_reporters.load(spec.reporter)   # its real code (and natcap.invest.reports)
     with atomic_dir(workspace) as tmp:
         args = build_args(model_id, inputs, params, tmp, year)
         args.update(overrides or {})
@@ -91,24 +93,81 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
             raise InvestError(f"InVEST {model_id} rejected {', '.join(keys)}: {msg} "
                               f"(inputs {inputs}; check models.{model_id} in the config)")
         LOG.info("InVEST %s %s: running in %s", model_id, year or "", workspace)
-        t0 = time.perf_counter()
-        with invest_progress(model_id, year), dem_products.reuse(model_id, inputs, params):
+        t0, cpu0 = time.perf_counter(), _cpu_seconds()
+        with (invest_progress(model_id, year),
+              dem_products.reuse(model_id, inputs, params) as reuse):
             spec.execute(args, create_logfile=True, generate_metadata=True,
                          save_file_registry=True, check_outputs=False,
-                         generate_report=bool(report and spec.reporter))
-        elapsed = time.perf_counter() - t0
-        datastack.build_parameter_set(args, spec.model_id, str(tmp / parameter_set_name(
-            model_id)), relative=True)
+                         generate_report=report)
+        figures = {"execute_seconds": time.perf_counter() - t0,
+                   "execute_cpu_seconds": round(_cpu_seconds() - cpu0, 3),
+                   "peak_rss_mb": _peak_rss_mb(), "report": report,
+                   "dem_products": None if reuse is None else {
+                       "reused": len(reuse.reused), "computed": len(reuse.computed)}}
+        write_parameter_set(args, spec.model_id, tmp / parameter_set_name(model_id))
         _rewrite_workspace_paths(tmp, workspace)
-        record = {k: v for k, v in args.items() if k != "workspace_dir"}
-        record = {k: (str(v).replace(str(tmp), str(workspace))) if isinstance(v, str) else v
-                  for k, v in record.items()}
-        (tmp / Paths.RUN_RECORD).write_text(json.dumps(
-            {"model": model_id, "year": year, "args": record, "execute_seconds": elapsed,
-             "invest_version": _invest_version(),
-             "parameter_set": parameter_set_name(model_id)}, indent=2))
-        LOG.info("InVEST %s %s: done in %.1f s", model_id, year or "", elapsed)
+        _write_run_record(tmp, workspace, model_id, year, args, figures)
+        LOG.info("InVEST %s %s: done in %.1f s", model_id, year or "",
+                 figures["execute_seconds"])
     return workspace
+
+
+def _write_run_record(tmp: Path, workspace: Path, model_id: str, year: int | None,
+                      args: dict[str, Any], figures: dict[str, Any]) -> None:
+    """``gep_run.json``: the arguments (with the workspace's final name), InVEST's version and
+    the run's figures (wall and CPU seconds of ``execute``, peak memory, DEM products reused)."""
+    record = {k: v for k, v in args.items() if k != "workspace_dir"}
+    record = {k: (str(v).replace(str(tmp), str(workspace))) if isinstance(v, str) else v
+              for k, v in record.items()}
+    (tmp / Paths.RUN_RECORD).write_text(json.dumps(
+        {"model": model_id, "year": year, "args": record, **figures,
+         "invest_version": _invest_version(),
+         "parameter_set": parameter_set_name(model_id)}, indent=2))
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished children (InVEST's worker
+    processes with ``n_workers`` >= 1)."""
+    import resource
+
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory (MB) of this process or its largest finished child."""
+    import resource
+
+    return round(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024, 1)
+
+
+def write_parameter_set(args: dict[str, Any], invest_model_id: str, path: Path) -> dict:
+    """Write InVEST's parameter set ``path`` (paths relative to its folder), the file
+    ``natcap.invest.datastack.build_parameter_set(args, model_id, path, relative=True)``
+    writes, byte for byte (``tests/models/test_invest_speed.py`` compares them).
+
+    Not through ``datastack`` itself: importing it imports ``natcap.invest.models``, which
+    imports every InVEST model and its report stack (about 5 s of each job's start-up).
+    """
+    folder = os.path.dirname(str(path))
+
+    def _recurse(value):
+        if isinstance(value, dict):
+            return {k: _recurse(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [_recurse(v) for v in value]
+        if isinstance(value, str) and os.path.exists(value):
+            norm = os.path.normpath(value)
+            if norm == "." or folder == norm:
+                return "."
+            return os.path.relpath(norm, folder).replace("\\", "/")
+        return value
+
+    data = {"model_id": invest_model_id, "args": _recurse(args)}
+    with open(path, "w", encoding="UTF-8") as fh:
+        fh.write(json.dumps(data, indent=4, sort_keys=True))
+    return data
 
 
 def parameter_set_name(model_id: str) -> str:

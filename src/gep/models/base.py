@@ -34,6 +34,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from gep.valuation import Prices
 
 
+#: InVEST modules that run with ``n_workers = -1`` whatever the job's cores: with worker
+#: processes (natcap.invest 3.20.2, GDAL 3.6) one of NDR's tasks segfaults inside GDAL in the
+#: worker, and taskgraph then waits forever for the dead worker's result (natcap/taskgraph#85)
+NO_WORKERS = frozenset({"natcap.invest.ndr.ndr"})
+
+
 class ModelConfig(BaseModel):
     # no docstring: the schema's description of each section is its own class's
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -158,7 +164,8 @@ class ModelAdapter:
     def build_args(self, inputs: Path, params: Mapping[str, Any], workspace: Path,
                    year: int | None = None) -> dict[str, Any]:
         """InVEST ``args`` for one year's input folder (see gep.acquire)."""
-        base = {"workspace_dir": str(workspace), "results_suffix": "", "n_workers": -1}
+        workers = -1 if self.module in NO_WORKERS else int(params.get("n_workers", -1))
+        base = {"workspace_dir": str(workspace), "results_suffix": "", "n_workers": workers}
         return base | self.args(Inputs(Path(inputs)), params, Path(workspace))
 
     def output(self, workspace: Path, key: str, **fields: str) -> Path:
@@ -168,7 +175,11 @@ class ModelAdapter:
         return Path(workspace) / (name.format(**fields) if fields else name)
 
     def invest_module(self):
-        """The ``natcap.invest`` module (imported on first use: it is heavy)."""
+        """The ``natcap.invest`` module (imported on first use: it is heavy; its report
+        module only when a report is made, see :mod:`gep.models.lazy_reporters`)."""
+        from gep.models import lazy_reporters
+
+        lazy_reporters.install()
         return importlib.import_module(self.module)
 
     @property
