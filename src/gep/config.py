@@ -75,8 +75,9 @@ class PartiesConfig(_Model):
 class _ModelsBase(_Model):
     invest_reports: bool = Field(
         True, description="Write InVEST's own HTML report beside each model's outputs "
-                          "(<model>_report.html; water yield only in InVEST 3.20). Off saves "
-                          "about a third of a water-yield run; the tables are the same.")
+                          "(<model>_report.html; water yield, SDR, NDR and carbon in InVEST "
+                          "3.20). Off saves a third to a half of those runs and their "
+                          "reports' memory (docs/scaling.md); the tables are the same.")
 
     def enabled(self) -> list[str]:
         return [m for m in MODEL_IDS if getattr(self, m).enabled]
