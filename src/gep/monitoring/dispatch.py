@@ -174,10 +174,15 @@ class _YearRun:
             self.ledger.extend(out.ledger)
             self.disb.append(out.disbursement)
             self.alerts.extend(out.alerts)
+        self.settle_party(party, payers, sum(paid_by.values(), ZERO), withheld_by,
+                          sum(withheld_by.values(), ZERO), n_anomaly, n_reduced)
+
+    def settle_party(self, party: str, payers: dict[str, Decimal], paid: Decimal,
+                     withheld_by: dict, held: Decimal, n_anomaly: int, n_reduced: int) -> None:
+        """``party``'s year is paid: settle its escrow and add its settlement.csv row (the
+        batch above, and the daily runs' year end, gep.operations.settlement)."""
         total = sum(payers.values(), ZERO)
-        paid = sum(paid_by.values(), ZERO)
-        held = sum(withheld_by.values(), ZERO)
-        assert paid + held == total, "dispatch does not balance"
+        assert paid + held == total, "the year's payments do not balance"
         released, forfeited = self.settle_escrow(party, payers, withheld_by, held)
         p, year = self.p, self.year
         self.settle.append((year, party, fmt(total), fmt(paid), fmt(held), n_anomaly,
@@ -445,7 +450,11 @@ def _read_anomalies(path: Path, year: int) -> dict:
     return out
 
 
-def _read_quality(path: Path, year: int, agreement) -> dict[str, Decimal]:
+def _read_quality(path: Path | str, year: int, agreement,
+                  rows=None) -> dict[str, Decimal]:
+    """The bet section's annual means of ``year`` from section_quality.csv at ``path``, or
+    from ``rows`` ((line, {column: text}) as that file's reader yields them; ``path`` then
+    names where they come from in messages)."""
     from gep.compensation.inputs import plausible_overrides
 
     section = agreement.water_quality_bet.section
@@ -453,7 +462,7 @@ def _read_quality(path: Path, year: int, agreement) -> dict[str, Decimal]:
     bet = agreement.water_quality_bet.indicators
     out: dict[str, Decimal] = {}
     cols = ("year", "section", "indicator", "concentration_mg_l")
-    for line, row in _rows(path, cols, "section quality"):
+    for line, row in rows if rows is not None else _rows(path, cols, "section quality"):
         if row["section"] != section or _int(path, line, "year", row["year"]) != year:
             continue
         conc = _dec(path, line, "concentration_mg_l", row["concentration_mg_l"])

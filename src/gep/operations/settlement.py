@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -91,7 +90,7 @@ def _day_rows(ctx: Context, dates: list[dt.date]) -> dict[str, list]:
 
 def settle_party(run, party: str, payers: dict[str, Decimal], rows: list) -> None:
     """``party``'s settlement.csv row and release/forfeit transfers, from its stored days."""
-    from gep.money import fmt, split
+    from gep.money import split
     from gep.monitoring.dispatch import ZERO, schedule
 
     sched = schedule(payers, run.dates)
@@ -110,13 +109,7 @@ def settle_party(run, party: str, payers: dict[str, Decimal], rows: list) -> Non
         n_reduced += (not anomaly) and r.reason != ""
         paid += paid_d
         held += Decimal(r.withheld_cny)
-    total = sum(payers.values(), ZERO)
-    assert paid + held == total, "the year's daily payments do not balance"
-    released, forfeited = run.settle_escrow(party, payers, withheld_by, held)
-    p = run.p
-    run.settle.append((run.year, party, fmt(total), fmt(paid), fmt(held), n_anomaly,
-                       n_reduced, f"{p:.4f}", "true" if p <= 1 else "false",
-                       fmt(released), fmt(forfeited)))
+    run.settle_party(party, payers, paid, withheld_by, held, n_anomaly, n_reduced)
 
 
 def annual_means(ctx: Context, year: int) -> list[list]:
@@ -141,8 +134,8 @@ def year_p(ctx: Context, year: int, agreement) -> Decimal:
     from gep.monitoring.annual import QUALITY_HEADER
     from gep.monitoring.dispatch import _read_quality
 
-    with tempfile.TemporaryDirectory(prefix="gep-settle-") as tmp:
-        path = Path(tmp) / f"section_quality-{year}.csv"
-        write_csv(path, QUALITY_HEADER, annual_means(ctx, year))
-        conc = _read_quality(path, year, agreement)
-        return p_index(agreement, conc, source=f"daily section means of {year}")
+    rows = [(line, dict(zip(QUALITY_HEADER, map(str, r))))
+            for line, r in enumerate(annual_means(ctx, year), start=2)]
+    source = f"{db.SectionMean.__tablename__} (the daily runs' section means of {year})"
+    conc = _read_quality(source, year, agreement, rows=rows)
+    return p_index(agreement, conc, source=f"daily section means of {year}")
