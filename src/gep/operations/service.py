@@ -302,8 +302,7 @@ def seal_pending(ctx: Context) -> int:
         todo = list(s.execute(select(db.Batch).where(db.Batch.ledger_index.is_(None))
                               .order_by(db.Batch.id)).scalars())
     for b in todo:
-        ctx.writer().seal(BatchRef(b.id, b.station, b.batch_id, b.digest, b.size_bytes,
-                                   b.covers))
+        ctx.writer().seal(BatchRef.of(b))
     return len(todo)
 
 

@@ -63,6 +63,11 @@ class BatchRef:
     size_bytes: int
     covers: str
 
+    @classmethod
+    def of(cls, row) -> BatchRef:
+        """The stored batch ``row`` (an ``ops_batches`` row or object)."""
+        return cls(row.id, row.station, row.batch_id, row.digest, row.size_bytes, row.covers)
+
 
 @dataclass
 class Job:
@@ -375,10 +380,9 @@ def check_keys(c, jobs: list[Job]) -> None:
     k = db.StationKey.__table__.c
     wanted = sorted({j.key_hash for j in jobs if j.check_key and j.key_hash})
     found = {}
-    for i in range(0, len(wanted), 500):
+    for part in _chunks(wanted, IN_CHUNK):
         found.update({r.key_hash: r for r in c.execute(
-            select(k.key_hash, k.station, k.revoked_at).where(
-                k.key_hash.in_(wanted[i:i + 500])))})
+            select(k.key_hash, k.station, k.revoked_at).where(k.key_hash.in_(part)))})
     for j in jobs:
         if j.check_key:
             denied = _denied(j, found.get(j.key_hash) if j.key_hash else None)
@@ -434,7 +438,7 @@ def _stored_series(c, jobs: list[Job]) -> dict:
     return out
 
 
-def _time_clusters(jobs: list[Job]) -> list[list[Job]]:
+def _time_clusters(jobs: list[Job]) -> list[tuple[int, int, list[Job]]]:
     """The jobs with readings, in clusters of close times (a cluster's span beyond its
     batches' own is at most ``CLUSTER_NS``), so that one look-up per cluster reads few
     readings the group does not bring."""
@@ -486,17 +490,21 @@ def conflicts(station: str, readings: list[dict], rows: list[tuple], units: dict
 def _replay(job: Job, old) -> UploadResult | None:
     """A batch already stored: 200 if the same (sealed now if it was not), else 409."""
     if old.digest != job.digest:
-        return UploadResult(409, {"detail": f"batch {old.batch_id} was already accepted "
-                                  f"with other content (digest {old.digest}); send new "
-                                  "readings under a new batch_id"})
+        return _other_content(old.batch_id, old.digest)
     job.n_readings = old.n_readings
     if old.ledger_index is None:   # stored, but the server stopped before sealing it
-        job.seal = BatchRef(old.id, old.station, old.batch_id, old.digest, old.size_bytes,
-                            old.covers)
+        job.seal = BatchRef.of(old)
         job.replayed = True
         return None
     job.index = old.ledger_index
     return UploadResult(200, _body("exists", job))
+
+
+def _other_content(batch_id: str, digest: str) -> UploadResult:
+    """409: ``batch_id`` was accepted (stored, or earlier in the group) with ``digest``."""
+    return UploadResult(409, {"detail": f"batch {batch_id} was already accepted with other "
+                              f"content (digest {digest}); send new readings under a new "
+                              "batch_id"})
 
 
 def _body(status: str, job: Job) -> dict:
@@ -512,9 +520,7 @@ def answer(job: Job) -> UploadResult | None:
             job.error = first.error
             return None
         if first.digest != job.digest:
-            return UploadResult(409, {"detail": f"batch {job.batch_id} was already accepted "
-                                      f"with other content (digest {first.digest}); send "
-                                      "new readings under a new batch_id"})
+            return _other_content(job.batch_id, first.digest)
         return UploadResult(200, _body("exists", first))
     return UploadResult(200 if job.replayed else 201,
                         _body("exists" if job.replayed else "accepted", job))
