@@ -39,12 +39,6 @@ from gep.paths import Paths
 LOG = logging.getLogger(__name__)
 
 
-def _invest_version() -> str:
-    from importlib.metadata import version
-
-    return version("natcap.invest")
-
-
 class Unavailable(GepError):
     """The surrogate cannot reproduce InVEST exactly here (the message says why); the caller
     runs InVEST instead, so a user never sees it."""
@@ -52,7 +46,7 @@ class Unavailable(GepError):
 
 def _run_args(cfg: Config, p: Paths, year: int, model: str) -> dict[str, Any]:
     """The actual run's InVEST arguments, checked against what the config builds now."""
-    from gep.invest import build_args, model_params
+    from gep.invest import _invest_version, build_args, model_params
 
     actual = p.workspace(year, model)
     record_path = actual / Paths.RUN_RECORD
@@ -214,6 +208,8 @@ def reference_surrogate(cfg: Config, p: Paths, year: int, model: str, workspace:
     """Write ``model``'s valued outputs of ``year``'s land cover under the reference climate
     into ``workspace`` (at the adapter's output paths) from the actual run's intermediates;
     raises :class:`Unavailable` (nothing written) when that would not equal InVEST."""
+    from gep import invest
+
     func, layer = SURROGATES[model]
     args = _run_args(cfg, p, year, model)
     files = _intermediates(p, year, model)
@@ -236,7 +232,7 @@ def reference_surrogate(cfg: Config, p: Paths, year: int, model: str, workspace:
             {"model": model, "year": year, "method": "surrogate",
              "reference_years": cfg.reference_years,
              "reused": {k: str(Path(v)) for k, v in files.items()},
-             "inputs": {layer: str(reference)}, "invest_version": _invest_version()},
+             "inputs": {layer: str(reference)}, "invest_version": invest._invest_version()},
             indent=2))
     return workspace
 
