@@ -240,11 +240,10 @@ def zonal_rows(year: int, parties: dict[int, str], sums: dict, nodata: dict,
     """Rows of the zonal table for every bin with area, variable by variable; ``parties``
     maps a parties.tif value to its party_id (:func:`read_parties_table`)."""
     n_lc = len(LUCODES)
-    ids = parties
     rows = []
     for name, arr in sums.items():
         for b in np.flatnonzero(sums["area"] > 0):
             p, li = divmod(int(b), n_lc)
-            rows.append((year, ids[p], int(LUCODES[li]), name, repr(float(arr[b])), units[name],
+            rows.append((year, parties[p], int(LUCODES[li]), name, repr(float(arr[b])), units[name],
                          int(nodata[name][b]) if name in nodata else 0))
     return rows
