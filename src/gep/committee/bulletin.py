@@ -122,20 +122,13 @@ class RunData:
         for day, (pid, target, compliant, _) in self._compliance_rows(start, end):
             if target != "":
                 day_ok[(pid, day)] = day_ok.get((pid, day), True) and compliant
-        out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for (pid, _), ok in day_ok.items():
-            out[pid][0] += ok
-            out[pid][1] += 1
-        return {pid: (out[pid][0], out[pid][1]) for pid in sorted(out)}
+        return _tally((pid, ok) for (pid, _), ok in day_ok.items())
 
     def delivery(self, start: dt.date, end: dt.date) -> dict[str, tuple[int, int]]:
         if self.compliance is None:
             return {}
-        out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for _, (pid, _, _, sufficient) in self._compliance_rows(start, end):
-            out[pid][0] += sufficient
-            out[pid][1] += 1
-        return {pid: (out[pid][0], out[pid][1]) for pid in sorted(out)}
+        return _tally((pid, sufficient)
+                      for _, (pid, _, _, sufficient) in self._compliance_rows(start, end))
 
     @cached_property
     def wq_targets(self) -> dict[str, Decimal]:
@@ -580,6 +573,15 @@ def _annual_rating_section(rd: RunData, y: int) -> tuple[dict, dict]:
                                        ["stars 星级", "enterprises 企业数", "provisional 临时",
                                         "with incentives 享受激励"], rows,
                                        None if rows else "本年无评级 No ratings this year.")]}
+
+
+def _tally(flags) -> dict[str, tuple[int, int]]:
+    """party -> (how many of its ``(party, flag)`` pairs are true, how many there are)."""
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for pid, flag in flags:
+        out[pid][0] += flag
+        out[pid][1] += 1
+    return {pid: (out[pid][0], out[pid][1]) for pid in sorted(out)}
 
 
 # ----------------------------------------------------------------------------- rendering
