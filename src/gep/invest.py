@@ -74,9 +74,14 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
     file, metadata, saved file registry and (if ``report`` and the model has a reporter)
     InVEST's HTML report; writes the parameter set ``<model_id>.invs.json`` and
     ``gep_run.json`` (arguments, wall and CPU time, peak memory) beside them.
+
+    InVEST's report reads each raster by its size, not its file's
+    (:mod:`gep.models.report_rasters`).
     """
+    import contextlib
+
     from gep.log import invest_progress
-    from gep.models import dem_products, lazy_reporters
+    from gep.models import dem_products, lazy_reporters, report_rasters
 
     workspace = Path(workspace)
     module = models.get(model_id).invest_module()
@@ -95,6 +100,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
         LOG.info("InVEST %s %s: running in %s", model_id, year or "", workspace)
         t0, cpu0 = time.perf_counter(), _cpu_seconds()
         with (invest_progress(model_id, year),
+              report_rasters.sized_by_raster() if report else contextlib.nullcontext(),
               dem_products.reuse(model_id, inputs, params) as reuse):
             spec.execute(args, create_logfile=True, generate_metadata=True,
                          save_file_registry=True, check_outputs=False,
