@@ -78,6 +78,11 @@ class _ModelsBase(_Model):
                           "(<model>_report.html; water yield, SDR, NDR and carbon in InVEST "
                           "3.20). Off saves a third to a half of those runs and their "
                           "reports' memory (docs/scaling.md); the tables are the same.")
+    gtiff_compression: Literal["zstd", "lzw"] = Field(
+        "zstd", description="Codec of the GeoTIFFs InVEST writes: zstd (level 1) needs about "
+                            "half the CPU of lzw, pygeoprocessing's own, to write and read "
+                            "them; both are lossless, so pixels and tables are the same "
+                            "(docs/scaling.md). lzw for readers older than GDAL 2.3.")
 
     def enabled(self) -> list[str]:
         return [m for m in MODEL_IDS if getattr(self, m).enabled]

@@ -76,12 +76,13 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
     ``gep_run.json`` (arguments, wall and CPU time, peak memory) beside them.
 
     InVEST's report reads each raster by its size, not its file's
-    (:mod:`gep.models.report_rasters`).
+    (:mod:`gep.models.report_rasters`). InVEST writes GeoTIFFs in the codec of the process
+    (:mod:`gep.models.gtiff`, recorded in ``gep_run.json``).
     """
     import contextlib
 
     from gep.log import invest_progress
-    from gep.models import dem_products, lazy_reporters, report_rasters
+    from gep.models import dem_products, gtiff, lazy_reporters, report_rasters
 
     workspace = Path(workspace)
     module = models.get(model_id).invest_module()
@@ -108,6 +109,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
         figures = {"execute_seconds": time.perf_counter() - t0,
                    "execute_cpu_seconds": round(_cpu_seconds() - cpu0, 3),
                    "peak_rss_mb": _peak_rss_mb(), "report": report,
+                   "gtiff_compression": gtiff.in_force(),
                    "dem_products": None if reuse is None else {
                        "reused": len(reuse.reused), "computed": len(reuse.computed)}}
         write_parameter_set(args, spec.model_id, tmp / parameter_set_name(model_id))

@@ -176,10 +176,12 @@ class ModelAdapter:
 
     def invest_module(self):
         """The ``natcap.invest`` module (imported on first use: it is heavy; its report
-        module only when a report is made, see :mod:`gep.models.lazy_reporters`)."""
-        from gep.models import lazy_reporters
+        module only when a report is made, see :mod:`gep.models.lazy_reporters`; its GeoTIFFs
+        in the codec of :mod:`gep.models.gtiff`)."""
+        from gep.models import gtiff, lazy_reporters
 
         lazy_reporters.install()
+        gtiff.install()
         return importlib.import_module(self.module)
 
     @property

@@ -167,6 +167,7 @@ def cmd_acquire(args) -> int:
 def cmd_invest(args) -> int:
     from gep.checks import check_landcover_for_model
     from gep.invest import model_params, run_model
+    from gep.models import gtiff
     from gep.resources import invest_workers
 
     if args.workers is not None and args.workers < 1:  # the command line first: no I/O
@@ -185,6 +186,7 @@ def cmd_invest(args) -> int:
     params = model_params(cfg, args.model)
     if args.workers is not None:
         params["n_workers"] = invest_workers(args.workers)
+    gtiff.select(cfg.models.gtiff_compression)   # before InVEST imports pygeoprocessing
     ws = run_model(args.model, p.year_dir(args.year), params,
                    p.workspace(args.year, args.model), args.year,
                    report=cfg.models.invest_reports)
