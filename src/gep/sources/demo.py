@@ -64,9 +64,41 @@ def _smooth(seed: int, stream: int, shape_: tuple[int, int], sigma: float = 3.0)
     lat = ndimage.gaussian_filter(_rng(seed, stream).standard_normal((_LATTICE, _LATTICE)),
                                   sigma, mode="wrap")
     lat = (lat - lat.mean()) / lat.std()
-    zoom = (shape_[0] / _LATTICE, shape_[1] / _LATTICE)
-    return ndimage.zoom(lat, zoom, order=1, mode="nearest", grid_mode=True)[
-        : shape_[0], : shape_[1]].astype(np.float32)
+    return _zoom_linear(lat, shape_)
+
+
+def _axis_weights(n_in: int, n_out: int):
+    """Source indexes and weights of linear interpolation along one axis, computed as
+    scipy.ndimage's zoom_shift does (grid_mode, mode 'nearest'), operation for operation."""
+    cc = np.arange(n_out, dtype=np.float64)
+    cc += 0.5
+    cc *= n_in / n_out
+    cc -= 0.5
+    np.clip(cc, 0.0, n_in - 1.0, out=cc)
+    floor = np.floor(cc)
+    i0 = floor.astype(np.intp)
+    w0 = 1.0 - (cc - floor)
+    return i0, np.minimum(i0 + 1, n_in - 1), w0, 1.0 - w0
+
+
+def _zoom_linear(lat: np.ndarray, shape_: tuple[int, int], block_rows: int = 16) -> np.ndarray:
+    """``ndimage.zoom(lat, shape_ / lat.shape, order=1, mode="nearest", grid_mode=True)`` as
+    float32, bit for bit, about 5x cheaper: the same products ``(value x row weight) x column
+    weight`` summed in the same order, the row weights applied on the small lattice and the
+    output built in cache-sized row blocks."""
+    (yi0, yi1, wy0, wy1) = _axis_weights(lat.shape[0], shape_[0])
+    (xi0, xi1, wx0, wx1) = _axis_weights(lat.shape[1], shape_[1])
+    out = np.empty(shape_, np.float32)
+    for r0 in range(0, shape_[0], block_rows):
+        s = slice(r0, r0 + block_rows)
+        top = lat[yi0[s]] * wy0[s, None]
+        bottom = lat[yi1[s]] * wy1[s, None]
+        t = top[:, xi0] * wx0
+        t += top[:, xi1] * wx1
+        t += bottom[:, xi0] * wx0
+        t += bottom[:, xi1] * wx1
+        out[s] = t
+    return out
 
 
 def _coords(shape_: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
