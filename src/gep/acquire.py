@@ -239,21 +239,38 @@ def derive_layers(year_dir: Path, roads_tif: Path, cfg: Config | None = None) ->
             raise InputDataError(roads_tif, "roads raster is not on the basin grid")
         dsts = {n: stack.enter_context(open_cog(out[n], grid.profile(
             "float32", -1.0 if n.startswith("threat") else FLOAT_NODATA))) for n in names}
+        threat_luts = {t: _code_lut(codes) for t, codes in THREATS.items()}
         for w in progress(list(iter_windows(grid)), desc=f"derive layers {year_dir.name}",
                           unit="strip"):
             lcv = lc.read(1, window=w)
             valid = lcv != LANDCOVER_NODATA
-            for t, codes in THREATS.items():
-                a = np.where(valid, np.isin(lcv, codes), 0).astype(np.float32)
-                dsts[f"threat_{t}"].write(a, 1, window=w)
+            for t, lut in threat_luts.items():
+                dsts[f"threat_{t}"].write(lut[lcv], 1, window=w)
             r = np.where(valid, rd.read(1, window=w) == 1, 0).astype(np.float32)
             dsts["threat_road"].write(r, 1, window=w)
             p = pr.read(1, window=w).astype(np.float64)
             pv = valid & (p != pr.nodata)
-            ero = np.where(p <= 850, 0.0483 * np.power(np.maximum(p, 0), 1.61),
-                           587.8 - 1.219 * p + 0.004105 * p * p)
-            dsts["erosivity"].write(np.where(pv, ero, FLOAT_NODATA).astype(np.float32),
-                                    1, window=w)
+            dsts["erosivity"].write(np.where(pv, renard_freimund(p), FLOAT_NODATA)
+                                    .astype(np.float32), 1, window=w)
             k = np.where(valid, DEFAULT_ERODIBILITY, FLOAT_NODATA).astype(np.float32)
             dsts["erodibility"].write(k, 1, window=w)
     return out
+
+
+def _code_lut(codes) -> np.ndarray:
+    """1.0 for each of ``codes``, 0.0 for every other uint8 value (nodata included)."""
+    lut = np.zeros(256, np.float32)
+    lut[list(codes)] = 1.0
+    lut[LANDCOVER_NODATA] = 0.0
+    return lut
+
+
+def renard_freimund(p: np.ndarray) -> np.ndarray:
+    """Rainfall erosivity R (MJ mm / (ha h yr)) from annual precipitation P (mm, float64):
+    0.0483 P^1.61 for P <= 850 mm, else 587.8 - 1.219 P + 0.004105 P^2. The power, the costly
+    part, only where it applies (in a wet basin nowhere)."""
+    ero = 587.8 - 1.219 * p + 0.004105 * p * p
+    low = p <= 850
+    if low.any():
+        ero[low] = 0.0483 * np.power(np.maximum(p[low], 0), 1.61)
+    return ero

@@ -25,10 +25,12 @@ labels each pixel once, party totals add up exactly to the basin total.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import rasterio
+from rasterio.windows import Window
 
 from gep import models
 from gep.errors import InputDataError
@@ -67,23 +69,28 @@ def lattice_offset(sub: Grid, grid: Grid, path) -> tuple[int, int]:
     return int(round(r)), int(round(c))
 
 
-def read_aligned(ds, grid: Grid, w) -> np.ma.MaskedArray:
-    """Read the part of ``ds`` that covers basin-grid window ``w`` (masked where absent)."""
+def read_aligned(ds, grid: Grid, w) -> tuple[np.ndarray, np.ndarray]:
+    """The part of ``ds`` that covers basin-grid window ``w``: values as float64 and a mask,
+    True where the raster is nodata or does not reach (a plain pair, not a masked array: the
+    zonal loop only needs the two, and numpy.ma's bookkeeping cost more than the sums)."""
     sub = Grid(ds.crs.to_string(), ds.transform.c, ds.transform.f, ds.transform.a, ds.width,
                ds.height)
     r0, c0 = lattice_offset(sub, grid, ds.name)
     h, wd = int(w.height), int(w.width)
-    out = np.ma.masked_all((h, wd), dtype=np.float64)
     # window rows/cols in the source's own pixel coordinates
     sr0, sc0 = int(w.row_off) - r0, int(w.col_off) - c0
     rs, re = max(sr0, 0), min(sr0 + h, ds.height)
     cs, ce = max(sc0, 0), min(sc0 + wd, ds.width)
-    if rs < re and cs < ce:
-        from rasterio.windows import Window
-
+    if (rs, re, cs, ce) == (sr0, sr0 + h, sc0, sc0 + wd):  # the raster covers the window
         part = ds.read(1, window=Window(cs, rs, ce - cs, re - rs), masked=True)
-        out[rs - sr0:re - sr0, cs - sc0:ce - sc0] = part.astype(np.float64)
-    return out
+        return part.data.astype(np.float64), np.ma.getmaskarray(part)
+    values, masked = np.zeros((h, wd), np.float64), np.ones((h, wd), bool)
+    if rs < re and cs < ce:
+        part = ds.read(1, window=Window(cs, rs, ce - cs, re - rs), masked=True)
+        inner = np.s_[rs - sr0:re - sr0, cs - sc0:ce - sc0]
+        values[inner] = part.data
+        masked[inner] = np.ma.getmaskarray(part)
+    return values, masked
 
 
 def read_parties_table(path: str | Path) -> dict[int, str]:
@@ -175,40 +182,34 @@ class _Bins:
 
 def accumulate(year: int, landcover: Path, parties_tif: Path, grid: Grid, sources: Sources,
                variables: list[Variable], bins: _Bins) -> tuple[dict, dict]:
-    """Sums (``area`` and every source) and nodata pixel counts per bin, strip by strip."""
+    """Sums (``area`` and every source) and nodata pixel counts per bin, strip by strip.
+
+    Each strip's bin of every pixel is computed once and serves all variables; a variable's
+    pixels count where its raster (and the one subtracted, and its ``same_pixels_as``
+    variable's) has data and the value is finite, else they count as nodata."""
     by_name = {v.name: v for v in variables}
     sums = {name: np.zeros(bins.n) for name in ["area", *sources]}
     nodata = {name: np.zeros(bins.n, np.int64) for name in sources}
-    handles = {}
-    try:
-        lc_ds = rasterio.open(landcover)
-        pa_ds = rasterio.open(parties_tif)
-        for name, (p, p2) in sources.items():
-            handles[name] = (rasterio.open(p), rasterio.open(p2) if p2 else None)
+    with contextlib.ExitStack() as stack:
+        lc_ds = stack.enter_context(rasterio.open(landcover))
+        pa_ds = stack.enter_context(rasterio.open(parties_tif))
+        handles = {name: (stack.enter_context(rasterio.open(p)),
+                          stack.enter_context(rasterio.open(p2)) if p2 else None)
+                   for name, (p, p2) in sources.items()}
         for w in progress(list(iter_windows(grid)), desc=f"zonal {year}", unit="strip"):
             pa, lci, ok = _strip_bins(lc_ds, pa_ds, w, bins, landcover)
-            sums["area"] += np.bincount((pa * bins.n_lc + lci)[ok],
-                                        minlength=bins.n) * (bins.area / 10000.0)
+            idx = pa * bins.n_lc + lci
+            sums["area"] += np.bincount(idx[ok], minlength=bins.n) * (bins.area / 10000.0)
             vals = _strip_values(handles, grid, w)
-            for name, val in vals.items():
+            for name, (val, masked) in vals.items():
                 var = by_name[name]
                 if var.same_pixels_as in vals:
-                    val = np.ma.masked_where(np.ma.getmaskarray(vals[var.same_pixels_as]), val)
-                bad = np.ma.getmaskarray(val) | ~np.isfinite(val.filled(0))
+                    masked = masked | vals[var.same_pixels_as][1]
+                bad = masked | ~np.isfinite(val)
                 good = ok & ~bad
-                q = var.scale(val.filled(0.0)[good], bins.area)
-                sums[name] += np.bincount((pa * bins.n_lc + lci)[good], weights=q,
-                                          minlength=bins.n)
-                nodata[name] += np.bincount((pa * bins.n_lc + lci)[ok & bad], minlength=bins.n)
-    finally:
-        for a, b in handles.values():
-            a.close()
-            if b is not None:
-                b.close()
-        if "lc_ds" in locals():
-            lc_ds.close()
-        if "pa_ds" in locals():
-            pa_ds.close()
+                q = var.scale(val[good], bins.area)
+                sums[name] += np.bincount(idx[good], weights=q, minlength=bins.n)
+                nodata[name] += np.bincount(idx[ok & bad], minlength=bins.n)
     return sums, nodata
 
 
@@ -224,14 +225,18 @@ def _strip_bins(lc_ds, pa_ds, w, bins: _Bins, landcover: Path):
     return pa, lci, (pa > 0) & (lci >= 0)
 
 
-def _strip_values(handles: dict, grid: Grid, w) -> dict[str, np.ma.MaskedArray]:
-    """Each variable's values over the strip (the difference for load-minus-export ones)."""
+def _strip_values(handles: dict, grid: Grid, w) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each variable's (values, masked) over the strip (the difference for load-minus-export
+    ones, masked where either raster is)."""
     vals = {}
     for name, (ds, ds2) in handles.items():
-        val = read_aligned(ds, grid, w)
+        val, masked = read_aligned(ds, grid, w)
         if ds2 is not None:
-            val = val - read_aligned(ds2, grid, w)
-        vals[name] = val
+            val2, masked2 = read_aligned(ds2, grid, w)
+            with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: counted as nodata
+                val = val - val2
+            masked = masked | masked2
+        vals[name] = (val, masked)
     return vals
 
 

@@ -63,14 +63,33 @@ def _run(src, cfg, cwd):
     return cfg.parent / "results" / "demo"
 
 
+#: an input raster's row in the report's audit trail: file, bytes, SHA-256. Issue 17 changed
+#: the compression of gep's GeoTIFFs (DEFLATE to ZSTD, lossless): their bytes and digests
+#: differ, their pixels may not (test_input_rasters_hold_the_same_pixels)
+RASTER_AUDIT_ROW = re.compile(r"<td>(inputs/[^<]*\.tif)</td><td>\d+</td><td>[0-9a-f]{64}</td>")
+
+
 def _report_without_added_keys(html: bytes) -> str:
     """The report's text with the lines of ``ADDED_KEYS`` dropped from its configuration
     listing and the JSON commas that separate lines removed (a dropped last key leaves the
-    line before it without one)."""
+    line before it without one), and the input rasters' sizes and digests blanked."""
     keys = "|".join(ADDED_KEYS)
     lines = [ln for ln in html.decode("utf-8").split("\n")
              if not re.match(rf"\s*&#34;({keys})&#34;: ", ln)]
-    return "\n".join(ln.rstrip(",") for ln in lines)
+    text = "\n".join(ln.rstrip(",") for ln in lines)
+    return RASTER_AUDIT_ROW.sub(r"<td>\1</td><td>-</td><td>-</td>", text)
+
+
+def _rasters(out):
+    """Every GeoTIFF under inputs/: its grid, nodata, type and pixels."""
+    import rasterio
+
+    found = {}
+    for f in sorted((out / "inputs").rglob("*.tif")):
+        with rasterio.open(f) as ds:
+            found[str(f.relative_to(out))] = (ds.transform, ds.crs, ds.nodata, ds.dtypes,
+                                              ds.read())
+    return found
 
 
 def _entries(db):
@@ -103,7 +122,8 @@ def before_after(tmp_path_factory):
         out = _run(src, cfg, root)
         report = api.verify(out / "ledger" / "ledger.db")
         assert report.ok, report.summary()
-        runs[name] = {"tables": _tables(out), "root": report.root, "size": report.size,
+        runs[name] = {"tables": _tables(out), "rasters": _rasters(out),
+                      "root": report.root, "size": report.size,
                       "entries": _entries(out / "ledger" / "ledger.db"),
                       "report": (out / "report" / "index.html").read_bytes()}
     return runs
@@ -123,8 +143,23 @@ def test_the_same_tables_are_written(before_after):
 def test_the_report_differs_only_by_the_added_config_keys(before_after):
     b, a = before_after["before"]["report"], before_after["after"]["report"]
     assert _report_without_added_keys(a) == _report_without_added_keys(b)
-    # the normalisation does not hide everything: the report has its content
+    # the normalisation does not hide everything: the report has its content, and only the
+    # input rasters' audit rows were blanked
     assert len(_report_without_added_keys(a)) > 100_000
+    assert 0 < len(RASTER_AUDIT_ROW.findall(a.decode("utf-8"))) < 20
+
+
+def test_input_rasters_hold_the_same_pixels(before_after):
+    """Every input raster, re-encoded (issue 17), keeps its grid, nodata, type and pixels."""
+    import numpy as np
+
+    b, a = before_after["before"]["rasters"], before_after["after"]["rasters"]
+    assert sorted(a) == sorted(b) and len(a) > 10
+    for f in b:
+        *meta_b, pix_b = b[f]
+        *meta_a, pix_a = a[f]
+        assert meta_a == meta_b, f
+        assert np.array_equal(pix_a, pix_b), f
 
 
 def test_the_ledger_holds_the_same_entries_in_the_same_order(before_after):

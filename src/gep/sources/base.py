@@ -9,7 +9,7 @@ A *source* (``demo``, ``local``, ``earthengine``) provides three functions::
 and the grid itself comes from :func:`grid_for` (demo: from ``demo`` settings; others: the
 parties' bounds snapped outwards to whole pixels, in ``grid.crs`` at ``grid.pixel_size``).
 Every raster is written with :func:`write_raster` (or block by block with
-:func:`open_cog`): a Cloud-Optimized GeoTIFF (GDAL's COG driver: 256 x 256 tiles, DEFLATE,
+:func:`open_cog`): a Cloud-Optimized GeoTIFF (GDAL's COG driver: 256 x 256 tiles, ZSTD,
 internal overviews when larger than a tile), nodata set, atomically. A COG is a GeoTIFF, so
 InVEST and pygeoprocessing read it as any other; QGIS and web viewers read its overviews.
 Units: precipitation and reference ET in mm/yr, depth in mm, PAWC as a 0-1 fraction,
@@ -105,15 +105,26 @@ def write_raster(path: str | Path, array: np.ndarray, grid: Grid, nodata: float 
     if array.shape != (grid.height, grid.width):
         raise ValueError(f"{path.name}: array shape {array.shape} != grid "
                          f"{(grid.height, grid.width)}")
-    with open_cog(path, grid.profile(dtype, nodata)) as ds:
+    prof = _work_profile(grid.profile(dtype, nodata))
+    prof.update(driver="MEM")
+    for k in ("BIGTIFF", "tiled", "blockxsize", "blockysize"):
+        prof.pop(k, None)
+    # The whole array is at hand: it goes to the COG driver from memory, not through the
+    # temporary GeoTIFF of open_cog (the same file, byte for byte, without writing and
+    # reading the uncompressed pixels once more).
+    with atomic_path(path) as tmp, rasterio.open(f"/vsimem/{tmp.name}", "w", **prof) as ds:
         ds.write(array.astype(dtype, copy=False), 1)
         if description:
             ds.set_band_description(1, description)
+        _translate_to_cog(ds, tmp, dtype)
     return path
 
 
-#: creation options of gep's rasters (GDAL COG driver)
-COG_OPTIONS = dict(COMPRESS="DEFLATE", BLOCKSIZE=256, OVERVIEWS="AUTO", BIGTIFF="IF_SAFER")
+#: creation options of gep's rasters (GDAL COG driver). ZSTD level 1 rather than DEFLATE:
+#: lossless like it, the same size within 2 %, about half the CPU to write and to read
+#: (benchmarks/bench_acquire_zonal.py); GDAL >= 2.3 (so QGIS, InVEST, rasterio) reads it.
+COG_OPTIONS = dict(COMPRESS="ZSTD", LEVEL=1, BLOCKSIZE=256, OVERVIEWS="AUTO",
+                   BIGTIFF="IF_SAFER")
 
 
 def overview_resampling(dtype: str) -> str:
@@ -130,24 +141,34 @@ def open_cog(path: str | Path, profile: dict):
     uncompressed GeoTIFF beside ``path`` first, which is then translated (overviews built
     with :func:`overview_resampling`) and removed.
     """
-    import rasterio.shutil
-
-
     path = Path(path)
-    prof = {k: v for k, v in profile.items()
-            if k.lower() not in ("compress", "predictor", "bigtiff", "driver")}
-    prof.update(driver="GTiff", BIGTIFF="IF_SAFER")
-    if prof.get("width", 0) >= 256 and prof.get("height", 0) >= 256:
-        prof.update(tiled=True, blockxsize=256, blockysize=256)
+    prof = _work_profile(profile)
     with atomic_path(path) as tmp:
         work = tmp.with_name(tmp.stem + ".blocks.tif")
         try:
             with rasterio.open(work, "w", **prof) as ds:
                 yield ds
-            rasterio.shutil.copy(work, tmp, driver="COG", **COG_OPTIONS,
-                                 RESAMPLING=overview_resampling(prof["dtype"]))
+            _translate_to_cog(work, tmp, prof["dtype"])
         finally:
             work.unlink(missing_ok=True)
+
+
+def _work_profile(profile: dict) -> dict:
+    """The profile of the uncompressed, tiled GeoTIFF a COG is translated from."""
+    prof = {k: v for k, v in profile.items()
+            if k.lower() not in ("compress", "predictor", "bigtiff", "driver")}
+    prof.update(driver="GTiff", BIGTIFF="IF_SAFER")
+    if prof.get("width", 0) >= 256 and prof.get("height", 0) >= 256:
+        prof.update(tiled=True, blockxsize=256, blockysize=256)
+    return prof
+
+
+def _translate_to_cog(src, dst: Path, dtype: str) -> None:
+    """Copy a finished dataset (open, or a path) to ``dst`` with GDAL's COG driver."""
+    import rasterio.shutil
+
+    rasterio.shutil.copy(src, dst, driver="COG", **COG_OPTIONS,
+                         RESAMPLING=overview_resampling(dtype))
 
 
 def iter_windows(grid_or_path, block_rows: int = 512):

@@ -16,6 +16,7 @@ Land cover follows the ESA WorldCover legend; see ``config/tables/`` for the par
 """
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,9 +64,41 @@ def _smooth(seed: int, stream: int, shape_: tuple[int, int], sigma: float = 3.0)
     lat = ndimage.gaussian_filter(_rng(seed, stream).standard_normal((_LATTICE, _LATTICE)),
                                   sigma, mode="wrap")
     lat = (lat - lat.mean()) / lat.std()
-    zoom = (shape_[0] / _LATTICE, shape_[1] / _LATTICE)
-    return ndimage.zoom(lat, zoom, order=1, mode="nearest", grid_mode=True)[
-        : shape_[0], : shape_[1]].astype(np.float32)
+    return _zoom_linear(lat, shape_)
+
+
+def _axis_weights(n_in: int, n_out: int):
+    """Source indexes and weights of linear interpolation along one axis, computed as
+    scipy.ndimage's zoom_shift does (grid_mode, mode 'nearest'), operation for operation."""
+    cc = np.arange(n_out, dtype=np.float64)
+    cc += 0.5
+    cc *= n_in / n_out
+    cc -= 0.5
+    np.clip(cc, 0.0, n_in - 1.0, out=cc)
+    floor = np.floor(cc)
+    i0 = floor.astype(np.intp)
+    w0 = 1.0 - (cc - floor)
+    return i0, np.minimum(i0 + 1, n_in - 1), w0, 1.0 - w0
+
+
+def _zoom_linear(lat: np.ndarray, shape_: tuple[int, int], block_rows: int = 16) -> np.ndarray:
+    """``ndimage.zoom(lat, shape_ / lat.shape, order=1, mode="nearest", grid_mode=True)`` as
+    float32, bit for bit, about 5x cheaper: the same products ``(value x row weight) x column
+    weight`` summed in the same order, the row weights applied on the small lattice and the
+    output built in cache-sized row blocks."""
+    (yi0, yi1, wy0, wy1) = _axis_weights(lat.shape[0], shape_[0])
+    (xi0, xi1, wx0, wx1) = _axis_weights(lat.shape[1], shape_[1])
+    out = np.empty(shape_, np.float32)
+    for r0 in range(0, shape_[0], block_rows):
+        s = slice(r0, r0 + block_rows)
+        top = lat[yi0[s]] * wy0[s, None]
+        bottom = lat[yi1[s]] * wy1[s, None]
+        t = top[:, xi0] * wx0
+        t += top[:, xi1] * wx1
+        t += bottom[:, xi0] * wx0
+        t += bottom[:, xi1] * wx1
+        out[s] = t
+    return out
 
 
 def _coords(shape_: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -82,46 +115,94 @@ def _river_u(v: np.ndarray) -> np.ndarray:
 
 
 class _Basin:
-    """Static fields of the demo basin, computed once per (seed, shape)."""
+    """Static fields of the demo basin, computed once per (seed, shape), each when first used:
+    a year job needs no party boundaries or roads, the static job no land-cover noise."""
 
     def __init__(self, seed: int, rows: int, cols: int):
         self.seed, self.shape = seed, (rows, cols)
-        v, u = _coords(self.shape)
-        self.v, self.u = v, u
-        n1 = _smooth(seed, 1, self.shape)
-        # Basin outline: a lobed blob, wider in the headwaters.
-        ru = 0.47 + 0.03 * _smooth(seed, 2, self.shape, 5)
+        self.v, self.u = _coords(self.shape)
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """Basin outline: a lobed blob, wider in the headwaters."""
+        v, u = self.v, self.u
+        ru = 0.47 + 0.03 * _smooth(self.seed, 2, self.shape, 5)
         dist = np.sqrt(((u - 0.5) / (ru * (1.0 - 0.25 * v))) ** 2 + ((v - 0.5) / 0.49) ** 2)
-        self.mask = dist <= 1.0
-        # River distance (in normalised units) and the valley.
-        self.river_d = np.abs(u - _river_u(v))
-        # Elevation: high northern mountains falling to the southern plain; V-shaped valley.
+        return dist <= 1.0
+
+    @cached_property
+    def river_d(self) -> np.ndarray:
+        """River distance (in normalised units)."""
+        return np.abs(self.u - _river_u(self.v))
+
+    @cached_property
+    def dem(self) -> np.ndarray:
+        """Elevation: high northern mountains falling to the southern plain; V-shaped valley."""
+        v = self.v
+        n1 = _smooth(self.seed, 1, self.shape)
         relief = 1250.0 * (1.0 - v) ** 1.3 + 40.0
         valley = np.clip(self.river_d / 0.25, 0, 1) ** 0.7
         dem = relief * (0.35 + 0.65 * valley) + 60.0 * n1 * (1.0 - v) + 25.0
-        self.dem = np.maximum(dem, 5.0).astype(np.float32)
-        # Parties: upstream/downstream split at v ~ 0.6, then by longitude.
-        split_v = 0.60 + 0.03 * np.sin(2 * np.pi * 2 * u) + 0.015 * _smooth(seed, 3, self.shape)
-        up = v < split_v
+        return np.maximum(dem, 5.0).astype(np.float32)
+
+    @cached_property
+    def _up(self) -> np.ndarray:
+        """Upstream/downstream split at v ~ 0.6."""
+        v, u = self.v, self.u
+        split_v = 0.60 + 0.03 * np.sin(2 * np.pi * 2 * u) + 0.015 * _smooth(self.seed, 3,
+                                                                            self.shape)
+        return v < split_v
+
+    @cached_property
+    def parties(self) -> np.ndarray:
+        """Party labels: upstream/downstream, then by longitude; 0 outside the basin."""
+        v, u, seed, up = self.v, self.u, self.seed, self._up
         c1 = 0.36 + 0.03 * np.sin(2 * np.pi * 2.5 * v) + 0.02 * _smooth(seed, 4, self.shape)
         c2 = 0.64 + 0.03 * np.cos(2 * np.pi * 2.0 * v) + 0.02 * _smooth(seed, 5, self.shape)
         c3 = 0.52 + 0.04 * np.sin(2 * np.pi * 1.5 * v) + 0.02 * _smooth(seed, 6, self.shape)
         label = np.where(up, np.where(u < c1, 1, np.where(u < c2, 2, 3)),
                          np.where(u < c3, 4, 5)).astype(np.int16)
-        self.parties = np.where(self.mask, label, 0).astype(np.int16)
-        self.upstream = self.mask & up
-        # Downstream city centre and reservoir.
-        self.city_d = np.sqrt(((u - 0.62) / 1.0) ** 2 + ((v - 0.86) / 0.8) ** 2)
-        self.reservoir = self.mask & (np.sqrt(((u - _river_u(v)) / 0.07) ** 2
-                                              + ((v - 0.70) / 0.05) ** 2) < 1.0)
-        self.n_lc = _smooth(seed, 7, self.shape, 2.0)
-        self.n_fine = _rng(seed, 8).random(self.shape, dtype=np.float32)
-        self.n_reforest = _rng(seed, 9).random(self.shape, dtype=np.float32)
-        self.n_urban = _smooth(seed, 10, self.shape, 1.5)
-        # Roads: along the river at a small offset, and one east-west road through the city.
+        return np.where(self.mask, label, 0).astype(np.int16)
+
+    @cached_property
+    def upstream(self) -> np.ndarray:
+        return self.mask & self._up
+
+    @cached_property
+    def city_d(self) -> np.ndarray:
+        """Distance to the downstream city centre."""
+        return np.sqrt(((self.u - 0.62) / 1.0) ** 2 + ((self.v - 0.86) / 0.8) ** 2)
+
+    @cached_property
+    def reservoir(self) -> np.ndarray:
+        v = self.v
+        return self.mask & (np.sqrt(((self.u - _river_u(v)) / 0.07) ** 2
+                                    + ((v - 0.70) / 0.05) ** 2) < 1.0)
+
+    @cached_property
+    def n_lc(self) -> np.ndarray:
+        return _smooth(self.seed, 7, self.shape, 2.0)
+
+    @cached_property
+    def n_fine(self) -> np.ndarray:
+        return _rng(self.seed, 8).random(self.shape, dtype=np.float32)
+
+    @cached_property
+    def n_reforest(self) -> np.ndarray:
+        return _rng(self.seed, 9).random(self.shape, dtype=np.float32)
+
+    @cached_property
+    def n_urban(self) -> np.ndarray:
+        return _smooth(self.seed, 10, self.shape, 1.5)
+
+    @cached_property
+    def roads(self) -> np.ndarray:
+        """Roads: along the river at a small offset, and one east-west road through the city."""
+        v, u = self.v, self.u
+        rows, cols = self.shape
         road_river = np.abs(self.river_d - 0.03) < (0.6 / cols + 0.002)
         road_ew = np.abs(v - 0.86 - 0.02 * np.sin(2 * np.pi * 3 * u)) < (0.6 / rows + 0.002)
-        self.roads = self.mask & (road_river | road_ew)
+        return self.mask & (road_river | road_ew)
 
     # -- land cover --------------------------------------------------------------------------
     def landcover(self, year: int) -> np.ndarray:
