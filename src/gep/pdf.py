@@ -110,7 +110,9 @@ def html_to_pdf(html: str, out_path: str | os.PathLike, base_url: str | os.PathL
     ``stylesheets`` are extra CSS strings applied after the document's own.
     """
     wp = _weasyprint()
-    for name in ("weasyprint", "fontTools"):  # per-glyph chatter at INFO
+    # per-glyph chatter at INFO; WeasyPrint sets "fontTools" to DEBUG while it subsets (to
+    # collect its warnings), so the subsetter's and the font reader's own loggers are set too
+    for name in ("weasyprint", "fontTools", "fontTools.subset", "fontTools.ttLib"):
         logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.WARNING))
     doc = wp.HTML(string=html, base_url=str(base_url) if base_url is not None else None)
     with _render_lock, atomic_path(out_path, suffix=".pdf") as tmp:
