@@ -1,13 +1,18 @@
 """Time the committee's papers: one year's 17 papers (12 agendas, 4 bulletins, 1 assessment)
-as HTML only and as HTML + PDF (WeasyPrint), on an existing run.
+as HTML only and as HTML + PDF (WeasyPrint), in this process; then every year's papers in one
+``gep bulletin --year Y1 --year Y2 ...`` process, as the workflow's ``committee_papers`` job
+runs them (its PDFs share font subsets, gep.pdf). On an existing run.
 
     python benchmarks/bench_committee.py --config config/config.yaml [--year 2024]
 
-Needs the run's results (make demo). Prints seconds per year and per PDF.
+Needs the run's results (make demo). Prints CPU seconds (this process's, and the child's).
 """
 from __future__ import annotations
 
 import argparse
+import resource
+import subprocess
+import sys
 import time
 
 from gep.committee.bulletin import build
@@ -25,17 +30,23 @@ def main() -> None:
     p = Paths(cfg)
     year = args.year or cfg.years[-1]
     periods = periods_of_year(year)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     build(cfg, p, periods, pdf=False)
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     build(cfg, p, periods, pdf=True)
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     n = len(periods)
     pdf = (t2 - t1) - (t1 - t0)
-    print(f"committee papers {year}: {n} papers; HTML only {t1 - t0:.1f} s; HTML + PDF "
-          f"{t2 - t1:.1f} s ({pdf / n:.2f} s per PDF); all {len(cfg.years)} years about "
-          f"{(t2 - t1) * len(cfg.years):.0f} s of CPU")
-
+    print(f"committee papers {year}: {n} papers; CPU s: HTML only {t1 - t0:.1f}; HTML + PDF "
+          f"{t2 - t1:.1f} ({pdf / n:.2f} per PDF)")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    years = [a for y in cfg.years for a in ("--year", str(y))]
+    subprocess.run([sys.executable, "-m", "gep", "-q", "bulletin", "--config", args.config,
+                    *years], check=True, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"all {len(cfg.years)} years' papers in one process (the committee_papers job): "
+          f"{cpu:.1f} CPU s, {cpu / len(cfg.years):.1f} per year")
 
 if __name__ == "__main__":
     main()

@@ -255,3 +255,38 @@ def test_report_and_ledger_show_ratings_execution_and_filing(committee_run):
     assert any("star ratings" in c for c in covers[ratings])
     # no personal data: enterprise names stay out of the ledger
     assert "Demo Paper Co." not in r.stdout
+
+
+def test_a_job_per_year_writes_the_papers_of_the_one_job(committee_run, tmp_path):
+    """The workflow builds every year's papers in one ``gep bulletin --year Y1 --year Y2 ...``
+    job (rule committee_papers); one job per year, as before, writes the same bytes. On a copy
+    of the run (other tests rebuild some of its papers from changed inputs)."""
+    import shutil
+
+    import yaml
+
+    tmp, cfg, out = committee_run
+    for d in ("config", "results"):
+        shutil.copytree(tmp / d, tmp_path / d)
+    copy_cfg = tmp_path / "config" / cfg.name
+    data = yaml.safe_load(copy_cfg.read_text(encoding="utf-8"))
+    data["results_dir"] = str(tmp_path / "results")
+    copy_cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    papers = tmp_path / out.relative_to(tmp) / "committee"
+    years = ("2020", "2021", "2022", "2023")
+
+    def build(*runs):
+        for f in papers.iterdir():
+            if f.suffix in (".html", ".json") and f.stem[:4].isdigit():
+                f.unlink()
+        for run in runs:
+            r = gep("bulletin", "--config", str(copy_cfg), *run, "--no-pdf")
+            assert r.returncode == 0, r.stderr[-2000:]
+        return {f.name: f.read_bytes() for f in papers.iterdir()
+                if f.suffix in (".html", ".json") and f.stem[:4].isdigit()}
+
+    one_job = build([a for y in years for a in ("--year", y)])
+    assert len(one_job) == 4 * 17 * 2
+    per_year = build(*(["--year", y] for y in years))
+    assert per_year.keys() == one_job.keys()
+    assert [k for k in one_job if per_year[k] != one_job[k]] == []
