@@ -289,6 +289,7 @@ def reference_run(cfg: Config, p: Paths, year: int, model: str, workspace: Path)
             LOG.warning("reference %s %s: running InVEST again (%s)", model, year, why)
     climate = models.get(model).climate
     overrides = {arg: str(p.reference_file(name)) for name, arg in climate.items()}
-    run_model(model, p.year_dir(year), model_params(cfg, model), workspace, year,
+    # no HTML report: nobody reads a reference run's, and InVEST spends CPU on making it
+    run_model(model, p.year_dir(year), model_params(cfg, model), workspace, year, report=False,
               overrides=overrides)
     return "invest"
