@@ -42,7 +42,8 @@ def _water_yield_surrogate(cfg: Config, p: Paths, year: int, workspace: Path) ->
     sur = WaterYieldSurrogate(rasters, Biophysical.read_csv(params["biophysical_table"]))
     z = WaterYieldParams(float(params["seasonality_constant"]))
     with atomic_dir(workspace) as tmp:
-        sur.write(awy.ADAPTER.output(tmp, "water_yield"), z)
+        # ZSTD as the SDR / NDR surrogates write: a tenth of DEFLATE's CPU, same pixels
+        sur.write(awy.ADAPTER.output(tmp, "water_yield"), z, compress="zstd", zstd_level=1)
         (tmp / Paths.REFERENCE_RECORD).write_text(json.dumps(
             {"model": awy.ID, "year": year, "method": "surrogate",
              "reference_years": cfg.reference_years, "seasonality_constant": z.seasonality_constant,
