@@ -206,3 +206,28 @@ def test_reference_zonal_sums_everything_without_a_usable_year_table(basin, reus
         assert reference_zonal(p, year, workspaces, ["habitat_quality"]).read_bytes() == want
     finally:
         table.write_text(saved)
+
+
+def test_reference_zonal_sums_water_yield_again_when_reused(basin, reused, tmp_path):
+    """Water yield reused (a year whose climate is the reference's) still masks the reference
+    precipitation, as in the full pass: it is summed again, not taken from the year table."""
+    from gep.attribution.reference import reference_zonal
+    from gep.zonal import zonal_year
+
+    import shutil
+
+    p, year = reused
+    # water yield missing at some pixels where precipitation is valid (a hole in the output)
+    awy = shutil.copytree(p.workspace(year, "annual_water_yield"), tmp_path / "awy")
+    wyield = awy / "output" / "per_pixel" / "wyield.tif"
+    with rasterio.open(wyield, "r+") as ds:
+        arr = ds.read(1)
+        arr[10:20, 10:20] = ds.nodata
+        ds.write(arr, 1)
+    workspaces = {"annual_water_yield": awy,
+                  "habitat_quality": p.workspace(year, "habitat_quality")}
+    want = zonal_year(year, p.year_dir(year), p.parties_tif, p.parties_csv, workspaces,
+                      tmp_path / "full.csv",
+                      input_files={"precipitation": p.reference_file("precipitation")})
+    got = reference_zonal(p, year, workspaces, ["annual_water_yield", "habitat_quality"])
+    assert got.read_bytes() == want.read_bytes()

@@ -82,8 +82,9 @@ def reference_zonal(p: Paths, year: int, workspaces: dict[str, Path],
     """The year's reference zonal table. The variables of models whose actual run is reused
     (``reused``) are the year's own zonal table's rows (``gep/zonal/<year>.csv``, the same
     rasters summed over the same bins), so only the area, the input layers (the reference
-    precipitation) and the re-run models are summed again; the whole table is summed when
-    the year's table is missing or its bins differ (the log says why)."""
+    precipitation) and the re-run models are summed again (and a reused model whose
+    variable masks one of those, water yield); the whole table is summed when the year's
+    table is missing or its bins differ (the log says why)."""
     from gep.zonal import zonal_year
 
     out, actual = p.zonal_reference(year), p.zonal(year)
@@ -93,17 +94,21 @@ def reference_zonal(p: Paths, year: int, workspaces: dict[str, Path],
         return zonal_year(year, p.year_dir(year), p.parties_tif, p.parties_csv, workspaces,
                           out, input_files=inputs)
 
-    if not reused:
+    # a model whose variable masks another (water yield masks the precipitation, which is
+    # always summed again) is summed with it, or the other would be summed unmasked
+    anchors = {v.same_pixels_as for v in models.variables() if v.same_pixels_as}
+    kept = [m for m in reused if not any(v.name in anchors for v in models.get(m).variables)]
+    if not kept:
         return full()
     if not actual.exists():
         LOG.info("reference zonal %s: %s is missing, summing every variable", year, actual)
         return full()
-    summed = {m: ws for m, ws in workspaces.items() if m not in reused}
+    summed = {m: ws for m, ws in workspaces.items() if m not in kept}
     with tempfile.TemporaryDirectory() as tmp:
         partial = _rows(zonal_year(year, p.year_dir(year), p.parties_tif, p.parties_csv,
                                    summed, Path(tmp) / "partial.csv", input_files=inputs))
     own = _rows(actual)
-    taken = {v.name for m in reused for v in models.get(m).variables if v.model == m}
+    taken = {v.name for m in kept for v in models.get(m).variables if v.model == m}
     header = own.pop("")[0]
     if partial.pop("")[0] != header or partial.get("area") != own.get("area") \
             or set(own) != set(partial) | taken:
