@@ -130,3 +130,104 @@ def test_runoff_table_rejects_a_bad_flag(tmp_path):
     with pytest.raises(InputDataError) as exc:
         load_runoff(p)
     assert exc.value.line == 3 and exc.value.field == "water_conservation"
+
+
+@pytest.fixture(scope="module")
+def reused(basin):
+    """Year 2022's actual runs (habitat quality is climate-independent: the reference run
+    reuses it) and its zonal table, as the pipeline leaves them before `gep reference`."""
+    from gep.zonal import zonal_year
+
+    p, year = Paths(basin), 2022
+    for model in ("annual_water_yield", "habitat_quality"):
+        run_model(model, p.year_dir(year), model_params(basin, model),
+                  p.workspace(year, model), year, report=False)
+    zonal_year(year, p.year_dir(year), p.parties_tif, p.parties_csv,
+               {m: p.workspace(year, m) for m in ("annual_water_yield", "habitat_quality")},
+               p.zonal(year))
+    return p, year
+
+
+def _full_reference_zonal(p, year, tmp_path):
+    """Every variable summed over the reference workspaces (the path without reuse)."""
+    from gep.zonal import zonal_year
+
+    return zonal_year(year, p.year_dir(year), p.parties_tif, p.parties_csv,
+                      {"annual_water_yield": p.reference_workspace(year, "annual_water_yield"),
+                       "habitat_quality": p.workspace(year, "habitat_quality")},
+                      tmp_path / "full.csv",
+                      input_files={"precipitation": p.reference_file("precipitation")})
+
+
+def test_reference_zonal_takes_reused_models_from_the_year_table(basin, reused, tmp_path,
+                                                                 monkeypatch):
+    """`gep reference` sums only the area, the reference precipitation and the re-run models;
+    habitat quality's rows come from the year's zonal table. The file is byte for byte the
+    one summing every variable."""
+    import gep.zonal
+    from gep.attribution.reference import reference_year
+
+    p, year = reused
+    summed = []
+    real = gep.zonal.zonal_year
+    monkeypatch.setattr(gep.zonal, "zonal_year",
+                        lambda *a, **k: summed.append(sorted(a[4])) or real(*a, **k))
+    out = reference_year(basin, year, p)
+    assert summed == [["annual_water_yield"]]
+    monkeypatch.undo()
+    want = _full_reference_zonal(p, year, tmp_path)
+    assert out.read_bytes() == want.read_bytes()
+    text = out.read_text()
+    assert ",habitat_quality," in text and ",water_yield," in text
+    # habitat quality is the year's own, water yield and precipitation are not
+    own = p.zonal(year).read_text().splitlines()
+    ref = text.splitlines()
+    assert [r for r in ref if ",habitat_quality," in r] == \
+        [r for r in own if ",habitat_quality," in r]
+    assert [r for r in ref if ",water_yield," in r] != [r for r in own if ",water_yield," in r]
+
+
+def test_reference_zonal_sums_everything_without_a_usable_year_table(basin, reused, tmp_path):
+    """A missing year table, or one with other bins (stale), is not trusted: every variable
+    is summed, with the same result."""
+    from gep.attribution.reference import reference_zonal
+
+    p, year = reused
+    want = _full_reference_zonal(p, year, tmp_path).read_bytes()
+    workspaces = {"annual_water_yield": p.reference_workspace(year, "annual_water_yield"),
+                  "habitat_quality": p.workspace(year, "habitat_quality")}
+    table = p.zonal(year)
+    saved = table.read_text()
+    try:
+        lines = saved.splitlines(keepends=True)
+        table.write_text("".join(lines[:1] + lines[2:]))        # one bin fewer
+        assert reference_zonal(p, year, workspaces, ["habitat_quality"]).read_bytes() == want
+        table.unlink()
+        assert reference_zonal(p, year, workspaces, ["habitat_quality"]).read_bytes() == want
+    finally:
+        table.write_text(saved)
+
+
+def test_reference_zonal_sums_water_yield_again_when_reused(basin, reused, tmp_path):
+    """Water yield reused (a year whose climate is the reference's) still masks the reference
+    precipitation, as in the full pass: it is summed again, not taken from the year table."""
+    from gep.attribution.reference import reference_zonal
+    from gep.zonal import zonal_year
+
+    import shutil
+
+    p, year = reused
+    # water yield missing at some pixels where precipitation is valid (a hole in the output)
+    awy = shutil.copytree(p.workspace(year, "annual_water_yield"), tmp_path / "awy")
+    wyield = awy / "output" / "per_pixel" / "wyield.tif"
+    with rasterio.open(wyield, "r+") as ds:
+        arr = ds.read(1)
+        arr[10:20, 10:20] = ds.nodata
+        ds.write(arr, 1)
+    workspaces = {"annual_water_yield": awy,
+                  "habitat_quality": p.workspace(year, "habitat_quality")}
+    want = zonal_year(year, p.year_dir(year), p.parties_tif, p.parties_csv, workspaces,
+                      tmp_path / "full.csv",
+                      input_files={"precipitation": p.reference_file("precipitation")})
+    got = reference_zonal(p, year, workspaces, ["annual_water_yield", "habitat_quality"])
+    assert got.read_bytes() == want.read_bytes()

@@ -119,7 +119,8 @@ def test_missing_intermediate_falls_back_to_invest(basin, tmp_path, monkeypatch,
         method = reference_run(cfg, p, YEAR, "sdr", tmp_path / "sdr")
     assert method == "invest"
     assert "no_such_ls.tif is missing" in caplog.text and "running InVEST again" in caplog.text
-    assert (tmp_path / "sdr" / Paths.RUN_RECORD).exists()
+    assert json.loads((tmp_path / "sdr" / Paths.RUN_RECORD).read_text())["report"] is False
+    assert not list((tmp_path / "sdr").glob("*report*.html"))    # nobody reads it
     assert not (tmp_path / "sdr" / Paths.REFERENCE_RECORD).exists()
     got, _ = _read(tmp_path / "sdr" / sdr.OUTPUTS["avoided_erosion"])
     want, _ = _read(full["sdr"] / sdr.OUTPUTS["avoided_erosion"])
@@ -180,3 +181,35 @@ def test_reference_layer_on_another_grid_is_not_reused(basin, tmp_path):
         reference_surrogate(cfg, Narrow(cfg), YEAR, "ndr", tmp_path / "ndr")
     assert reference_run(cfg, Narrow(cfg), YEAR, "ndr", tmp_path / "ndr") == "invest"
     assert (tmp_path / "ndr" / Paths.RUN_RECORD).exists()
+
+
+def test_gtiff_options_swap_pygeoprocessing_defaults_for_the_block(tmp_path):
+    """Inside the block pygeoprocessing (hence InVEST's functions) writes ZSTD; after it, its
+    own default (LZW) again, the very same objects."""
+    import pygeoprocessing
+    from pygeoprocessing import geoprocessing as gp
+
+    from gep.attribution.surrogates import GTIFF, gtiff_options
+
+    src = tmp_path / "src.tif"
+    prof = dict(driver="GTiff", width=300, height=300, count=1, dtype="float32", nodata=-1.0,
+                crs="EPSG:32650", transform=rasterio.transform.from_origin(0, 9000, 30, 30))
+    with rasterio.open(src, "w", **prof) as ds:
+        ds.write(np.arange(90000, dtype=np.float32).reshape(300, 300), 1)
+    default = gp.DEFAULT_GTIFF_CREATION_TUPLE_OPTIONS
+    before = gp.raster_calculator.__wrapped__.__defaults__
+
+    def write(name):
+        out = tmp_path / name
+        pygeoprocessing.raster_map(op=lambda a: a * 2, rasters=[str(src)], target_path=str(out))
+        with rasterio.open(out) as ds:
+            return ds.compression.name, ds.read(1)
+
+    with gtiff_options():
+        assert gp.DEFAULT_GTIFF_CREATION_TUPLE_OPTIONS == GTIFF
+        inside, a = write("in.tif")
+    after, b = write("after.tif")
+    assert (inside, after) == ("zstd", "lzw")
+    assert np.array_equal(a, b)
+    assert gp.DEFAULT_GTIFF_CREATION_TUPLE_OPTIONS is default
+    assert gp.raster_calculator.__wrapped__.__defaults__ is before

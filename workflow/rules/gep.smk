@@ -93,6 +93,7 @@ rule reference:
         climate=[str(f) for f in P.reference_files],
         parties=str(P.parties_tif),
         table=str(P.parties_csv),
+        zonal=str(P.zonal("{year}")),     # the rows of the models whose actual run is reused
     output:
         str(P.zonal_reference("{year}")),
     wildcard_constraints:

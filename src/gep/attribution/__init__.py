@@ -28,6 +28,10 @@ Which model runs again under the reference climate:
 - habitat quality and carbon do not depend on climate: the actual runs are reused;
 - a year whose climate equals the reference climate per pixel reuses its actual runs.
 
+A reused model's zonal rows are the year's own zonal table's: the reference zonal pass sums
+only the area, the reference precipitation and the re-run models
+(:func:`gep.attribution.reference.reference_zonal`).
+
 Stages: :func:`gep.attribution.climate.reference_climate` (``gep reference-climate``),
 :func:`gep.attribution.reference.reference_year` (``gep reference --year``) and
 :func:`gep.attribution.attribute.attribute` (``gep attribute``).

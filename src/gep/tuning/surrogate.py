@@ -343,13 +343,15 @@ class WaterYieldSurrogate:
         out[valid] = (1 - fp) * raw["precip"][valid]
         return out
 
-    def write(self, path: str | Path, params: WaterYieldParams | dict) -> Path:
-        """Write the per-pixel water yield (mm) on the surrogate's grid, block by block."""
+    def write(self, path: str | Path, params: WaterYieldParams | dict, **creation) -> Path:
+        """Write the per-pixel water yield (mm) on the surrogate's grid, block by block;
+        ``creation`` overrides GeoTIFF creation options (e.g. ``compress="zstd"``)."""
         from gep.io import atomic_path
 
         grid = self.grid
         with atomic_path(path) as tmp:
-            with rasterio.open(tmp, "w", **grid.profile("float32", AWY_NODATA)) as dst:
+            with rasterio.open(tmp, "w", **(grid.profile("float32", AWY_NODATA) | creation)) \
+                    as dst:
                 for w in iter_windows(grid):
                     dst.write(self.array(params, grid, w), 1, window=w)
         return Path(path)
