@@ -183,33 +183,21 @@ def test_reference_layer_on_another_grid_is_not_reused(basin, tmp_path):
     assert (tmp_path / "ndr" / Paths.RUN_RECORD).exists()
 
 
-def test_gtiff_options_swap_pygeoprocessing_defaults_for_the_block(tmp_path):
-    """Inside the block pygeoprocessing (hence InVEST's functions) writes ZSTD; after it, its
-    own default (LZW) again, the very same objects."""
-    import pygeoprocessing
-    from pygeoprocessing import geoprocessing as gp
+def test_gep_reference_writes_the_configured_codec(basin, tmp_path):
+    """`gep reference` chooses models.gtiff_compression before InVEST's functions load: the
+    surrogates' rasters are ZSTD (InVEST's own functions write pygeoprocessing's default)."""
+    import os
+    import subprocess
+    import sys
 
-    from gep.attribution.surrogates import GTIFF, gtiff_options
-
-    src = tmp_path / "src.tif"
-    prof = dict(driver="GTiff", width=300, height=300, count=1, dtype="float32", nodata=-1.0,
-                crs="EPSG:32650", transform=rasterio.transform.from_origin(0, 9000, 30, 30))
-    with rasterio.open(src, "w", **prof) as ds:
-        ds.write(np.arange(90000, dtype=np.float32).reshape(300, 300), 1)
-    default = gp.DEFAULT_GTIFF_CREATION_TUPLE_OPTIONS
-    before = gp.raster_calculator.__wrapped__.__defaults__
-
-    def write(name):
-        out = tmp_path / name
-        pygeoprocessing.raster_map(op=lambda a: a * 2, rasters=[str(src)], target_path=str(out))
-        with rasterio.open(out) as ds:
-            return ds.compression.name, ds.read(1)
-
-    with gtiff_options():
-        assert gp.DEFAULT_GTIFF_CREATION_TUPLE_OPTIONS == GTIFF
-        inside, a = write("in.tif")
-    after, b = write("after.tif")
-    assert (inside, after) == ("zstd", "lzw")
-    assert np.array_equal(a, b)
-    assert gp.DEFAULT_GTIFF_CREATION_TUPLE_OPTIONS is default
-    assert gp.raster_calculator.__wrapped__.__defaults__ is before
+    cfg, p, _ = basin
+    ws = p.reference_workspace(YEAR, "sdr")
+    r = subprocess.run([sys.executable, "-m", "gep", "-q", "reference", "--config",
+                        str(cfg.config_dir / "config.yaml"), "--year", str(YEAR)],
+                       capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    assert r.returncode == 0, r.stderr[-2000:]
+    record = json.loads((ws / Paths.REFERENCE_RECORD).read_text())
+    assert record["method"] == "surrogate"
+    for key in models.get("sdr").outputs:
+        with rasterio.open(models.get("sdr").output(ws, key)) as ds:
+            assert ds.compression.name == "zstd", key

@@ -36,8 +36,11 @@ def _climate(args) -> int:
 
 def _reference(args) -> int:
     from gep.attribution.reference import reference_year
+    from gep.models import gtiff
 
-    print(reference_year(_cfg(args), args.year))
+    cfg = _cfg(args)
+    gtiff.select(cfg.models.gtiff_compression)   # before InVEST's functions are imported
+    print(reference_year(cfg, args.year))
     return 0
 
 

@@ -22,7 +22,6 @@ from the year's (SDR's mutual mask, hence its flow routing, would change) --
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import shutil
@@ -38,44 +37,6 @@ from gep.io import atomic_dir
 from gep.paths import Paths
 
 LOG = logging.getLogger(__name__)
-
-#: GeoTIFF creation options of every raster the surrogates write: InVEST's (pygeoprocessing's
-#: default) tiling, with ZSTD level 1 instead of LZW -- the same pixels for about half the CPU
-#: of writing and reading them back (a 4000 x 4000 float32 raster: 0.3 instead of 0.6 CPU s)
-GTIFF = ("GTIFF", ("TILED=YES", "BIGTIFF=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1",
-                   "BLOCKXSIZE=256", "BLOCKYSIZE=256"))
-
-
-@contextlib.contextmanager
-def gtiff_options(creation: tuple = GTIFF):
-    """pygeoprocessing's default GeoTIFF creation options are ``creation`` for the length of
-    the block: InVEST's functions write with pygeoprocessing's defaults (bound when its
-    functions were defined, so each function's default is replaced, then restored)."""
-    from pygeoprocessing import geoprocessing as gp
-
-    default = gp.DEFAULT_GTIFF_CREATION_TUPLE_OPTIONS
-    saved: list[tuple[Any, str, Any]] = []
-
-    def swap(obj, attr: str, value) -> None:
-        saved.append((obj, attr, getattr(obj, attr)))
-        setattr(obj, attr, value)
-
-    for obj in list(vars(gp).values()):
-        func = getattr(obj, "__wrapped__", obj)
-        defaults = getattr(func, "__defaults__", None) if callable(func) else None
-        if defaults and any(d is default for d in defaults):
-            swap(func, "__defaults__", tuple(creation if d is default else d for d in defaults))
-        kw = getattr(func, "__kwdefaults__", None) if callable(func) else None
-        if kw and any(d is default for d in kw.values()):
-            swap(func, "__kwdefaults__", {k: creation if d is default else d
-                                          for k, d in kw.items()})
-    swap(gp, "DEFAULT_GTIFF_CREATION_TUPLE_OPTIONS", creation)
-    try:
-        yield creation
-    finally:
-        for obj, attr, value in reversed(saved):
-            setattr(obj, attr, value)
-
 
 class Unavailable(GepError):
     """The surrogate cannot reproduce InVEST exactly here (the message says why); the caller
@@ -264,8 +225,9 @@ def reference_surrogate(cfg: Config, p: Paths, year: int, model: str, workspace:
             path.parent.mkdir(parents=True, exist_ok=True)
             return path
 
-        with gtiff_options():
-            func(args, files, str(reference), out, scratch)
+        # written in the process's GeoTIFF codec (gep.models.gtiff: `gep reference` selects
+        # models.gtiff_compression before pygeoprocessing is imported)
+        func(args, files, str(reference), out, scratch)
         shutil.rmtree(scratch)
         (tmp / Paths.REFERENCE_RECORD).write_text(json.dumps(
             {"model": model, "year": year, "method": "surrogate",
