@@ -30,7 +30,7 @@ BEFORE = "35d2574c8d83b729cb03d3914689edec8258721e"
 
 #: config keys added after the redesign (issue 17): the report prints the effective
 #: configuration, so its "after" copy shows them; nothing else may differ
-ADDED_KEYS = ("invest_reports", "reuse_dem_products")
+ADDED_KEYS = ("invest_reports", "reuse_dem_products", "gtiff_compression")
 
 #: folders under results/<basin>/ whose tables are compared file by file
 COMPARED = ("gep", "compensation", "dispatch", "monitoring", "rating", "committee")
