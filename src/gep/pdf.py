@@ -10,12 +10,6 @@ fresh one per document builds its own pango font map, so each document loaded th
 CJK faces anew (a year's 17 committee papers: 0.74 GB peak memory instead of 0.33 GB, and
 about 15 % more CPU time; the PDFs are byte-identical). pango's font map is not made for
 concurrent use, so documents are rendered one at a time (a lock) within a process.
-
-WeasyPrint subsets each embedded font with fontTools and drops the font's GSUB and GPOS
-tables; fontTools (4.68) decompiles both tables in full before it drops them, which was 40 %
-of a committee paper's CPU time. :func:`_install_early_drop` makes WeasyPrint's subsetter
-delete the tables it would drop before that: the PDFs are byte-identical
-(tests/committee/test_pdf_subsetting.py), a year's 17 papers take 3 CPU s less.
 """
 from __future__ import annotations
 
@@ -34,10 +28,6 @@ class PdfError(GepError, OSError):
     """WeasyPrint (or its system libraries) is not available."""
 
 
-_shared: dict = {}
-_render_lock = threading.Lock()
-
-
 def _weasyprint():
     try:
         import weasyprint
@@ -45,48 +35,11 @@ def _weasyprint():
         raise PdfError(f"weasyprint: cannot load ({exc}). Fix: run `make fonts-deps` (Debian "
                        "libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk) and install the "
                        "package (pip install weasyprint)") from None
-    _install_early_drop()
     return weasyprint
 
 
-def _install_early_drop() -> None:
-    """Make WeasyPrint's font subsetting delete the tables it drops before fontTools reads
-    them (once per process; left alone if WeasyPrint no longer uses ``fontTools.subset``)."""
-    if _shared.get("early_drop"):
-        return
-    _shared["early_drop"] = True
-    import fontTools.subset
-    import weasyprint.pdf.fonts as wp_fonts
-
-    if getattr(wp_fonts, "subset", None) is not fontTools.subset:
-        return
-
-    class EarlyDropSubsetter(fontTools.subset.Subsetter):
-        def subset(self, font):
-            for tag in self.dropped_tables(font):
-                del font[tag]
-            super().subset(font)
-
-        def dropped_tables(self, font) -> list[str]:
-            """The tables ``_prune_pre_subset`` deletes whatever their content, in its order
-            (``kern`` goes when ``GPOS`` is still there)."""
-            o, present, out = self.options, set(font.keys()), []
-            for tag in self._sort_tables(font):
-                if (tag.strip() in o.drop_tables
-                        or (tag.strip() in o.hinting_tables and not o.hinting)
-                        or (tag == "kern" and not o.legacy_kern and "GPOS" in present)):
-                    out.append(tag)
-                    present.discard(tag)
-            return out
-
-    class SubsetModule:
-        """``fontTools.subset`` with :class:`EarlyDropSubsetter` as its ``Subsetter``."""
-        Subsetter = EarlyDropSubsetter
-
-        def __getattr__(self, name):
-            return getattr(fontTools.subset, name)
-
-    wp_fonts.subset = SubsetModule()
+_shared: dict = {}
+_render_lock = threading.Lock()
 
 
 def font_config():
