@@ -1,7 +1,7 @@
 """Time the committee's papers: one year's 17 papers (12 agendas, 4 bulletins, 1 assessment)
 as HTML only and as HTML + PDF (WeasyPrint), in this process; then every year's papers in one
 ``gep bulletin --year Y1 --year Y2 ...`` process, as the workflow's ``committee_papers`` job
-runs them (its PDFs share font subsets, gep.pdf). On an existing run.
+runs them (one start-up and font configuration, gep.pdf). On an existing run.
 
     python benchmarks/bench_committee.py --config config/config.yaml [--year 2024]
 

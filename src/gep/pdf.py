@@ -33,7 +33,7 @@ def _weasyprint():
         import weasyprint
     except (ImportError, OSError) as exc:  # OSError: pango missing
         raise PdfError(f"weasyprint: cannot load ({exc}). Fix: run `make fonts-deps` (Debian "
-                       "libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk) and install the "
+                       "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk) and install the "
                        "package (pip install weasyprint)") from None
     return weasyprint
 
