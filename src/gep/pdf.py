@@ -33,8 +33,8 @@ def _weasyprint():
         import weasyprint
     except (ImportError, OSError) as exc:  # OSError: pango missing
         raise PdfError(f"weasyprint: cannot load ({exc}). Fix: run `make fonts-deps` (Debian "
-                       "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk) and install the "
-                       "package (pip install weasyprint)") from None
+                       "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk) "
+                       "and install the package (pip install weasyprint)") from None
     return weasyprint
 
 

@@ -28,10 +28,10 @@ MEASURED: dict[str, tuple[float, float, float, float]] = {
     "attribute": (141, 0, 0.6, 0.0),
     "committee_index": (52, 0, 0.3, 0.0),
     # every year's papers in one job, one WeasyPrint font configuration per process
-    # (gep.pdf.font_config): bench_demo.py saw a peak of 322-330 MB (722 MB before) with the
-    # CJK fonts; 12 CPU s for the five demo years on a loaded machine without them (2.4 s a
-    # year, 4.3 s a year in one job per year; gep.pdf reuses font subsets across papers); the
-    # time keeps the older figure of one year's job, 10 s, per 3 years as its margin
+    # (gep.pdf.font_config): bench_demo.py on a quiet machine, with the CJK fonts and
+    # HarfBuzz's subsetter (make fonts-deps), saw 14.4 CPU s and a peak of 311 MB for the five
+    # demo years; the time keeps the older figure of one year's job, 10 s, per 3 years as its
+    # margin
     "committee_papers": (400, 10, 10.0, 0.3),
     "dispatch": (43, 0, 0.4, 0.0),
     "downstream": (142, 0, 0.7, 0.0),
