@@ -38,7 +38,7 @@ def rule_of(argv: list[str]) -> str:
         return ("acquire_parties" if "--parties" in argv else
                 "acquire_static" if "--static" in argv else "acquire_year")
     if sub == "bulletin":
-        return "committee_index" if "--index" in argv else "committee_papers"
+        return "committee_index" if "--index" in argv else "committee_year"
     if sub == "agreement":
         return "agreement_file"
     if sub == "portal" and argv[1:2] == ["seed"]:

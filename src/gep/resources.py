@@ -27,12 +27,12 @@ MEASURED: dict[str, tuple[float, float, float, float]] = {
     "allocate": (35, 0, 0.2, 0.0),
     "attribute": (141, 0, 0.6, 0.0),
     "committee_index": (52, 0, 0.3, 0.0),
-    # every year's papers in one job, one WeasyPrint font configuration per process
-    # (gep.pdf.font_config): bench_demo.py on a quiet machine, with the CJK fonts and
-    # HarfBuzz's subsetter (make fonts-deps), saw 14.4 CPU s and a peak of 311 MB for the five
-    # demo years; the time keeps the older figure of one year's job, 10 s, per 3 years as its
-    # margin
-    "committee_papers": (400, 10, 10.0, 0.3),
+    # one job per year (Snakemake spreads the years over the cores), one WeasyPrint font
+    # configuration per process (gep.pdf.font_config): bench_demo.py on a quiet machine, with
+    # the CJK fonts and HarfBuzz's subsetter (make fonts-deps), saw 14.4 CPU s and a peak of
+    # 311 MB for the five demo years in one process, 3.3 CPU s for one year alone; the time
+    # keeps the older figure of 10 s per 3 years as its margin
+    "committee_year": (400, 10, 10.0, 0.3),
     "dispatch": (43, 0, 0.4, 0.0),
     "downstream": (142, 0, 0.7, 0.0),
     "execution": (160, 0, 0.7, 0.0),
@@ -57,8 +57,7 @@ MEASURED: dict[str, tuple[float, float, float, float]] = {
 #: years of the run the measurements had; rules below read every year of the run
 MEASURED_YEARS = 3
 PER_YEARS = frozenset({"value", "allocate", "monitor", "monitor_demo_data", "report", "publish",
-                       "calibrate", "reference_climate", "attribute", "downstream", "execution",
-                       "committee_papers"})
+                       "calibrate", "reference_climate", "attribute", "downstream", "execution"})
 #: rule -> threads it uses (InVEST passes them on as ``n_workers``; monitor's QA/QC workers)
 THREADS = {"invest": 1, "monitor": 2, "calibrate": 2}
 #: rule -> its scheduling priority: the CPU seconds (quiet machine, 300 x 300 demo, measured by
@@ -66,11 +65,9 @@ THREADS = {"invest": 1, "monitor": 2, "calibrate": 2}
 #: run, the job's own included. Snakemake starts the ready job with the highest priority first,
 #: so the longest chains start first and neither core waits at the end for a chain started late
 #: (acquisition -> InVEST -> zonal/reference -> value -> attribute -> allocate -> dispatch ->
-#: portal seed -> report -> publish); side branches (ratings, the filing, the GeoPackage) fill
-#: the gaps. The committee's papers, one job for every year and the longest job of the run's
-#: end, start before the report, which waits for the same execution rate. Priorities only order
-#: ready jobs: they decrease along every edge of the rule graph
-#: (tests/pipeline/test_resources.py checks it).
+#: portal seed -> report -> publish); side branches (ratings, the filing, the committee's
+#: papers, the GeoPackage) fill the gaps. Priorities only order ready jobs: they decrease along
+#: every edge of the rule graph (tests/pipeline/test_resources.py checks it).
 #: The agreement's filing goes first of all (46): it is the ledger's first entry, and the portal
 #: seed and publish, which append after it, wait for it.
 PRIORITY = {
@@ -78,7 +75,7 @@ PRIORITY = {
     "monitor_demo_data": 36, "monitor": 32, "reference_climate": 30, "zonal": 29,
     "reference": 28, "value": 28, "attribute": 27, "allocate": 25, "dispatch": 24,
     "portal_seed": 23, "rating_demo_declarations": 18, "downstream": 17, "execution": 15,
-    "rate": 15, "agreement_file": 46, "report": 13, "committee_papers": 14, "publish": 2,
+    "rate": 15, "agreement_file": 46, "report": 14, "committee_year": 11, "publish": 2,
     "gis": 2, "committee_index": 1, "calibrate": 0,
 }
 MEMORY_MARGIN = 1.5

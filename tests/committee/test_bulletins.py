@@ -257,10 +257,11 @@ def test_report_and_ledger_show_ratings_execution_and_filing(committee_run):
     assert "Demo Paper Co." not in r.stdout
 
 
-def test_a_job_per_year_writes_the_papers_of_the_one_job(committee_run, tmp_path):
-    """The workflow builds every year's papers in one ``gep bulletin --year Y1 --year Y2 ...``
-    job (rule committee_papers); one job per year, as before, writes the same bytes. On a copy
-    of the run (other tests rebuild some of its papers from changed inputs)."""
+def test_one_job_for_several_years_writes_the_papers_of_a_job_per_year(committee_run, tmp_path):
+    """The workflow builds each year's papers in a job of its own (rule committee_year);
+    ``gep bulletin --year Y1 --year Y2 ...`` builds several years in one process and writes the
+    same bytes. On a copy of the run (other tests rebuild some of its papers from changed
+    inputs)."""
     import shutil
 
     import yaml

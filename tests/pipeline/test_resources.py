@@ -97,7 +97,7 @@ def test_priorities_fall_along_every_edge_of_the_rule_graph(repo, tmp_path, conf
     assert out.returncode == 0, out.stderr[-2000:]
     labels = dict(re.findall(r"^\s*(\d+)\[label = \"(\w+)\"", out.stdout, re.M))
     edges = re.findall(r"^\s*(\d+) -> (\d+)", out.stdout, re.M)
-    assert len(edges) > 20 and {"invest", "report", "committee_papers"} <= set(labels.values())
+    assert len(edges) > 20 and {"invest", "report", "committee_year"} <= set(labels.values())
     for a, b in edges:
         assert r.priority(labels[a]) > r.priority(labels[b]), (labels[a], labels[b])
     assert set(labels.values()) - {"all"} <= set(r.PRIORITY)

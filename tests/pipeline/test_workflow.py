@@ -147,11 +147,11 @@ def test_report_and_ledger_do_not_wait_for_the_committee_papers(repo, tmp_path, 
     the ledger, not before them; the full run still builds them."""
     cfg = config_copy(tmp_path, demo={"rows": 64, "cols": 64}, years=[2020, 2021])
     full = planned_jobs(snakemake(repo, tmp_path, cfg, "--dry-run"))
-    assert full.get("committee_papers") == 1 and full.get("committee_index") == 1
+    assert full.get("committee_year") == 2 and full.get("committee_index") == 1
     ledger = planned_jobs(snakemake(repo, tmp_path, cfg, "--dry-run",
                                     "results/demo/ledger/checkpoint"))
     assert ledger.get("report") == 1 and ledger.get("execution") == 1
-    assert "committee_papers" not in ledger and "committee_index" not in ledger
+    assert "committee_year" not in ledger and "committee_index" not in ledger
 
 
 def test_lint_is_clean(repo):

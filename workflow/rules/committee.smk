@@ -1,7 +1,6 @@
 # The committee's cycle: downstream responsibility lists, the agreement execution rate, every
-# monthly agenda, quarterly bulletin and annual assessment (HTML + PDF, one job for every year:
-# its papers share the fonts' subsets and the job's start-up) and the agreement's filing in the
-# sunshine ledger.
+# monthly agenda, quarterly bulletin and annual assessment (HTML + PDF, one job per year) and
+# the agreement's filing in the sunshine ledger.
 
 
 rule downstream:
@@ -61,7 +60,7 @@ rule execution:
         "{params.gep} execution --config {params.config:q} > {log:q} 2>&1"
 
 
-rule committee_papers:
+rule committee_year:
     input:
         execution=str(P.execution_csv),
         obligations=str(P.obligations_csv),
@@ -70,22 +69,23 @@ rule committee_papers:
         dispatch=[str(f) for y in DISPATCH_YEARS for d in [P.dispatch(y)]
                   for f in (d.disbursements, d.alerts, d.settlement)],
     output:
-        [p for y in YEARS for p in year_papers(y)],
+        year_papers("{year}"),
+    wildcard_constraints:
+        year=r"\d{4}",
     params:
         gep=GEP,
         config=str(EFFECTIVE),
-        years=" ".join(f"--year {y}" for y in YEARS),
     log:
-        str(P.log("committee", "papers")),
-    threads: threads("committee_papers")
-    priority: priority("committee_papers")
+        str(P.log("committee", "{year}")),
+    threads: threads("committee_year")
+    priority: priority("committee_year")
     resources:
-        mem_mb=mem_mb("committee_papers"),
-        runtime=runtime("committee_papers"),
+        mem_mb=mem_mb("committee_year"),
+        runtime=runtime("committee_year"),
     conda:
         ENV
     shell:
-        "{params.gep} bulletin --config {params.config:q} {params.years} > {log:q} 2>&1"
+        "{params.gep} bulletin --config {params.config:q} --year {wildcards.year} > {log:q} 2>&1"
 
 
 rule committee_index:
