@@ -81,7 +81,7 @@ def simulate(jobs: list[dict], seconds: dict, cores: int) -> float:
     return now
 
 
-def run(size: int, cores: int, config: Path, keep: bool) -> dict:
+def run(size: int, cores: int, config: Path, keep: bool, cold: bool = False) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"gep-demo-{size}-"))
     try:
         shutil.copytree(config.parent, tmp / "config")
@@ -96,7 +96,8 @@ def run(size: int, cores: int, config: Path, keep: bool) -> dict:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         r = subprocess.run([sys.executable, "-m", "gep", "run", "--config", str(cfg),
-                            "--cores", str(cores)], capture_output=True, text=True, env=env)
+                            "--cores", str(cores), *(["--cold"] if cold else [])],
+                           capture_output=True, text=True, env=env)
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if r.returncode:
@@ -119,9 +120,11 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--config", type=Path, default=REPO / "config" / "config.yaml")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    ap.add_argument("--cold", action="store_true",
+                    help="gep run --cold: every job a new process (no warm-start server)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     a = ap.parse_args()
-    res = run(a.size, a.cores, a.config.resolve(), a.keep)
+    res = run(a.size, a.cores, a.config.resolve(), a.keep, a.cold)
     per_rule: dict[str, dict] = {}
     for j in res["jobs"]:
         r = per_rule.setdefault(j["rule"], {"jobs": 0, "cpu": 0.0, "wall": 0.0, "peak": 0.0})

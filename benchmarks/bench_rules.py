@@ -50,13 +50,24 @@ def rule_of(argv: list[str]) -> str:
 def wrap(record: str, argv: list[str]) -> int:
     """Run ``gep ARGV``; append {rule, argv, seconds, peak_mb} to ``record``."""
     t0 = time.perf_counter()
-    rc = subprocess.call([sys.executable, "-m", "gep", *argv])  # the venv of this script
+    # a job that `gep run`'s warm-start server runs (gep.warm) is a fork of the server, not
+    # our child: its client writes the job's own figures to GEP_JOB_RUSAGE
+    fd, job_ru = tempfile.mkstemp(prefix="gep-job-ru-")
+    os.close(fd)
+    rc = subprocess.call([sys.executable, "-m", "gep", *argv],  # the venv of this script
+                         env=dict(os.environ, GEP_JOB_RUSAGE=job_ru))
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu, peak_kb, warm = ru.ru_utime + ru.ru_stime, ru.ru_maxrss, False
+    lines = Path(job_ru).read_text().splitlines()
+    os.unlink(job_ru)
+    if lines:
+        job = json.loads(lines[-1])
+        cpu, peak_kb, warm = cpu + job["utime"] + job["stime"], job["maxrss_kb"], True
     with open(record, "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"rule": rule_of(argv), "argv": argv, "wall": round(wall, 2),
-                             "seconds": round(ru.ru_utime + ru.ru_stime, 2),
-                             "peak_mb": round(ru.ru_maxrss / 1024, 1)}) + "\n")
+                             "seconds": round(cpu, 2), "peak_mb": round(peak_kb / 1024, 1),
+                             "warm": warm}) + "\n")
     return rc
 
 

@@ -119,6 +119,12 @@ FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and os.environ.get("GEP_WARM_SOCKET"):
+        from gep import warm   # a job of `gep run`: run it in the warm-start server if we can
+
+        code = warm.delegate(sys.argv[1:])
+        if code is not None:
+            return code
     os.environ.setdefault("OGR_CURRENT_DATE", FIXED_GPKG_DATE)
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -110,6 +110,10 @@ def select(name: str) -> None:
         _SELECTED[0] = name
     install()
     if CORE in sys.modules and in_force() != name:
+        from gep import warm
+
+        # a job forked by the warm-start server that preloaded another codec: start afresh
+        warm.cold_restart(f"pygeoprocessing writes {in_force()}, the job asks for {name}")
         LOG.warning("GeoTIFF codec: pygeoprocessing was imported before gep chose %s; this "
                     "process writes %s", name, in_force())
 

@@ -22,6 +22,9 @@ def register(sub) -> None:
     p = sub.add_parser("run", help="run the whole pipeline with Snakemake")
     add_config(p)
     p.add_argument("--cores", default="all", help="CPU cores for Snakemake (default all)")
+    p.add_argument("--cold", action="store_true",
+                   help="start every job as a new process (no warm-start server, see "
+                        "gep.warm; also GEP_WARM=0)")
     p.add_argument("snakemake_args", nargs=argparse.REMAINDER,
                    help="further Snakemake arguments after '--'")
     p.set_defaults(func=cmd_run)
@@ -146,7 +149,31 @@ def cmd_run(args) -> int:
         # `.venv/bin/gep run` works without activating the environment
         env = dict(os.environ, PATH=os.pathsep.join(
             [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-        return subprocess.call(cmd, env=env)
+        server = None
+        if warm_start(args, extra):
+            from gep.warm import Server
+
+            # jobs fork from one process that has imported their libraries (gep.warm); the
+            # first jobs start cold while it imports
+            server = Server(cfg.models.gtiff_compression)
+            env.update(server.env)
+        try:
+            return subprocess.call(cmd, env=env)
+        finally:
+            if server is not None:
+                server.stop()
+
+
+#: Snakemake options that send jobs elsewhere: no warm-start server for them
+REMOTE = ("--profile", "--executor", "-e", "--slurm", "--cluster", "--kubernetes")
+
+
+def warm_start(args, extra: list[str]) -> bool:
+    """Whether ``gep run`` starts the warm-start server: not with ``--cold`` or
+    ``GEP_WARM=0``, and not when Snakemake submits the jobs to a cluster."""
+    if getattr(args, "cold", False) or os.environ.get("GEP_WARM") == "0":
+        return False
+    return not any(a == r or a.startswith(r + "=") for a in extra for r in REMOTE)
 
 
 def cmd_acquire(args) -> int:

@@ -1,0 +1,189 @@
+"""The warm-start server (gep.warm, issue 17): a job run through it behaves as the same job
+started cold (output, exit code, folder, descriptors), is a process of its own that the server
+stops when its client goes, and anything unusual falls back to a cold start."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gep import warm
+
+GEP = [sys.executable, "-m", "gep"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = warm.Server()
+    try:
+        assert s.wait_ready(180), "the warm-start server did not come up"
+        yield s
+    finally:
+        assert s.stop() == 0
+
+
+def _run(args, env_extra=None, **kw):
+    env = dict(os.environ, **(env_extra or {}))
+    env.pop("GEP_WARM", None)
+    return subprocess.run([*GEP, *args], env=env, capture_output=True, text=True,
+                          timeout=300, **kw)
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out |= {int(p) for p in (task / "children").read_text().split()}
+    return out
+
+
+def _job_figures(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_socket_is_private(server):
+    assert stat.S_IMODE(os.stat(server.dir).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(server.path).st_mode) == 0o600
+
+
+@pytest.mark.parametrize("args", [
+    ["--version"],
+    ["validate-config", "--config", "config/config.yaml"],
+    ["validate-config", "--config", "no/such/config.yaml"],          # bad input: exit 2
+    ["no-such-command"],                                              # argparse: exit 2
+])
+def test_a_job_prints_and_exits_as_the_cold_one(server, repo, tmp_path, args):
+    """Same standard output, standard error and exit code, warm or cold; the relative config
+    path resolves in the client's folder; and the warm one ran in the server (its client
+    recorded the job's own CPU time), not in the client."""
+    figures = tmp_path / "job.jsonl"
+    cold = _run(args, cwd=repo)
+    hot = _run(args, {**server.env, "GEP_JOB_RUSAGE": str(figures)}, cwd=repo)
+    assert (hot.returncode, hot.stdout, hot.stderr) == (cold.returncode, cold.stdout,
+                                                         cold.stderr)
+    jobs = _job_figures(figures)
+    assert len(jobs) == 1 and jobs[0]["utime"] + jobs[0]["stime"] > 0
+    assert jobs[0]["maxrss_kb"] > 10_000
+
+
+def test_the_job_writes_into_the_clients_folder_with_its_environment(server, repo, tmp_path):
+    """cwd, environment and descriptors are the client's: a relative output lands in the
+    client's folder; a variable set only in the client's environment reaches the job (GDAL
+    reads OGR_CURRENT_DATE from it: gep sets it only when unset)."""
+    out = tmp_path / "work"
+    out.mkdir()
+    r = _run(["validate-config", "--config", str(repo / "config" / "config.yaml"),
+              "--write-schema", "schema.json"], server.env, cwd=out)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "schema.json").read_text())["type"] == "object"
+    assert not (Path(repo) / "schema.json").exists()
+
+
+def test_a_killed_client_stops_its_job(server, repo, tmp_path):
+    """A job waiting on its standard input (a password) is stopped, process group and all,
+    when Snakemake kills the job's command."""
+    db = tmp_path / "portal.sqlite"
+    before = _children(server.proc.pid)
+    p = subprocess.Popen([*GEP, "portal", "create-admin", "--config",
+                          str(repo / "config" / "config.yaml"), "--db", f"sqlite:///{db}",
+                          "--username", "admin"],
+                         env=dict(os.environ, **server.env), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    job = set()
+    for _ in range(200):
+        job = _children(server.proc.pid) - before
+        if job:
+            break
+        time.sleep(0.05)
+    assert len(job) == 1, "the job did not start in the server"
+    (pid,) = job
+    time.sleep(0.5)
+    assert os.path.exists(f"/proc/{pid}")             # still waiting for the password
+    p.send_signal(signal.SIGTERM)
+    p.wait(30)
+    p.stdin.close()
+    for _ in range(200):
+        if pid not in _children(server.proc.pid):
+            break
+        time.sleep(0.05)
+    assert pid not in _children(server.proc.pid) and not os.path.exists(f"/proc/{pid}")
+    assert p.returncode == -signal.SIGTERM
+
+
+def test_standard_input_reaches_the_job(server, repo, tmp_path):
+    r = _run(["portal", "create-admin", "--config", str(repo / "config" / "config.yaml"),
+              "--db", f"sqlite:///{tmp_path / 'p.sqlite'}", "--username", "admin"],
+             server.env, input="short\n")
+    assert r.returncode == 2 and "shorter than 8 characters" in r.stderr
+
+
+def test_no_server_or_slurm_job_starts_cold(repo, tmp_path):
+    """A socket nobody listens on, GEP_WARM=0, or a job inside Slurm: the command runs in its
+    own process, unchanged."""
+    ref = _run(["validate-config", "--config", "config/config.yaml"], cwd=repo)
+    dead = str(tmp_path / "nobody")
+    for extra in ({warm.ENV: dead}, {warm.ENV: dead, "SLURM_JOB_ID": "1"}):
+        r = _run(["validate-config", "--config", "config/config.yaml"], extra, cwd=repo)
+        assert (r.returncode, r.stdout) == (0, ref.stdout)
+
+
+def test_delegation_is_refused_where_the_job_must_start_cold(server, monkeypatch):
+    monkeypatch.setenv(warm.ENV, server.path)
+    monkeypatch.setenv("SLURM_JOB_ID", "7")
+    assert warm.delegate(["--version"]) is None           # inside Slurm: on its own node
+    monkeypatch.delenv("SLURM_JOB_ID")
+    monkeypatch.setenv("GEP_WARM", "0")
+    assert warm.delegate(["--version"]) is None
+    monkeypatch.delenv("GEP_WARM")
+    for args in (["run", "--config", "c.yaml"], ["serve"], ["operations", "serve"], []):
+        assert warm.delegate(args) is None
+
+
+def test_gep_run_starts_the_server_only_for_local_jobs():
+    from types import SimpleNamespace
+
+    from gep.pipeline.cli import warm_start
+
+    plain, cold = SimpleNamespace(cold=False), SimpleNamespace(cold=True)
+    assert warm_start(plain, []) and warm_start(plain, ["--dry-run"])
+    assert not warm_start(cold, [])
+    for extra in (["--profile", "profiles/slurm"], ["--profile=profiles/slurm"],
+                  ["--executor", "slurm"], ["-e", "slurm"]):
+        assert not warm_start(plain, extra), extra
+
+
+def test_a_codec_other_than_the_preloaded_one_restarts_cold(monkeypatch):
+    """pygeoprocessing binds its GeoTIFF codec once per process: a warm child whose job asks
+    for another codec than the server imported it with replaces itself by a fresh gep."""
+    from gep.models import gtiff
+
+    calls = []
+    monkeypatch.setattr(gtiff, "_SELECTED", list(gtiff._SELECTED))
+    monkeypatch.setattr(warm, "_IN_CHILD", True)
+    monkeypatch.setattr(os, "execve", lambda *a: calls.append(a))
+    monkeypatch.setattr(sys, "argv", ["gep", "invest", "--model", "sdr"])
+    import pygeoprocessing  # noqa: F401  (the codec is in force from here on)
+
+    other = "lzw" if gtiff.in_force() != "lzw" else "zstd"
+    gtiff.select(other)
+    assert len(calls) == 1
+    exe, argv, env = calls[0]
+    assert argv[-3:] == ["invest", "--model", "sdr"] and warm.ENV not in env
+    calls.clear()
+    gtiff.select(gtiff.in_force())                     # the same codec: no restart
+    assert calls == []
+
+
+def test_stopping_the_server_removes_its_socket():
+    s = warm.Server()
+    assert s.wait_ready(180)
+    path = s.path
+    assert os.path.exists(path)
+    assert s.stop() == 0
+    assert not os.path.exists(path) and not os.path.exists(s.dir)
