@@ -76,13 +76,14 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
     ``gep_run.json`` (arguments, wall and CPU time, peak memory) beside them.
 
     InVEST's report reads each raster by its size, not its file's
-    (:mod:`gep.models.report_rasters`). InVEST writes GeoTIFFs in the codec of the process
+    (:mod:`gep.models.report_rasters`); its watershed tables clip rasters by a window copy
+    where that gives the same pixels (:mod:`gep.models.zonal_clip`). InVEST writes GeoTIFFs in the codec of the process
     (:mod:`gep.models.gtiff`, recorded in ``gep_run.json``).
     """
     import contextlib
 
     from gep.log import invest_progress
-    from gep.models import dem_products, gtiff, lazy_reporters, report_rasters
+    from gep.models import dem_products, gtiff, lazy_reporters, report_rasters, zonal_clip
 
     workspace = Path(workspace)
     module = models.get(model_id).invest_module()
@@ -102,6 +103,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
         t0, cpu0 = time.perf_counter(), _cpu_seconds()
         with (invest_progress(model_id, year),
               report_rasters.sized_by_raster() if report else contextlib.nullcontext(),
+              zonal_clip.translated(),
               dem_products.reuse(model_id, inputs, params) as reuse):
             spec.execute(args, create_logfile=True, generate_metadata=True,
                          save_file_registry=True, check_outputs=False,
