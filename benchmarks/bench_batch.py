@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -44,6 +45,57 @@ def _children_cpu() -> float:
 
 #: the attribution's jobs (issue 10): the reference climate, the reference runs, the table
 ATTRIBUTION_COMMANDS = (["reference-climate"], ["reference"], ["attribute"])
+
+
+def timeline(log: str) -> list[dict]:
+    """The jobs of a Snakemake log: rule, wildcards, start and end (seconds from the first
+    start; the log's clock has whole seconds)."""
+    from datetime import datetime
+
+    jobs, when, current = {}, None, None
+    for line in log.splitlines():
+        m = re.match(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$", line)
+        if m:
+            when = datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y").timestamp()
+            continue
+        m = re.match(r"^(?:local)?rule (\w+):$", line)
+        if m:
+            current = {"rule": m.group(1), "start": when, "wildcards": ""}
+            continue
+        m = re.match(r"^\s+jobid: (\d+)$", line)
+        if m and current is not None:
+            jobs[int(m.group(1))] = current
+            continue
+        m = re.match(r"^\s+wildcards: (.*)$", line)
+        if m and current is not None:
+            current["wildcards"] = m.group(1)
+            continue
+        m = re.match(r"^Finished jobid: (\d+)", line)
+        if m and int(m.group(1)) in jobs:
+            jobs[int(m.group(1))]["end"] = when
+    done = [j for j in jobs.values() if "end" in j and j["start"] is not None]
+    t0 = min((j["start"] for j in done), default=0.0)
+    return [dict(j, start=j["start"] - t0, end=j["end"] - t0) for j in done]
+
+
+def print_idle(jobs: list[dict], cores: int) -> None:
+    """Where the cores idled: core-seconds without a job, in the batch's first, middle and
+    last thirds, and the jobs that ran alone at its end."""
+    if not jobs:
+        return
+    end = int(max(j["end"] for j in jobs))
+    busy = [0] * (end + 1)
+    for j in jobs:
+        for t in range(int(j["start"]), int(j["end"])):
+            busy[t] += 1
+    idle = [max(0, cores - b) for b in busy[:end]]
+    third = max(1, end // 3)
+    parts = [sum(idle[:third]), sum(idle[third:2 * third]), sum(idle[2 * third:])]
+    tail = sorted(jobs, key=lambda j: j["end"])[-4:]
+    print(f"{'':>6} idle core-seconds (Snakemake's log, whole seconds): {sum(idle)} of "
+          f"{cores * end} (first third {parts[0]}, middle {parts[1]}, last {parts[2]}); last "
+          f"jobs: " + ", ".join(f"{j['rule']}[{j['wildcards']}] {j['start']:.0f}-{j['end']:.0f} s"
+                               for j in tail), flush=True)
 
 
 def _jobs(path: Path) -> list[dict]:
@@ -120,7 +172,9 @@ def run(size: int, years: list[int], cores: int, all_models: bool = False,
             runs.append(r)
             if f.parent.parent.parent == out / "invest":      # the year runs, not reference
                 invest[(r["year"], r["model"])] = r["execute_seconds"]
+        logs = sorted((tmp / ".snakemake" / "log").glob("*.snakemake.log"))
         res = dict(size=size, invest=invest, runs=runs, split=split, cpu=sum(cpus[:2]),
+                   timeline=timeline(logs[0].read_text()) if logs and not split else [],
                    preload_cpu=preload_cpu, warm=not cold,
                    cpu_attribution_jobs=sum(j["cpu"] for j in jobs
                                             if j["argv"][:1] in ATTRIBUTION_COMMANDS))
@@ -188,6 +242,7 @@ def main() -> None:
                   f"{r['cpu_startup']:.1f} CPU s): {net:.1f} s wall, "
                   f"{r['cpu_attribution'] - r['cpu_startup']:.1f} CPU s; the batch "
                   f"{100 * net / r['gep']:.1f} % slower (issue 10: at most 25 %)", flush=True)
+        print_idle(r["timeline"], a.cores)
         print_runs(r["runs"])
     print(f"load average now {os.getloadavg()[0]:.1f}")
 

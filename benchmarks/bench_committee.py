@@ -1,7 +1,7 @@
 """Time the committee's papers: one year's 17 papers (12 agendas, 4 bulletins, 1 assessment)
 as HTML only and as HTML + PDF (WeasyPrint), in this process; then every year's papers in one
-``gep bulletin --year Y1 --year Y2 ...`` process, as the workflow's ``committee_papers`` job
-runs them (one start-up and font configuration, gep.pdf). On an existing run.
+``gep bulletin --year Y1 --year Y2 ...`` process (one start-up and font configuration,
+gep.pdf; the workflow runs one ``committee_year`` job per year). On an existing run.
 
     python benchmarks/bench_committee.py --config config/config.yaml [--year 2024]
 
@@ -45,7 +45,7 @@ def main() -> None:
                     *years], check=True, stdout=subprocess.DEVNULL)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    print(f"all {len(cfg.years)} years' papers in one process (the committee_papers job): "
+    print(f"all {len(cfg.years)} years' papers in one process: "
           f"{cpu:.1f} CPU s, {cpu / len(cfg.years):.1f} per year")
 
 if __name__ == "__main__":

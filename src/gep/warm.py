@@ -233,10 +233,11 @@ def serve(path: str, codec: str | None = None, ready=None) -> int:
             _reap(pid, jobs, sel, block=True)
         sel.close()
         listener.close()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        for remove in (os.unlink, os.rmdir):      # the socket, then its private folder
+            try:
+                remove(path if remove is os.unlink else os.path.dirname(path))
+            except OSError:
+                pass
     return 0
 
 
@@ -453,6 +454,9 @@ class Server:
         import tempfile
 
         self.dir = tempfile.mkdtemp(prefix="gep-warm-")       # mode 0700
+        if len(self.dir) > 90:          # a Unix socket's path holds at most 107 bytes
+            os.rmdir(self.dir)
+            self.dir = tempfile.mkdtemp(prefix="gep-warm-", dir="/tmp")
         self.path = os.path.join(self.dir, "s")
         cmd = [sys.executable, "-m", "gep.warm", "--socket", self.path]
         if codec:

@@ -180,6 +180,31 @@ def test_a_codec_other_than_the_preloaded_one_restarts_cold(monkeypatch):
     assert calls == []
 
 
+def test_a_server_whose_run_was_killed_goes_and_takes_its_folder(tmp_path):
+    """gep run killed with SIGKILL cannot stop its server: the server sees its parent gone
+    and ends by itself, removing its socket and folder."""
+    import textwrap
+
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent("""
+        import sys, time
+        from gep.warm import Server
+        s = Server()
+        assert s.wait_ready(180)
+        print(s.proc.pid, s.dir, flush=True)
+        time.sleep(600)
+    """))
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    pid, folder = p.stdout.readline().split()
+    p.kill()
+    p.wait()
+    for _ in range(100):
+        if not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z":
+            break
+        time.sleep(0.1)
+    assert not os.path.exists(folder)
+
+
 def test_stopping_the_server_removes_its_socket():
     s = warm.Server()
     assert s.wait_ready(180)
