@@ -77,8 +77,8 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
 
     InVEST's report reads each raster by its size, not its file's
     (:mod:`gep.models.report_rasters`); its watershed tables clip rasters by a window copy
-    where that gives the same pixels (:mod:`gep.models.zonal_clip`). InVEST writes GeoTIFFs in the codec of the process
-    (:mod:`gep.models.gtiff`, recorded in ``gep_run.json``).
+    where that gives the same pixels (:mod:`gep.models.zonal_clip`). InVEST writes GeoTIFFs in
+    the codec of the process (:mod:`gep.models.gtiff`, recorded in ``gep_run.json``).
     """
     import contextlib
 
