@@ -17,17 +17,14 @@ InVEST's own do for large files.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
-from typing import Iterator
+
+from gep.models.swap import Swap
 
 #: InVEST's threshold (bytes), the same number as in ``_read_masked_array``
 LARGE = 4e6
 MODULE = "natcap.invest.reports.raster_utils"
-_LOCK = threading.Lock()
-_DEPTH = [0]
-_SAVED: dict[str, object] = {}
+_SWAP = Swap()
 
 
 def raster_bytes(info: dict) -> int:
@@ -80,21 +77,10 @@ def read_masked_array(filepath, resample_method):
     return (masked_array, resampled)
 
 
-@contextlib.contextmanager
-def sized_by_raster() -> Iterator[None]:
-    """Within the block InVEST's reports read rasters with :func:`read_masked_array`."""
+def sized_by_raster():
+    """Within the block (a context manager) InVEST's reports read rasters with
+    :func:`read_masked_array`."""
     import importlib
 
     module = importlib.import_module(MODULE)
-    with _LOCK:
-        if _DEPTH[0] == 0:
-            _SAVED["read"] = module._read_masked_array
-            module._read_masked_array = read_masked_array
-        _DEPTH[0] += 1
-    try:
-        yield
-    finally:
-        with _LOCK:
-            _DEPTH[0] -= 1
-            if _DEPTH[0] == 0:
-                module._read_masked_array = _SAVED.pop("read")
+    return _SWAP(lambda: [(module, "_read_masked_array", read_masked_array)])

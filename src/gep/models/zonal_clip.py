@@ -20,16 +20,13 @@ function on rasters with and without nodata, windows inside and across the raste
 """
 from __future__ import annotations
 
-import contextlib
-import threading
 import types
-from typing import Iterator
+
+from gep.models.swap import Swap
 
 #: a clip window is on the source's grid when its offsets are this close to whole pixels
 TOLERANCE = 1e-6
-_LOCK = threading.Lock()
-_DEPTH = [0]
-_SAVED: dict[str, object] = {}
+_SWAP = Swap()
 
 
 def clip(gdal, destNameOrDestDS, srcDSOrSrcDSTab, **kwargs):
@@ -100,7 +97,7 @@ def zonal_statistics():
     from osgeo import gdal
     from pygeoprocessing.utils import GDALUseExceptions
 
-    inner = _SAVED.get("geo", geo.zonal_statistics).__wrapped__
+    inner = geo.zonal_statistics.__wrapped__   # the original's code, also while swapped
     func = types.FunctionType(inner.__code__, {**inner.__globals__, "gdal": _Gdal(gdal)},
                               inner.__name__, inner.__defaults__, inner.__closure__)
     func.__kwdefaults__ = inner.__kwdefaults__
@@ -113,23 +110,14 @@ def zonal_statistics():
     return wrapper
 
 
-@contextlib.contextmanager
-def translated() -> Iterator[None]:
-    """Within the block ``pygeoprocessing.zonal_statistics`` clips by :func:`clip`."""
+def translated():
+    """Within the block (a context manager) ``pygeoprocessing.zonal_statistics`` clips by
+    :func:`clip`."""
     import pygeoprocessing
     import pygeoprocessing.geoprocessing as geo
 
-    with _LOCK:
-        if _DEPTH[0] == 0:
-            _SAVED["geo"], _SAVED["top"] = geo.zonal_statistics, pygeoprocessing.zonal_statistics
-            fast = zonal_statistics()
-            geo.zonal_statistics = pygeoprocessing.zonal_statistics = fast
-        _DEPTH[0] += 1
-    try:
-        yield
-    finally:
-        with _LOCK:
-            _DEPTH[0] -= 1
-            if _DEPTH[0] == 0:
-                geo.zonal_statistics = _SAVED.pop("geo")
-                pygeoprocessing.zonal_statistics = _SAVED.pop("top")
+    def targets():
+        fast = zonal_statistics()
+        return [(geo, "zonal_statistics", fast), (pygeoprocessing, "zonal_statistics", fast)]
+
+    return _SWAP(targets)

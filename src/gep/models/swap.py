@@ -1,0 +1,43 @@
+"""Attributes of InVEST's or pygeoprocessing's modules replaced for the length of a block.
+
+gep changes a few functions of the libraries while InVEST runs (how its reports read rasters,
+:mod:`gep.models.report_rasters`; how its watershed tables clip, :mod:`gep.models.zonal_clip`).
+A :class:`Swap` puts the replacements in when the first (outermost) block starts and the
+originals back when the last one ends, so blocks nest and threads may share them.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Callable, Iterator
+
+
+class Swap:
+    """One set of replacements: ``with swap(targets):`` where ``targets()`` returns
+    ``(object, attribute name, replacement)`` triples (called when the outermost block
+    starts, so it sees the originals)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved: list[tuple[object, str, object]] = []
+
+    @contextlib.contextmanager
+    def __call__(self, targets: Callable[[], list[tuple[object, str, object]]]
+                 ) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                items = targets()
+                self._saved = [(obj, name, getattr(obj, name)) for obj, name, _ in items]
+                for obj, name, new in items:
+                    setattr(obj, name, new)
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    for obj, name, old in reversed(self._saved):
+                        setattr(obj, name, old)
+                    self._saved = []
