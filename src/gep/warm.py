@@ -63,8 +63,9 @@ def delegate(args: list[str]) -> int | None:
     or None when it cannot (no server, inside Slurm, a command that starts cold): the caller
     then runs the command itself."""
     path = os.environ.get(ENV)
+    words = _command(args)
     if (not path or os.environ.get("GEP_WARM") == "0" or os.environ.get("SLURM_JOB_ID")
-            or not args or args[0] in COLD or "serve" in args[:2]):
+            or not args or (words and (words[0] in COLD or "serve" in words[:2]))):
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -98,6 +99,15 @@ def delegate(args: list[str]) -> int | None:
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
     return os.WEXITSTATUS(status)
+
+
+def _command(args: list[str]) -> list[str]:
+    """The command words of ``gep args``: the arguments without gep's global options
+    (``-v``, ``-q``, ``--log-file PATH``) in front of them."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] == "--log-file" else 1
+    return args[i:]
 
 
 def _is_open(fd: int) -> bool:
@@ -199,31 +209,34 @@ def serve(path: str, codec: str | None = None, ready=None) -> int:
     stop = []
 
     def _stop(*_):
-        stop.append(1)
-        raise _Stop                   # out of select() at once (it would be retried)
+        if not stop:                  # the first signal only: the clean-up is not interrupted
+            stop.append(1)
+            raise _Stop               # out of select() at once (it would be retried)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    preload(codec)
-    gc.collect()
-    gc.freeze()            # the preloaded objects stay shared with the children (no gc writes)
-
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    os.chmod(path, 0o600)
-    listener.listen(64)
-    sel = selectors.DefaultSelector()
-    sel.register(listener, selectors.EVENT_READ, ("accept", None))
+    listener = sel = None
+    bound = False
     jobs: dict[int, dict] = {}          # pid -> {"conn", "pidfd", "kill_at"}
-    if ready is not None:
-        ready.write(b"ready\n")
-        ready.flush()
     try:
-        while not stop and os.getppid() == parent:
-            try:
+        try:
+            preload(codec)
+            gc.collect()
+            gc.freeze()    # the preloaded objects stay shared with the children (no gc writes)
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(path)
+            bound = True
+            os.chmod(path, 0o600)
+            listener.listen(64)
+            sel = selectors.DefaultSelector()
+            sel.register(listener, selectors.EVENT_READ, ("accept", None))
+            if ready is not None:
+                ready.write(b"ready\n")
+                ready.flush()
+            while not stop and os.getppid() == parent:
                 _tick(listener, sel, jobs)
-            except _Stop:
-                break
+        except _Stop:       # stopped, possibly still importing: nothing was bound or served
+            pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -231,13 +244,18 @@ def serve(path: str, codec: str | None = None, ready=None) -> int:
             _signal_group(pid, signal.SIGTERM)
         for pid in list(jobs):
             _reap(pid, jobs, sel, block=True)
-        sel.close()
-        listener.close()
-        for remove in (os.unlink, os.rmdir):      # the socket, then its private folder
+        for closable in (sel, listener):
+            if closable is not None:
+                closable.close()
+        if bound:
             try:
-                remove(path if remove is os.unlink else os.path.dirname(path))
+                os.unlink(path)
             except OSError:
                 pass
+        try:
+            os.rmdir(os.path.dirname(path))    # its private folder, when empty
+        except OSError:
+            pass
     return 0
 
 

@@ -141,8 +141,11 @@ def test_delegation_is_refused_where_the_job_must_start_cold(server, monkeypatch
     monkeypatch.setenv("GEP_WARM", "0")
     assert warm.delegate(["--version"]) is None
     monkeypatch.delenv("GEP_WARM")
-    for args in (["run", "--config", "c.yaml"], ["serve"], ["operations", "serve"], []):
-        assert warm.delegate(args) is None
+    for args in (["run", "--config", "c.yaml"], ["serve"], ["operations", "serve"], [],
+                 ["-v", "run"], ["--log-file", "x.log", "-q", "run"], ["-v", "serve"]):
+        assert warm.delegate(args) is None, args
+    assert warm._command(["--log-file", "run", "-v", "zonal", "--year", "2020"]) == [
+        "zonal", "--year", "2020"]
 
 
 def test_gep_run_starts_the_server_only_for_local_jobs():
@@ -212,3 +215,6 @@ def test_stopping_the_server_removes_its_socket():
     assert os.path.exists(path)
     assert s.stop() == 0
     assert not os.path.exists(path) and not os.path.exists(s.dir)
+    early = warm.Server()              # stopped while it still imports (a short gep run)
+    time.sleep(0.3)
+    assert early.stop() == 0 and not os.path.exists(early.dir)
