@@ -154,10 +154,11 @@ def test_gep_run_starts_the_server_only_for_local_jobs():
     from gep.pipeline.cli import warm_start
 
     plain, cold = SimpleNamespace(cold=False), SimpleNamespace(cold=True)
-    assert warm_start(plain, []) and warm_start(plain, ["--dry-run"])
+    assert warm_start(plain, []) and warm_start(plain, ["--forceall"])
     assert not warm_start(cold, [])
     for extra in (["--profile", "profiles/slurm"], ["--profile=profiles/slurm"],
-                  ["--executor", "slurm"], ["-e", "slurm"]):
+                  ["--executor", "slurm"], ["-e", "slurm"], ["--dry-run"], ["-n"],
+                  ["--rulegraph"]):
         assert not warm_start(plain, extra), extra
 
 

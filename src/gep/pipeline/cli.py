@@ -107,14 +107,30 @@ def cmd_run(args) -> int:
     """Snakemake with its working directory (and so its state, ``.snakemake/``) in the basin's
     results folder ``<results_dir>/<basin>/``: one run per basin at a time (a lock file), and
     after a killed run the stale Snakemake lock is removed and incomplete jobs re-run."""
+    cfg = basin(args)[0]  # validate up front: a bad config stops before Snakemake starts
+    extra = [a for a in args.snakemake_args if a != "--"]
+    server = None
+    if warm_start(args, extra):
+        from gep.warm import Server
+
+        # jobs fork from one process that has imported their libraries (gep.warm); it starts
+        # importing now, beside the input checks, and the first jobs start cold until it is
+        # ready
+        server = Server(cfg.models.gtiff_compression)
+    try:
+        return _run(args, cfg, extra, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run(args, cfg, extra: list[str], server) -> int:
     import fcntl
 
     from gep.checks import check_run_inputs
 
-    cfg = basin(args)[0]  # validate up front: a bad config stops before Snakemake starts
     check_run_inputs(cfg, args.config)
     sm = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
-    extra = [a for a in args.snakemake_args if a != "--"]
     workdir = cfg.out
     try:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -149,31 +165,24 @@ def cmd_run(args) -> int:
         # `.venv/bin/gep run` works without activating the environment
         env = dict(os.environ, PATH=os.pathsep.join(
             [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-        server = None
-        if warm_start(args, extra):
-            from gep.warm import Server
-
-            # jobs fork from one process that has imported their libraries (gep.warm); the
-            # first jobs start cold while it imports
-            server = Server(cfg.models.gtiff_compression)
+        if server is not None:
             env.update(server.env)
-        try:
-            return subprocess.call(cmd, env=env)
-        finally:
-            if server is not None:
-                server.stop()
+        return subprocess.call(cmd, env=env)
 
 
-#: Snakemake options that send jobs elsewhere: no warm-start server for them
+#: Snakemake options that send jobs elsewhere, or run none: no warm-start server for them
 REMOTE = ("--profile", "--executor", "-e", "--slurm", "--cluster", "--kubernetes")
+NO_JOBS = ("-n", "--dry-run", "--dryrun", "--dag", "--rulegraph", "--filegraph", "--summary",
+           "--detailed-summary", "--unlock", "--lint", "--list-rules", "--report")
 
 
 def warm_start(args, extra: list[str]) -> bool:
     """Whether ``gep run`` starts the warm-start server: not with ``--cold`` or
-    ``GEP_WARM=0``, and not when Snakemake submits the jobs to a cluster."""
+    ``GEP_WARM=0``, not when Snakemake submits the jobs to a cluster, not when it runs none
+    (a dry run, a graph, a report)."""
     if getattr(args, "cold", False) or os.environ.get("GEP_WARM") == "0":
         return False
-    return not any(a == r or a.startswith(r + "=") for a in extra for r in REMOTE)
+    return not any(a == r or a.startswith(r + "=") for a in extra for r in REMOTE + NO_JOBS)
 
 
 def cmd_acquire(args) -> int:
