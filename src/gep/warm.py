@@ -197,15 +197,15 @@ def preload(codec: str | None = None) -> list[str]:
     return failed
 
 
-def serve(path: str, codec: str | None = None, ready=None) -> int:
+def serve(path: str, codec: str | None = None, ready=None, parent: int | None = None) -> int:
     """Preload, then serve jobs on the Unix socket ``path`` until SIGTERM/SIGINT or until the
-    process that started us is gone. ``ready`` (a writable binary file) gets one line when the
-    socket is bound."""
+    process that started us (``parent``, default: our parent now) is gone. ``ready`` (a
+    writable binary file) gets one line when the socket is bound."""
     import gc
     import selectors
     import signal
 
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else parent
     stop = []
 
     def _stop(*_):
@@ -476,7 +476,9 @@ class Server:
             os.rmdir(self.dir)
             self.dir = tempfile.mkdtemp(prefix="gep-warm-", dir="/tmp")
         self.path = os.path.join(self.dir, "s")
-        cmd = [sys.executable, "-m", "gep.warm", "--socket", self.path]
+        # our pid: a server whose gep run died before it even started must see that
+        cmd = [sys.executable, "-m", "gep.warm", "--socket", self.path,
+               "--parent", str(os.getpid())]
         if codec:
             cmd += ["--codec", codec]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -519,13 +521,14 @@ def _main(argv: list[str] | None = None) -> int:
                                  description="gep's warm-start server (started by gep run)")
     ap.add_argument("--socket", required=True)
     ap.add_argument("--codec", help="GeoTIFF codec for InVEST (models.gtiff_compression)")
+    ap.add_argument("--parent", type=int, help="serve while this process is our parent")
     a = ap.parse_args(argv)
     out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)                  # the server prints nothing; the pipe is for "ready"
     os.dup2(devnull, 2)                  # (a job's output goes to the job's own descriptors)
     os.close(devnull)
-    return serve(a.socket, a.codec, ready=out)
+    return serve(a.socket, a.codec, ready=out, parent=a.parent)
 
 
 if __name__ == "__main__":

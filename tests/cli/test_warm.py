@@ -209,6 +209,18 @@ def test_a_server_whose_run_was_killed_goes_and_takes_its_folder(tmp_path):
     assert not os.path.exists(folder)
 
 
+def test_a_server_started_for_a_run_already_gone_ends(tmp_path):
+    """The run that started the server died before the server looked at its parent: the
+    server is an orphan from its first instruction and must end, not serve forever."""
+    folder = tmp_path / "w"
+    folder.mkdir(mode=0o700)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    p = subprocess.run([sys.executable, "-m", "gep.warm", "--socket", str(folder / "s"),
+                        "--parent", dead], capture_output=True, timeout=180)
+    assert p.returncode == 0 and not folder.exists()
+
+
 def test_stopping_the_server_removes_its_socket():
     s = warm.Server()
     assert s.wait_ready(180)
