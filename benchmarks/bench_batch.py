@@ -110,6 +110,7 @@ def _jobs(path: Path) -> list[dict]:
 def run(size: int, years: list[int], cores: int, all_models: bool = False,
         reports: bool = True, cold: bool = False, split: bool = False) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"gep-bench-{size}-"))
+    server = None
     try:
         shutil.copytree(REPO / "config", tmp / "config")
         cfg = tmp / "config" / "config.yaml"
@@ -136,7 +137,7 @@ def run(size: int, years: list[int], cores: int, all_models: bool = False,
         walls, cpus, jobs = [], [], []
         env = dict(os.environ, PATH=os.pathsep.join(
             [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-        server, preload_cpu = None, 0.0
+        preload_cpu = 0.0
         if not cold:
             # as `gep run` does: the jobs fork from one process that has imported their
             # libraries (gep.warm). They are its children, not ours: each job's client writes
@@ -186,8 +187,8 @@ def run(size: int, years: list[int], cores: int, all_models: bool = False,
             res.update(wall=walls[0])
         return res
     finally:
-        if locals().get("server") is not None:
-            locals()["server"].stop()
+        if server is not None:
+            server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

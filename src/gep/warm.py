@@ -43,8 +43,8 @@ import struct
 import sys
 
 ENV = "GEP_WARM_SOCKET"
-#: commands that always start cold: the orchestrator itself and long-running servers
-COLD = frozenset({"run", "warm", "serve"})
+#: the command that always starts cold (the orchestrator itself); so does any "serve"
+COLD = frozenset({"run"})
 _HEADER = struct.Struct("!I")
 #: the job's wait status, its user and system CPU seconds and peak resident memory (KB)
 _STATUS = struct.Struct("!iddq")
@@ -73,16 +73,20 @@ def delegate(args: list[str]) -> int | None:
     except OSError:
         sock.close()
         return None
+    sent = False
     try:
         fds = [fd for fd in (0, 1, 2) if _is_open(fd)]
         body = json.dumps({"argv": [sys.argv[0], *args], "cwd": os.getcwd(),
                            "env": dict(os.environ), "umask": _umask(), "fds": fds}).encode()
         socket.send_fds(sock, [_HEADER.pack(len(body)) + body], fds)
+        sent = True
         data = _recv_exact(sock, _STATUS.size)
     except KeyboardInterrupt:
         return 130           # our connection closes: the server stops the job
     except OSError:
-        return None if "data" not in locals() else 1
+        if not sent:
+            return None      # the server never had the request: run it here
+        data = None          # it may be running it: never run the job a second time
     finally:
         sock.close()
     if data is None:
@@ -132,11 +136,6 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
             return None
         buf += chunk
     return buf
-
-
-def in_child() -> bool:
-    """True in a job forked by the warm-start server."""
-    return _IN_CHILD
 
 
 def cold_restart(reason: str) -> None:
@@ -332,6 +331,7 @@ def _reap(pid: int, jobs: dict, sel, block: bool) -> None:
 def _start(conn: socket.socket, listener, sel, jobs) -> dict | None:
     """Read one request and fork its job; None when the request is refused or unreadable."""
     conn.settimeout(10)
+    fds: list[int] = []
     try:
         cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _pid, uid, _gid = struct.unpack("3i", cred)
@@ -349,7 +349,7 @@ def _start(conn: socket.socket, listener, sel, jobs) -> dict | None:
         if len(fds) != len(req["fds"]):
             raise ValueError("descriptors missing")
     except (OSError, ValueError, KeyError):
-        for fd in locals().get("fds") or []:
+        for fd in fds:
             os.close(fd)
         try:
             conn.sendall(_STATUS.pack(REFUSED, 0.0, 0.0, 0))
@@ -361,10 +361,8 @@ def _start(conn: socket.socket, listener, sel, jobs) -> dict | None:
     pid = os.fork()
     if pid == 0:                                          # the job
         try:
-            own = [listener.fileno(), conn.fileno()]
-            own += [j["conn"].fileno() for j in jobs.values()]
-            own += [j["pidfd"] for j in jobs.values() if j["pidfd"] is not None]
-            _child(req, fds, own, sel)
+            _child(req, fds, [listener, conn, *(j["conn"] for j in jobs.values())],
+                   [j["pidfd"] for j in jobs.values() if j["pidfd"] is not None], sel)
         finally:
             os._exit(70)
     for fd in fds:
@@ -376,7 +374,7 @@ def _start(conn: socket.socket, listener, sel, jobs) -> dict | None:
     return {"pid": pid, "conn": conn, "pidfd": pidfd, "kill_at": None}
 
 
-def _child(req: dict, fds: list[int], own: list[int], sel) -> None:
+def _child(req: dict, fds: list[int], sockets: list, pidfds: list[int], sel) -> None:
     """In the forked job: become the client's process, run gep, exit with its code."""
     import atexit
     import io
@@ -390,15 +388,15 @@ def _child(req: dict, fds: list[int], own: list[int], sel) -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        sel.close()
-    except Exception:
-        pass
-    for fd in own:
+    # the server's own descriptors, closed in this process only (through their objects, so
+    # none is left pointing at a number the job reuses)
+    for closable in (sel, *sockets):
         try:
-            os.close(fd)
+            closable.close()
         except OSError:
             pass
+    for fd in pidfds:
+        os.close(fd)
     given = dict(zip(req["fds"], fds))
     for target in (0, 1, 2):
         if target in given:

@@ -133,6 +133,34 @@ def test_no_server_or_slurm_job_starts_cold(repo, tmp_path):
         assert (r.returncode, r.stdout) == (0, ref.stdout)
 
 
+def test_a_server_lost_after_the_request_never_runs_the_job_twice(repo, tmp_path):
+    """Once the server has the request it may be running the job: if it goes before it
+    answers, the client reports it and exits 1; it does not run the job itself as well."""
+    import socket
+    import threading
+
+    path = str(tmp_path / "s")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def take_and_vanish():
+        conn, _ = listener.accept()
+        _msg, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+
+    t = threading.Thread(target=take_and_vanish)
+    t.start()
+    r = _run(["validate-config", "--config", str(repo / "config" / "config.yaml"),
+              "--write-schema", "schema.json"], {warm.ENV: path}, cwd=tmp_path)
+    t.join(30)
+    listener.close()
+    assert r.returncode == 1 and "warm-start server stopped" in r.stderr
+    assert not (tmp_path / "schema.json").exists()
+
+
 def test_delegation_is_refused_where_the_job_must_start_cold(server, monkeypatch):
     monkeypatch.setenv(warm.ENV, server.path)
     monkeypatch.setenv("SLURM_JOB_ID", "7")
