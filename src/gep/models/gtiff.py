@@ -103,7 +103,9 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 def select(name: str) -> None:
     """Choose the codec for this process (a key of :data:`CODECS`) and install the hook. When
-    pygeoprocessing is already imported with another codec, that one stays: logged."""
+    pygeoprocessing is already imported with another codec: a job forked by the warm-start
+    server restarts as a fresh ``gep`` (:func:`gep.warm.cold_restart`); elsewhere that codec
+    stays, logged."""
     if name not in CODECS:
         raise ValueError(f"unknown GeoTIFF codec {name!r}; one of {', '.join(CODECS)}")
     with _LOCK:
