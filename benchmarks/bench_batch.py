@@ -176,7 +176,7 @@ def run(size: int, years: list[int], cores: int, all_models: bool = False,
         logs = sorted((tmp / ".snakemake" / "log").glob("*.snakemake.log"))
         res = dict(size=size, invest=invest, runs=runs, split=split, cpu=sum(cpus[:2]),
                    timeline=timeline(logs[0].read_text()) if logs and not split else [],
-                   preload_cpu=preload_cpu, warm=not cold,
+                   preload_cpu=preload_cpu, warm=not cold, jobs=jobs,
                    cpu_attribution_jobs=sum(j["cpu"] for j in jobs
                                             if j["argv"][:1] in ATTRIBUTION_COMMANDS))
         if split:
@@ -244,8 +244,21 @@ def main() -> None:
                   f"{r['cpu_attribution'] - r['cpu_startup']:.1f} CPU s; the batch "
                   f"{100 * net / r['gep']:.1f} % slower (issue 10: at most 25 %)", flush=True)
         print_idle(r["timeline"], a.cores)
+        print_commands(r["jobs"])
         print_runs(r["runs"])
     print(f"load average now {os.getloadavg()[0]:.1f}")
+
+
+def print_commands(jobs: list[dict]) -> None:
+    """CPU seconds per gep command over the jobs the warm-start server ran (none cold)."""
+    by: dict[str, list[float]] = {}
+    for j in jobs:
+        name = " ".join(a for a in j["argv"][:2] if not a.startswith("-"))
+        by.setdefault(name, []).append(j["cpu"])
+    if by:
+        print(f"{'':>6} jobs' CPU s by command: " + ", ".join(
+            f"{n} {sum(c):.1f} ({len(c)})" for n, c in sorted(by.items(), key=lambda x: -sum(x[1]))),
+            flush=True)
 
 
 def print_runs(runs: list[dict]) -> None:

@@ -77,13 +77,15 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
 
     InVEST's report reads each raster by its size, not its file's
     (:mod:`gep.models.report_rasters`); its watershed tables clip rasters by a window copy
-    where that gives the same pixels (:mod:`gep.models.zonal_clip`). InVEST writes GeoTIFFs in
+    where that gives the same pixels (:mod:`gep.models.zonal_clip`), and it aligns rasters
+    already on the grid by a copy (:mod:`gep.models.aligned_copy`). InVEST writes GeoTIFFs in
     the codec of the process (:mod:`gep.models.gtiff`, recorded in ``gep_run.json``).
     """
     import contextlib
 
     from gep.log import invest_progress
-    from gep.models import dem_products, gtiff, lazy_reporters, report_rasters, zonal_clip
+    from gep.models import (aligned_copy, dem_products, gtiff, lazy_reporters, report_rasters,
+                            zonal_clip)
 
     workspace = Path(workspace)
     module = models.get(model_id).invest_module()
@@ -101,9 +103,11 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
                               f"(inputs {inputs}; check models.{model_id} in the config)")
         LOG.info("InVEST %s %s: running in %s", model_id, year or "", workspace)
         t0, cpu0 = time.perf_counter(), _cpu_seconds()
+        aligned0 = dict(aligned_copy.COUNTS)
         with (invest_progress(model_id, year),
               report_rasters.sized_by_raster() if report else contextlib.nullcontext(),
               zonal_clip.translated(),
+              aligned_copy.copied(),
               dem_products.reuse(model_id, inputs, params) as reuse):
             spec.execute(args, create_logfile=True, generate_metadata=True,
                          save_file_registry=True, check_outputs=False,
@@ -112,6 +116,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
                    "execute_cpu_seconds": round(_cpu_seconds() - cpu0, 3),
                    "peak_rss_mb": _peak_rss_mb(), "report": report,
                    "gtiff_compression": gtiff.in_force(),
+                   "aligned": {k: v - aligned0[k] for k, v in aligned_copy.COUNTS.items()},
                    "dem_products": None if reuse is None else {
                        "reused": len(reuse.reused), "computed": len(reuse.computed)}}
         write_parameter_set(args, spec.model_id, tmp / parameter_set_name(model_id))

@@ -227,7 +227,11 @@ def reference_surrogate(cfg: Config, p: Paths, year: int, model: str, workspace:
 
         # written in the process's GeoTIFF codec (gep.models.gtiff: `gep reference` selects
         # models.gtiff_compression before pygeoprocessing is imported)
-        func(args, files, str(reference), out, scratch)
+        # a reference layer already on the year's grid is aligned by a copy (near only)
+        from gep.models import aligned_copy
+
+        with aligned_copy.copied():
+            func(args, files, str(reference), out, scratch)
         shutil.rmtree(scratch)
         (tmp / Paths.REFERENCE_RECORD).write_text(json.dumps(
             {"model": model, "year": year, "method": "surrogate",

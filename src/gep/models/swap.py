@@ -41,3 +41,26 @@ class Swap:
                     for obj, name, old in reversed(self._saved):
                         setattr(obj, name, old)
                     self._saved = []
+
+
+def rebound(func: Callable, **names) -> Callable:
+    """A pygeoprocessing function (wrapped by its ``gdal_use_exceptions``) whose own code runs
+    with some of its module's global ``names`` replaced (say ``gdal`` by an object whose
+    ``Warp`` does less), within the same GDAL-exceptions block as the original. Built from
+    ``__wrapped__``, so from the original's code also while the function is swapped."""
+    import functools
+    import types
+
+    from pygeoprocessing.utils import GDALUseExceptions
+
+    inner = func.__wrapped__
+    code = types.FunctionType(inner.__code__, {**inner.__globals__, **names}, inner.__name__,
+                              inner.__defaults__, inner.__closure__)
+    code.__kwdefaults__ = inner.__kwdefaults__
+
+    @functools.wraps(inner)
+    def wrapper(*args, **kwargs):
+        with GDALUseExceptions():
+            return code(*args, **kwargs)
+
+    return wrapper

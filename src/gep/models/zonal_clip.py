@@ -20,9 +20,7 @@ function on rasters with and without nodata, windows inside and across the raste
 """
 from __future__ import annotations
 
-import types
-
-from gep.models.swap import Swap
+from gep.models.swap import Swap, rebound
 
 #: a clip window is on the source's grid when its offsets are this close to whole pixels
 TOLERANCE = 1e-6
@@ -54,15 +52,25 @@ def _window(gdal, source, kwargs) -> tuple | None:
     src = gdal.OpenEx(source, gdal.OF_RASTER)
     if src is None:
         return None
+    window = grid_window(gdal, src, kwargs["xRes"], kwargs["yRes"], kwargs["outputBounds"])
+    return None if window is None else (src, window)
+
+
+def grid_window(gdal, src, x_res: float, y_res: float, bounds) -> tuple[int, ...] | None:
+    """The pixel window ``(xoff, yoff, xsize, ysize)`` of ``src`` (an open dataset) that a
+    warp to ``bounds`` (minx, miny, maxx, maxy) at ``x_res`` / ``y_res`` samples pixel for
+    pixel: a north-up source without rotation, its own pixel size, bounds on its grid (to
+    :data:`TOLERANCE` of a pixel) inside the raster, band masks that are nodata or none.
+    None for any other request."""
     gt = src.GetGeoTransform()
     if gt[2] != 0 or gt[4] != 0 or gt[1] <= 0 or gt[5] >= 0:
         return None
-    if abs(gt[1]) != kwargs["xRes"] or abs(gt[5]) != kwargs["yRes"]:
+    if abs(gt[1]) != x_res or abs(gt[5]) != y_res:
         return None
     for i in range(1, src.RasterCount + 1):
         if src.GetRasterBand(i).GetMaskFlags() not in (gdal.GMF_ALL_VALID, gdal.GMF_NODATA):
             return None
-    minx, miny, maxx, maxy = kwargs["outputBounds"]
+    minx, miny, maxx, maxy = bounds
     exact = [(minx - gt[0]) / gt[1], (maxy - gt[3]) / gt[5],
              (maxx - minx) / gt[1], (miny - maxy) / gt[5]]
     window = [round(v) for v in exact]
@@ -72,7 +80,7 @@ def _window(gdal, source, kwargs) -> tuple | None:
     if (xoff < 0 or yoff < 0 or xsize <= 0 or ysize <= 0
             or xoff + xsize > src.RasterXSize or yoff + ysize > src.RasterYSize):
         return None
-    return src, tuple(window)
+    return tuple(window)
 
 
 class _Gdal:
@@ -91,23 +99,10 @@ class _Gdal:
 def zonal_statistics():
     """pygeoprocessing's ``zonal_statistics``, its code run with :func:`clip` for the clip
     (and within its GDAL-exceptions wrapper, as the original)."""
-    import functools
-
     import pygeoprocessing.geoprocessing as geo
     from osgeo import gdal
-    from pygeoprocessing.utils import GDALUseExceptions
 
-    inner = geo.zonal_statistics.__wrapped__   # the original's code, also while swapped
-    func = types.FunctionType(inner.__code__, {**inner.__globals__, "gdal": _Gdal(gdal)},
-                              inner.__name__, inner.__defaults__, inner.__closure__)
-    func.__kwdefaults__ = inner.__kwdefaults__
-
-    @functools.wraps(inner)
-    def wrapper(*args, **kwargs):
-        with GDALUseExceptions():
-            return func(*args, **kwargs)
-
-    return wrapper
+    return rebound(geo.zonal_statistics, gdal=_Gdal(gdal))
 
 
 def translated():
