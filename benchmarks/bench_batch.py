@@ -256,9 +256,9 @@ def print_commands(jobs: list[dict]) -> None:
         name = " ".join(a for a in j["argv"][:2] if not a.startswith("-"))
         by.setdefault(name, []).append(j["cpu"])
     if by:
-        print(f"{'':>6} jobs' CPU s by command: " + ", ".join(
-            f"{n} {sum(c):.1f} ({len(c)})" for n, c in sorted(by.items(), key=lambda x: -sum(x[1]))),
-            flush=True)
+        order = sorted(by.items(), key=lambda x: -sum(x[1]))
+        print(f"{'':>6} jobs' CPU s by command: "
+              + ", ".join(f"{n} {sum(c):.1f} ({len(c)})" for n, c in order), flush=True)
 
 
 def print_runs(runs: list[dict]) -> None:

@@ -96,6 +96,9 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
     with atomic_dir(workspace) as tmp:
         args = build_args(model_id, inputs, params, tmp, year)
         args.update(overrides or {})
+        # InVEST's validation checks files in a thread and waits for its answer without end
+        # when the check raises, as it does for a pathlib.Path: hand it strings
+        args = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in args.items()}
         problems = module.validate(args)
         if problems:
             keys, msg = problems[0]

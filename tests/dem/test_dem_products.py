@@ -279,3 +279,48 @@ def test_reuse_with_invest_worker_processes(basin, tmp_path):
               tmp_path / "fresh", 2020, report=False)
     assert_same_outputs(tmp_path / "fresh", tmp_path / "w1")
     assert_same_outputs(tmp_path / "fresh", tmp_path / "w2")
+
+
+@pytest.mark.parametrize("p_like_n", [True, False])
+def test_effective_retention_is_routed_once_per_content(basin, tmp_path, monkeypatch, p_like_n):
+    """NDR's effective retention is keyed by the content of its land-cover inputs: with the
+    demo's table (P's retention efficiency and critical length equal to N's) P's raster comes
+    from N's computation; with P's efficiency changed both are routed. Either way every output
+    equals a fresh InVEST run, and a second run of the same year routes nothing."""
+    import csv
+
+    from gep.invest import model_params, run_model
+    from gep.paths import Paths
+    from natcap.invest.ndr import ndr_core
+
+    p = Paths(basin)
+    params = model_params(basin, "ndr")
+    with open(params["biophysical_table"], newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(r["eff_n"] == r["eff_p"] and r["crit_len_n"] == r["crit_len_p"]
+               for r in rows)                                    # the demo's table
+    if not p_like_n:
+        for r in rows:
+            r["eff_p"] = f"{float(r['eff_p']) * 0.9:.3f}"
+        path = tmp_path / "biophysical_p.csv"
+        with open(path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+        params = params | {"biophysical_table": path}     # a Path: run_model takes it too
+    shutil.rmtree(p.dem_products, ignore_errors=True)
+    eff = Counter(ndr_core.ndr_eff_calculation)
+    monkeypatch.setattr(ndr_core, "ndr_eff_calculation", eff)
+    run_model("ndr", p.year_dir(2020), params, tmp_path / "reuse", 2020, report=False)
+    assert eff.calls == (1 if p_like_n else 2)
+    run_model("ndr", p.year_dir(2020), params, tmp_path / "again", 2020, report=False)
+    assert eff.calls == (1 if p_like_n else 2), "the re-run routed effective retention again"
+    run_model("ndr", p.year_dir(2020), params | {"reuse_dem_products": False},
+              tmp_path / "fresh", 2020, report=False)
+    assert eff.calls == (3 if p_like_n else 4)
+    for ws in ("reuse", "again"):
+        assert_same_outputs(tmp_path / "fresh", tmp_path / ws)
+    sub = "intermediate_outputs/effective_retention_{}.tif"
+    same = np.array_equal(_read(tmp_path / "fresh" / sub.format("n")),
+                          _read(tmp_path / "fresh" / sub.format("p")), equal_nan=True)
+    assert same is p_like_n

@@ -76,6 +76,8 @@ class Step:
     outputs: tuple[str, ...]
     root: bool = False          # inputs are hashed (the masked DEM), not looked up
     ignore: tuple[str, ...] = ("working_dir",)   # scratch space only; not part of the key
+    #: inputs hashed when they are not products of the cache (land-cover rasters)
+    hashed: tuple[str, ...] = ()
 
 
 _R = "pygeoprocessing.routing"
@@ -113,6 +115,12 @@ STEPS: tuple[Step, ...] = (
          ("target_d_up_path",)),
     Step("natcap.invest.ndr.ndr", "calculate_ic", ("d_up_path", "d_dn_path"),
          ("target_ic_path",)),
+    # not DEM-only: NDR's effective retention routes the land cover's retention efficiency and
+    # critical length (hashed) down the DEM's flow directions to its streams (products). Equal
+    # inputs give the same raster: P's when P's parameters equal N's, every year's on a re-run.
+    Step("natcap.invest.ndr.ndr_core", "ndr_eff_calculation",
+         ("flow_direction_path", "stream_path", "retention_eff_lulc_path", "crit_len_path"),
+         ("effective_retention_path",), hashed=("retention_eff_lulc_path", "crit_len_path")),
 )
 
 
@@ -319,8 +327,9 @@ def _scalar_id(value):
     raise _Unknown(repr(value))
 
 
-def _raster_id(value, root: bool):
-    """Digest of an input raster (path or (path, band)); None stays None."""
+def _raster_id(value, root: bool, hashed: bool = False):
+    """Digest of an input raster (path or (path, band)); None stays None. ``root``: hashed
+    always; ``hashed``: the cache's digest if it placed the file, else hashed."""
     if value is None:
         return None
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], int):
@@ -328,23 +337,28 @@ def _raster_id(value, root: bool):
         if band != 1 and not root:
             raise _Unknown(f"band {band}")
         digest = raster_digest(path, band) if root else _known(str(path))
+        if digest is None and hashed and band == 1:
+            digest = raster_digest(path, band)
         if digest is None:
             raise _Unknown(str(path))
         return [digest, band]
     if isinstance(value, (str, os.PathLike)):
         digest = raster_digest(value) if root else _known(str(value))
+        if digest is None and hashed:
+            digest = raster_digest(value)
         if digest is None:
             raise _Unknown(str(value))
         return digest
     if isinstance(value, (list, tuple)):
-        return [_raster_id(v, root) for v in value]
+        return [_raster_id(v, root, hashed) for v in value]
     raise _Unknown(repr(value))
 
 
 def _call_key(step: Step, bound: inspect.BoundArguments) -> tuple[str, dict]:
     skip = set(step.inputs) | set(step.outputs) | set(step.ignore)
     desc = {"function": f"{step.module}.{step.name}", "versions": versions(),
-            "inputs": {n: _raster_id(bound.arguments.get(n), step.root) for n in step.inputs},
+            "inputs": {n: _raster_id(bound.arguments.get(n), step.root, n in step.hashed)
+                       for n in step.inputs},
             "arguments": {k: _scalar_id(v) for k, v in bound.arguments.items() if k not in skip}}
     text = json.dumps(desc, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest(), desc
