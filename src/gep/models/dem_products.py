@@ -18,7 +18,10 @@ never changes. Here those steps are memoised by the **content** of their inputs:
   year whose mask differs has a different masked DEM, hence a different key. Every other step is
   memoised only when all its raster inputs are products of this cache (their digests are known);
   anything depending on land cover or climate (``w``, ``ws_inverse``, loads ...) therefore runs
-  as usual.
+  as usual. One exception, a step whose land-cover inputs are *hashed* (``Step.hashed``):
+  NDR's effective retention, keyed by the content of its retention-efficiency and
+  critical-length rasters, so P's comes from N's when their parameters are equal and a re-run
+  of a year routes neither.
 * Products live in ``results/<basin>/invest/dem/<key>/`` (``Paths.dem_products``): the output
   rasters and ``manifest.json`` (function, arguments, input and output digests, versions). A
   folder is written with :func:`gep.io.atomic_dir` under an exclusive file lock
