@@ -68,3 +68,57 @@ def test_threads_share_the_configuration_safely(tmp_path):
         texts = list(pool.map(one, range(6)))
     for i, text in enumerate(texts):
         assert f"第{i}号 paper {i}" in text and f"协议执行率 {i}.00%" in text
+
+
+def _font_programs(path) -> list[bytes]:
+    """The embedded font programs (FontFile, FontFile2, FontFile3 streams), sorted."""
+    from pypdf import PdfReader
+
+    out = []
+    for page in PdfReader(path).pages:
+        for f in (page["/Resources"].get("/Font") or {}).values():
+            font = f.get_object()
+            for desc in [font.get("/FontDescriptor")] + [
+                    d.get_object().get("/FontDescriptor")
+                    for d in font.get("/DescendantFonts") or []]:
+                if desc is None:
+                    continue
+                desc = desc.get_object()
+                for key in ("/FontFile", "/FontFile2", "/FontFile3"):
+                    if key in desc:
+                        out.append(desc[key].get_object().get_data())
+    return sorted(out)
+
+
+RENDER = """
+import json, sys
+from gep import pdf
+if sys.argv[1] == "plain":
+    pdf._shared["font_files"] = True        # WeasyPrint's own copy for every document
+docs = json.loads(open(sys.argv[2], encoding="utf-8").read())
+for i, html in enumerate(docs):
+    pdf.html_to_pdf(html, f"{sys.argv[3]}/{sys.argv[1]}{i}.pdf")
+print(len(pdf._FONT_FILES))
+"""
+
+
+def test_font_files_copied_once_give_the_same_fonts(tmp_path):
+    """gep.pdf copies a font's file out of HarfBuzz once per process (the later documents
+    reuse it): every document's embedded font programs equal those made with WeasyPrint's
+    own copy per document (each way in a fresh interpreter, the same documents in order)."""
+    pytest.importorskip("weasyprint")
+    import json
+    import subprocess
+    import sys
+
+    docs = tmp_path / "docs.json"
+    docs.write_text(json.dumps([DOCS[0], DOCS[1], DOCS[0]]), encoding="utf-8")
+    copies = {}
+    for way in ("shared", "plain"):
+        r = subprocess.run([sys.executable, "-c", RENDER, way, str(docs), str(tmp_path)],
+                           check=True, capture_output=True, text=True)
+        copies[way] = int(r.stdout.split()[-1])
+    assert copies["plain"] == 0 and copies["shared"] >= 1     # the CJK faces, at least
+    for i in range(3):
+        got = _font_programs(tmp_path / f"shared{i}.pdf")
+        assert got and got == _font_programs(tmp_path / f"plain{i}.pdf"), i
