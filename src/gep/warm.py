@@ -166,6 +166,7 @@ PRELOAD = (
     "gep.tables", "gep.invest", "gep.models", "gep.sources", "gep.attribution",
     "gep.compensation", "gep.monitoring", "gep.ledger", "gep.committee", "gep.rating",
     "gep.report", "gep.pdf", "gep.gis", "gep.portal",
+    "weasyprint",        # the PDFs (committee papers, report): 0.24 CPU s a job otherwise
 )
 
 
