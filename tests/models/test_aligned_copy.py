@@ -59,6 +59,26 @@ def rasters(tmp_path_factory):
     ds.GetRasterBand(1).ComputeStatistics(False)                # into lc_cog.tif.aux.xml
     ds = None
     out["byte COG, overviews, statistics"] = cog
+    # a code raster with what else a band may carry: scale, offset, unit, categories, a RAT
+    codes = _raster(d / "codes.tif", (np.arange(ROWS * COLS) % 7).astype(np.uint8)
+                    .reshape(ROWS, COLS), 255)
+    ds = gdal.Open(codes, gdal.GA_Update)
+    band = ds.GetRasterBand(1)
+    band.SetScale(0.5)
+    band.SetOffset(2.0)
+    band.SetUnitType("mm")
+    band.SetCategoryNames(["none", "forest"])
+    rat = gdal.RasterAttributeTable()
+    rat.CreateColumn("Value", gdal.GFT_Integer, gdal.GFU_MinMax)
+    rat.CreateColumn("Name", gdal.GFT_String, gdal.GFU_Name)
+    rat.SetRowCount(2)
+    for row, (value, name) in enumerate([(1, "forest"), (2, "crop")]):
+        rat.SetValueAsInt(row, 0, value)
+        rat.SetValueAsString(row, 1, name)
+    band.SetDefaultRAT(rat)
+    band = None
+    ds = None
+    out["byte, scale, unit, categories, RAT"] = codes
     return out
 
 
@@ -66,14 +86,19 @@ def _describe(path) -> dict:
     ds = gdal.Open(path)
     b = ds.GetRasterBand(1)
     ct = b.GetColorTable()
+    rat = b.GetDefaultRAT()
     out = dict(
+        scale=(b.GetScale(), b.GetOffset(), b.GetUnitType()), categories=b.GetCategoryNames(),
+        rat=None if rat is None else [[rat.GetValueAsString(r, c) for c in
+                                       range(rat.GetColumnCount())]
+                                      for r in range(rat.GetRowCount())],
         size=(ds.RasterXSize, ds.RasterYSize), gt=ds.GetGeoTransform(), wkt=ds.GetProjection(),
         type=b.DataType, nodata=b.GetNoDataValue(), md=ds.GetMetadata(),
         structure=ds.GetMetadata("IMAGE_STRUCTURE"), band_md=b.GetMetadata(),
         description=b.GetDescription(), block=b.GetBlockSize(), overviews=b.GetOverviewCount(),
         colours=None if ct is None else [ct.GetColorEntry(i) for i in range(ct.GetCount())],
         pixels=b.ReadAsArray())
-    b = ct = None
+    b = ct = rat = None
     ds = None
     return out
 
@@ -92,7 +117,8 @@ def _warp(src, target, **kw):
 
 
 @pytest.mark.parametrize("name", ["float32 nodata", "int16 nodata", "float64 no nodata",
-                                  "byte COG, overviews, statistics"])
+                                  "byte COG, overviews, statistics",
+                                  "byte, scale, unit, categories, RAT"])
 @pytest.mark.parametrize("window", [None, (13, 7, 100, 50), (169, 229, 1, 1)])
 def test_a_copy_writes_what_gdal_warp_writes(rasters, tmp_path, name, window):
     src = rasters[name]

@@ -14,7 +14,8 @@ WKT, to the character), the source's pixel size, bounds on its grid inside the r
 (:func:`gep.models.zonal_clip.grid_window`), no warp option but ``NUM_THREADS`` -- the window
 is copied with ``gdal.Translate`` in the same creation options and given exactly the
 georeferencing Warp gives it. As Warp does, the copy keeps the source's data type, nodata and
-metadata but not its statistics (``STATISTICS_*`` band items), nor its overviews. Any other
+metadata, scale, offset, unit and attribute table but not its statistics (``STATISTICS_*``
+band items), category names or overviews. Any other
 request -- bilinear, mode, another grid or projection, a band mask -- goes to ``gdal.Warp``
 unchanged. Only nearest neighbour: GDAL's bilinear and mode resampling onto the same grid
 are not always the identity (on a geographic grid a few pixels change; measured with GDAL
@@ -81,11 +82,17 @@ def copy_or_warp(gdal, destNameOrDestDS, srcDSOrSrcDSTab, **kwargs):
                          creationOptions=list(kwargs.get("creationOptions") or []), **extra)
     # what gdalwarp -te -tr writes: the bounds' upper-left corner and the requested size
     out.SetGeoTransform((minx, kwargs["xRes"], 0.0, maxy, 0.0, -kwargs["yRes"]))
-    for i in range(1, out.RasterCount + 1):        # Warp does not carry statistics over
+    for i in range(1, out.RasterCount + 1):   # Warp carries neither statistics nor categories
         band = out.GetRasterBand(i)
         md = band.GetMetadata()
         if any(k.startswith("STATISTICS_") for k in md):
             band.SetMetadata({k: v for k, v in md.items() if not k.startswith("STATISTICS_")})
+        if band.GetCategoryNames():
+            band.SetCategoryNames([])
+        source = src.GetRasterBand(i)                 # a window's copy drops the unit
+        if band.GetUnitType() != source.GetUnitType():
+            band.SetUnitType(source.GetUnitType())
+        band = source = None
     COUNTS["copied"] += 1
     return out
 
