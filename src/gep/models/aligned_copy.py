@@ -27,7 +27,7 @@ overviews, windows inside the raster and the whole of it.
 """
 from __future__ import annotations
 
-from gep.models.swap import Swap, rebound
+from gep.models.swap import GdalWarp, Swap, rebound
 from gep.models.zonal_clip import grid_window
 
 NEAREST = ("near", "nearest")
@@ -97,19 +97,6 @@ def copy_or_warp(gdal, destNameOrDestDS, srcDSOrSrcDSTab, **kwargs):
     return out
 
 
-class _Gdal:
-    """``osgeo.gdal`` with :func:`copy_or_warp` for ``Warp``."""
-
-    def __init__(self, gdal):
-        self._gdal = gdal
-
-    def __getattr__(self, name):
-        return getattr(self._gdal, name)
-
-    def Warp(self, destNameOrDestDS, srcDSOrSrcDSTab, **kwargs):  # noqa: N802 (GDAL's name)
-        return copy_or_warp(self._gdal, destNameOrDestDS, srcDSOrSrcDSTab, **kwargs)
-
-
 def copied():
     """Within the block (a context manager) ``pygeoprocessing.warp_raster``, and so
     ``align_and_resize_raster_stack``, copies where :func:`plan` finds a copy."""
@@ -118,7 +105,7 @@ def copied():
     from osgeo import gdal
 
     def targets():
-        fast = rebound(geo.warp_raster, gdal=_Gdal(gdal))
+        fast = rebound(geo.warp_raster, gdal=GdalWarp(gdal, copy_or_warp))
         return [(geo, "warp_raster", fast), (pygeoprocessing, "warp_raster", fast)]
 
     return _SWAP(targets)

@@ -64,3 +64,17 @@ def rebound(func: Callable, **names) -> Callable:
             return code(*args, **kwargs)
 
     return wrapper
+
+
+class GdalWarp:
+    """``osgeo.gdal`` with ``Warp`` done by ``warp(gdal, destination, source, **kwargs)``, for
+    a function :func:`rebound` to call: every other attribute is GDAL's."""
+
+    def __init__(self, gdal, warp: Callable):
+        self._gdal, self._warp = gdal, warp
+
+    def __getattr__(self, name):
+        return getattr(self._gdal, name)
+
+    def Warp(self, destNameOrDestDS, srcDSOrSrcDSTab, **kwargs):  # noqa: N802 (GDAL's name)
+        return self._warp(self._gdal, destNameOrDestDS, srcDSOrSrcDSTab, **kwargs)

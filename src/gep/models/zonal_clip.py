@@ -20,7 +20,7 @@ function on rasters with and without nodata, windows inside and across the raste
 """
 from __future__ import annotations
 
-from gep.models.swap import Swap, rebound
+from gep.models.swap import GdalWarp, Swap, rebound
 
 #: a clip window is on the source's grid when its offsets are this close to whole pixels
 TOLERANCE = 1e-6
@@ -83,26 +83,13 @@ def grid_window(gdal, src, x_res: float, y_res: float, bounds) -> tuple[int, ...
     return tuple(window)
 
 
-class _Gdal:
-    """``osgeo.gdal`` with :func:`clip` for ``Warp``."""
-
-    def __init__(self, gdal):
-        self._gdal = gdal
-
-    def __getattr__(self, name):
-        return getattr(self._gdal, name)
-
-    def Warp(self, destNameOrDestDS, srcDSOrSrcDSTab, **kwargs):  # noqa: N802 (GDAL's name)
-        return clip(self._gdal, destNameOrDestDS, srcDSOrSrcDSTab, **kwargs)
-
-
 def zonal_statistics():
     """pygeoprocessing's ``zonal_statistics``, its code run with :func:`clip` for the clip
     (and within its GDAL-exceptions wrapper, as the original)."""
     import pygeoprocessing.geoprocessing as geo
     from osgeo import gdal
 
-    return rebound(geo.zonal_statistics, gdal=_Gdal(gdal))
+    return rebound(geo.zonal_statistics, gdal=GdalWarp(gdal, clip))
 
 
 def translated():
