@@ -12,11 +12,11 @@ about 15 % more CPU time; the PDFs are byte-identical). pango's font map is not 
 concurrent use, so documents are rendered one at a time (a lock) within a process.
 
 WeasyPrint copies each font's whole file out of HarfBuzz for every document that uses it
-(``weasyprint.text.fonts.get_hb_object_data``): two 20 MB Noto CJK faces per paper, 0.7 of a
-committee job's 5 CPU s. :func:`_share_font_files` keeps that copy per font of the shared font
-map, keyed by the address and length of the face's HarfBuzz blob, which a reference held
-here keeps alive (so no other data can take its address); documents get the same bytes as
-before (tested: the embedded font programs are identical).
+(``weasyprint.text.fonts.get_hb_object_data``): two 20 MB Noto CJK faces per paper, 0.3-0.5 of
+a year's committee job (4 CPU s). :func:`_share_font_files` keeps one copy per font of the
+shared font map, keyed by the address and length of the face's HarfBuzz blob, which a
+reference held here keeps alive (so no other data can take its address); documents get the
+same bytes as before (tested: the embedded font programs are identical).
 """
 from __future__ import annotations
 
