@@ -339,22 +339,23 @@ def _raster_id(value, root: bool, hashed: bool = False):
         path, band = value
         if band != 1 and not root:
             raise _Unknown(f"band {band}")
-        digest = raster_digest(path, band) if root else _known(str(path))
-        if digest is None and hashed and band == 1:
-            digest = raster_digest(path, band)
-        if digest is None:
-            raise _Unknown(str(path))
-        return [digest, band]
+        return [_digest(path, band, root, hashed), band]
     if isinstance(value, (str, os.PathLike)):
-        digest = raster_digest(value) if root else _known(str(value))
-        if digest is None and hashed:
-            digest = raster_digest(value)
-        if digest is None:
-            raise _Unknown(str(value))
-        return digest
+        return _digest(value, 1, root, hashed)
     if isinstance(value, (list, tuple)):
         return [_raster_id(v, root, hashed) for v in value]
     raise _Unknown(repr(value))
+
+
+def _digest(path, band: int, root: bool, hashed: bool) -> str:
+    """A raster's content digest: hashed (``root``), else the one the cache placed it with,
+    else hashed (``hashed``) or :class:`_Unknown`."""
+    digest = raster_digest(path, band) if root else _known(str(path))
+    if digest is None and hashed:
+        digest = raster_digest(path, band)
+    if digest is None:
+        raise _Unknown(str(path))
+    return digest
 
 
 def _call_key(step: Step, bound: inspect.BoundArguments) -> tuple[str, dict]:
