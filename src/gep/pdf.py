@@ -28,6 +28,7 @@ from pathlib import Path
 from gep.errors import GepError
 from gep.io import atomic_path
 
+LOG = logging.getLogger(__name__)
 CJK_FONT_FAMILIES = "'Noto Sans CJK SC', 'Noto Serif CJK SC', 'WenQuanYi Zen Hei', sans-serif"
 
 
@@ -74,7 +75,12 @@ def _share_font_files() -> None:
     from weasyprint.pdf import fonts as pdf_fonts
     from weasyprint.text.ffi import ffi, harfbuzz
 
-    real_data, real_face = pdf_fonts.get_hb_object_data, pdf_fonts.get_pango_font_hb_face
+    _shared["font_files"] = True
+    real_data = getattr(pdf_fonts, "get_hb_object_data", None)
+    real_face = getattr(pdf_fonts, "get_pango_font_hb_face", None)
+    if real_data is None or real_face is None:     # another WeasyPrint: its own copies
+        LOG.debug("weasyprint.pdf.fonts has other names: font files copied per document")
+        return
 
     def address(pointer) -> int:
         return int(ffi.cast("uintptr_t", pointer))
@@ -98,7 +104,6 @@ def _share_font_files() -> None:
         return _FONT_FILES[key]
 
     pdf_fonts.get_hb_object_data, pdf_fonts.get_pango_font_hb_face = data, face
-    _shared["font_files"] = True
 
 
 def html_to_pdf(html: str, out_path: str | os.PathLike, base_url: str | os.PathLike | None = None,

@@ -122,3 +122,20 @@ def test_font_files_copied_once_give_the_same_fonts(tmp_path):
     for i in range(3):
         got = _font_programs(tmp_path / f"shared{i}.pdf")
         assert got and got == _font_programs(tmp_path / f"plain{i}.pdf"), i
+
+
+def test_another_weasyprint_keeps_its_own_font_copies(monkeypatch):
+    """A WeasyPrint whose font module lacks the functions gep wraps is left alone: no error,
+    nothing replaced (it copies font files per document, as WeasyPrint does)."""
+    pytest.importorskip("weasyprint")
+    from weasyprint.pdf import fonts as pdf_fonts
+
+    from gep import pdf
+
+    monkeypatch.setattr(pdf, "_shared", {})
+    monkeypatch.delattr(pdf_fonts, "get_hb_object_data")
+    face = pdf_fonts.get_pango_font_hb_face
+    pdf._share_font_files()
+    assert pdf_fonts.get_pango_font_hb_face is face
+    assert not hasattr(pdf_fonts, "get_hb_object_data")
+    assert pdf._shared["font_files"] is True          # decided once
