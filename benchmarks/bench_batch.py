@@ -17,7 +17,8 @@ how long each InVEST ``execute`` took, its CPU seconds, peak memory and DEM prod
 (recorded by gep in ``gep_run.json``). Orchestration overhead = wall time of the batch minus
 the InVEST time (spread over the cores the jobs ran on). Also printed: CPU seconds (user + sys
 of every process, the warm-start server's jobs included) beside the wall time, the steadier
-figure on a shared machine, and the load average before and after.
+figure on a shared machine, the load average before and after, and the machine's speed on a
+fixed workload (``machine_speed.py``) to set runs of different days beside each other.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import machine_speed  # benchmarks/machine_speed.py: this script's folder is on sys.path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -217,6 +219,7 @@ def main() -> None:
         years = list(range(2020, 2020 + years[0]))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; years "
           f"{years[0]}-{years[-1]}; reports {'off' if a.no_reports else 'on'}", flush=True)
+    print(machine_speed.line(), flush=True)
     print(f"{'size':>6} {'pixels':>10} {'batch s':>8} {'InVEST s (sum)':>15} "
           f"{'InVEST s / cores':>17} {'overhead s':>11}  per model")
     for size in a.sizes:

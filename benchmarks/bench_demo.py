@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import machine_speed  # benchmarks/machine_speed.py: this script's folder is on sys.path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,6 +139,7 @@ def main() -> None:
                     help="gep run --cold: every job a new process (no warm-start server)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     a = ap.parse_args()
+    speed = machine_speed.line()
     res = run(a.size, a.cores, a.config.resolve(), a.keep, a.cold)
     per_rule: dict[str, dict] = {}
     for j in res["jobs"]:
@@ -149,6 +151,7 @@ def main() -> None:
     job_cpu = sum(r["cpu"] for r in per_rule.values())
     load = os.getloadavg()[0]
     print(f"demo {a.size}x{a.size}, {a.cores} cores, load average at the end {load:.1f}")
+    print(speed)
     print(f"gep run: {res['plain_wall']:.1f} s wall ({'cold' if a.cold else 'warm'} start)")
     print(f"instrumented run: wall {res['wall']:.1f} s | CPU {res['cpu']:.1f} s (jobs "
           f"{job_cpu:.1f} s, "
