@@ -78,14 +78,16 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
     InVEST's report reads each raster by its size, not its file's
     (:mod:`gep.models.report_rasters`); its watershed tables clip rasters by a window copy
     where that gives the same pixels (:mod:`gep.models.zonal_clip`), and it aligns rasters
-    already on the grid by a copy (:mod:`gep.models.aligned_copy`). InVEST writes GeoTIFFs in
-    the codec of the process (:mod:`gep.models.gtiff`, recorded in ``gep_run.json``).
+    already on the grid by a copy (:mod:`gep.models.aligned_copy`); habitat quality's distance
+    transforms keep their scratch rasters uncompressed (:mod:`gep.models.edt_scratch`). InVEST
+    writes GeoTIFFs in the codec of the process (:mod:`gep.models.gtiff`, recorded in
+    ``gep_run.json``).
     """
     import contextlib
 
     from gep.log import invest_progress
-    from gep.models import (aligned_copy, dem_products, gtiff, lazy_reporters, report_rasters,
-                            zonal_clip)
+    from gep.models import (aligned_copy, dem_products, edt_scratch, gtiff, lazy_reporters,
+                            report_rasters, zonal_clip)
 
     workspace = Path(workspace)
     module = models.get(model_id).invest_module()
@@ -111,6 +113,7 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
               report_rasters.sized_by_raster() if report else contextlib.nullcontext(),
               zonal_clip.translated(),
               aligned_copy.copied(),
+              edt_scratch.uncompressed_scratch(),
               dem_products.reuse(model_id, inputs, params) as reuse):
             spec.execute(args, create_logfile=True, generate_metadata=True,
                          save_file_registry=True, check_outputs=False,
