@@ -129,3 +129,21 @@ def test_the_original_function_is_back_after_the_block():
             assert pygeoprocessing.zonal_statistics is inside
         assert inside is not before[0] and geo.zonal_statistics is inside
     assert (pygeoprocessing.zonal_statistics, geo.zonal_statistics) == before
+
+
+def test_tables_equal_with_many_features(rasters, tmp_path):
+    """Thirty watersheds, several in a block: the same table of each."""
+    paths, _ = rasters
+    boxes = []
+    for i in range(6):
+        for j in range(5):
+            (x0, y1), (x1, y0) = _px(i * 28 + 1, j * 46 + 2), _px(i * 28 + 27, j * 46 + 44)
+            boxes.append((x0 + 7.5, y0, x1, y1 - 3.0))
+    vector = _vector(tmp_path / "many.gpkg", boxes)
+    bands = paths["float32 nodata"][0]        # one (path, band): one table
+    expected = pygeoprocessing.zonal_statistics(bands, vector, working_dir=str(tmp_path))
+    with zonal_clip.translated():
+        got = pygeoprocessing.zonal_statistics(bands, vector, working_dir=str(tmp_path))
+    assert got == expected
+    assert sum(s["count"] > 0 for s in expected.values()) == 30
+
