@@ -16,6 +16,8 @@ Land cover follows the ESA WorldCover legend; see ``config/tables/`` for the par
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +31,8 @@ from gep.sources.base import FLOAT_NODATA, LANDCOVER_NODATA, Grid, write_raster
 
 if TYPE_CHECKING:  # vectors only for the parties: the year and static jobs import no geopandas
     import geopandas as gpd
+
+LOG = logging.getLogger(__name__)
 
 #: The demo's parties, in raster-label order (label = index + 1).
 PARTIES = [
@@ -114,15 +118,68 @@ def _river_u(v: np.ndarray) -> np.ndarray:
     return 0.5 + 0.08 * np.sin(2 * np.pi * (1.3 * v + 0.1)) + 0.04 * np.sin(2 * np.pi * 3.1 * v)
 
 
+class _stored:
+    """A field no year changes, computed once for all year jobs: like ``cached_property``, and
+    also kept in the basin's field store (``<name>.npy``), where another job loads it instead
+    of computing it again. A file that cannot be read is computed again."""
+
+    def __init__(self, func):
+        self.func, self.name, self.__doc__ = func, func.__name__, func.__doc__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, basin, owner=None):
+        if basin is None:
+            return self
+        value = basin.load(self.name)
+        if value is None:
+            value = self.func(basin)
+            basin.save(self.name, value)
+        basin.__dict__[self.name] = value   # from now on found before this descriptor
+        return value
+
+
 class _Basin:
     """Static fields of the demo basin, computed once per (seed, shape), each when first used:
-    a year job needs no party boundaries or roads, the static job no land-cover noise."""
+    a year job needs no party boundaries or roads, the static job no land-cover noise.
 
-    def __init__(self, seed: int, rows: int, cols: int):
+    The fields every year's land cover and climate start from (:class:`_stored`) are also
+    kept in ``store`` when one is given: each year job is a process of its own, and at 4000 x
+    4000 computing them took 2.6 of a year job's 7 CPU s. The folder's name is
+    :func:`store_key` (seed, shape, this module's code, numpy's and scipy's versions), so a
+    changed generator or library never reads an older basin's fields."""
+
+    def __init__(self, seed: int, rows: int, cols: int, store: Path | None = None):
         self.seed, self.shape = seed, (rows, cols)
+        self.store = Path(store) if store is not None else None
         self.v, self.u = _coords(self.shape)
 
-    @cached_property
+    def load(self, name: str) -> np.ndarray | None:
+        path = self.store / f"{name}.npy" if self.store is not None else None
+        if path is None or not path.is_file():
+            return None
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:      # unreadable: computed again (and rewritten)
+            LOG.warning("demo field %s: %s; computing it again", path, exc)
+            return None
+
+    def save(self, name: str, value: np.ndarray) -> None:
+        """Write ``<store>/<name>.npy`` atomically (two jobs may write the same field at once;
+        both write the same bytes). A store that cannot be written only costs the time."""
+        if self.store is None:
+            return
+        from gep.io import atomic_path
+
+        try:
+            _forget_other_stores(self.store)
+            with atomic_path(self.store / f"{name}.npy") as tmp, open(tmp, "wb") as fh:
+                np.save(fh, value, allow_pickle=False)
+        except OSError as exc:
+            LOG.warning("demo field store %s not written: %s", self.store, exc)
+
+    @_stored
     def mask(self) -> np.ndarray:
         """Basin outline: a lobed blob, wider in the headwaters."""
         v, u = self.v, self.u
@@ -130,12 +187,12 @@ class _Basin:
         dist = np.sqrt(((u - 0.5) / (ru * (1.0 - 0.25 * v))) ** 2 + ((v - 0.5) / 0.49) ** 2)
         return dist <= 1.0
 
-    @cached_property
+    @_stored
     def river_d(self) -> np.ndarray:
         """River distance (in normalised units)."""
         return np.abs(self.u - _river_u(self.v))
 
-    @cached_property
+    @_stored
     def dem(self) -> np.ndarray:
         """Elevation: high northern mountains falling to the southern plain; V-shaped valley."""
         v = self.v
@@ -145,7 +202,7 @@ class _Basin:
         dem = relief * (0.35 + 0.65 * valley) + 60.0 * n1 * (1.0 - v) + 25.0
         return np.maximum(dem, 5.0).astype(np.float32)
 
-    @cached_property
+    @_stored
     def _up(self) -> np.ndarray:
         """Upstream/downstream split at v ~ 0.6."""
         v, u = self.v, self.u
@@ -164,34 +221,34 @@ class _Basin:
                          np.where(u < c3, 4, 5)).astype(np.int16)
         return np.where(self.mask, label, 0).astype(np.int16)
 
-    @cached_property
+    @_stored
     def upstream(self) -> np.ndarray:
         return self.mask & self._up
 
-    @cached_property
+    @_stored
     def city_d(self) -> np.ndarray:
         """Distance to the downstream city centre."""
         return np.sqrt(((self.u - 0.62) / 1.0) ** 2 + ((self.v - 0.86) / 0.8) ** 2)
 
-    @cached_property
+    @_stored
     def reservoir(self) -> np.ndarray:
         v = self.v
         return self.mask & (np.sqrt(((self.u - _river_u(v)) / 0.07) ** 2
                                     + ((v - 0.70) / 0.05) ** 2) < 1.0)
 
-    @cached_property
+    @_stored
     def n_lc(self) -> np.ndarray:
         return _smooth(self.seed, 7, self.shape, 2.0)
 
-    @cached_property
+    @_stored
     def n_fine(self) -> np.ndarray:
         return _rng(self.seed, 8).random(self.shape, dtype=np.float32)
 
-    @cached_property
+    @_stored
     def n_reforest(self) -> np.ndarray:
         return _rng(self.seed, 9).random(self.shape, dtype=np.float32)
 
-    @cached_property
+    @_stored
     def n_urban(self) -> np.ndarray:
         return _smooth(self.seed, 10, self.shape, 1.5)
 
@@ -265,15 +322,38 @@ class _Basin:
         return zone.astype(np.uint8)
 
 
-_CACHE: dict[tuple[int, int, int], _Basin] = {}
+_CACHE: dict[tuple, _Basin] = {}
+#: the field stores of a results folder: ``<static inputs>/.demo-fields/<store_key>/``
+STORES = ".demo-fields"
+
+
+def store_key(seed: int, rows: int, cols: int) -> str:
+    """Names the stored fields of one demo basin computed by one version of the code."""
+    import scipy
+
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(repr((seed, rows, cols, np.__version__, scipy.__version__)).encode())
+    return h.hexdigest()[:24]
+
+
+def _forget_other_stores(store: Path) -> None:
+    """Remove the stores of other basins or older code beside ``store`` (best effort)."""
+    import shutil
+
+    if store.is_dir():
+        return
+    for other in store.parent.glob("*") if store.parent.is_dir() else ():
+        if other.is_dir() and other.name != store.name:
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def _basin(cfg) -> _Basin:
     key = (cfg.demo.seed, cfg.demo.rows, cfg.demo.cols)
-    if key not in _CACHE:
+    store = Paths(cfg).static_dir / STORES / store_key(*key)
+    if (key, store) not in _CACHE:
         _CACHE.clear()
-        _CACHE[key] = _Basin(*key)
-    return _CACHE[key]
+        _CACHE[(key, store)] = _Basin(*key, store=store)
+    return _CACHE[(key, store)]
 
 
 def _masked(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
