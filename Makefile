@@ -74,6 +74,7 @@ lint: install
 	$(VENV)/bin/snakemake --lint --configfile config/config.yaml
 
 bench: install
+	$(PY) benchmarks/machine_speed.py
 	$(PY) benchmarks/bench_batch.py --sizes 200 1000
 	$(PY) benchmarks/bench_monitoring.py
 	$(PY) benchmarks/bench_ledger.py
