@@ -10,15 +10,16 @@ HTML reports off (``models.invest_reports``); ``--cold`` starts every job as a n
 ``--split`` runs the GEP tables and the attribution as two Snakemake invocations to time the
 attribution alone (issue 10's slowdown).
 
-For each size: generate the demo basin in a scratch folder, run the Snakemake DAG up to the
-GEP tables and the attribution (acquire, InVEST, zonal, valuation, the reference-climate runs
-and the attribution table) with 2 cores in one invocation, as ``gep run`` does, and read back
-how long each InVEST ``execute`` took, its CPU seconds, peak memory and DEM products reused
-(recorded by gep in ``gep_run.json``). Orchestration overhead = wall time of the batch minus
-the InVEST time (spread over the cores the jobs ran on). Also printed: CPU seconds (user + sys
-of every process, the warm-start server's jobs included) beside the wall time, the steadier
-figure on a shared machine, the load average before and after, and the machine's speed on a
-fixed workload (``machine_speed.py``) to set runs of different days beside each other.
+For each size: generate the demo basin in a scratch folder, run the Snakemake DAG up to the GEP
+tables and the attribution (acquire, InVEST, zonal, valuation, the reference-climate runs and
+the attribution table) with 2 cores in one invocation, as ``gep run`` does, and read back how
+long each InVEST ``execute`` took, its CPU seconds, peak memory, the DEM products reused and
+the CPU seconds that reuse saved (recorded by gep in ``gep_run.json``). Orchestration overhead
+= wall time of the batch minus the InVEST time (spread over the cores the jobs ran on). Also
+printed: CPU seconds (user + sys of every process, the warm-start server's jobs included)
+beside the wall time, the steadier figure on a shared machine, the load average before and
+after, and the machine's speed on a fixed workload (``machine_speed.py``) to set runs of
+different days beside each other.
 """
 from __future__ import annotations
 
@@ -248,7 +249,7 @@ def main() -> None:
                   f"{100 * net / r['gep']:.1f} % slower (issue 10: at most 25 %)", flush=True)
         print_idle(r["timeline"], a.cores)
         print_commands(r["jobs"])
-        print_runs(r["runs"])
+        print_runs(r["runs"], a.cores)
     print(f"load average now {os.getloadavg()[0]:.1f}")
 
 
@@ -264,13 +265,15 @@ def print_commands(jobs: list[dict]) -> None:
               + ", ".join(f"{n} {sum(c):.1f} ({len(c)})" for n, c in order), flush=True)
 
 
-def print_runs(runs: list[dict]) -> None:
+def print_runs(runs: list[dict], cores: int = 2) -> None:
     """Per model over every InVEST run of the batch (reference-climate runs included): runs,
-    wall and CPU seconds of ``execute``, largest peak memory, DEM product steps reused."""
+    wall and CPU seconds of ``execute``, largest peak memory, DEM product steps reused and the
+    CPU seconds that reuse saved (what the reused steps took when they were computed, less
+    copying them; recorded by gep in ``gep_run.json``); then the saving in all."""
     by: dict[str, dict] = {}
     for r in runs:
         m = by.setdefault(r["model"], dict(n=0, wall=0.0, cpu=0.0, rss=0.0, reused=0,
-                                           computed=0))
+                                           computed=0, saved=0.0))
         m["n"] += 1
         m["wall"] += r["execute_seconds"]
         m["cpu"] += r.get("execute_cpu_seconds", float("nan"))
@@ -278,11 +281,16 @@ def print_runs(runs: list[dict]) -> None:
         dem = r.get("dem_products") or {}
         m["reused"] += dem.get("reused", 0)
         m["computed"] += dem.get("computed", 0)
+        m["saved"] += dem.get("saved_cpu_seconds", 0.0)
     print(f"  {'model':<20} {'runs':>4} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} "
-          f"{'DEM steps reused/computed':>26}")
+          f"{'DEM steps reused/computed':>26} {'saved CPU s':>12}")
     for name, m in sorted(by.items()):
         print(f"  {name:<20} {m['n']:>4} {m['wall']:>8.1f} {m['cpu']:>8.1f} {m['rss']:>8.0f} "
-              f"{m['reused']:>13}/{m['computed']}")
+              f"{m['reused']:>13}/{m['computed']:<12} {m['saved']:>12.1f}")
+    saved = sum(m["saved"] for m in by.values())
+    if saved:
+        print(f"  time saved by reusing DEM products: {saved:.1f} CPU s (about "
+              f"{saved / cores:.1f} s of wall time on {cores} busy cores)")
 
 
 if __name__ == "__main__":

@@ -124,7 +124,8 @@ def run_model(model_id: str, inputs: Path, params: dict[str, Any], workspace: Pa
                    "gtiff_compression": gtiff.in_force(),
                    "aligned": {k: v - aligned0[k] for k, v in aligned_copy.COUNTS.items()},
                    "dem_products": None if reuse is None else {
-                       "reused": len(reuse.reused), "computed": len(reuse.computed)}}
+                       "reused": len(reuse.reused), "computed": len(reuse.computed),
+                       "saved_cpu_seconds": round(reuse.saved_cpu_seconds, 3)}}
         write_parameter_set(args, spec.model_id, tmp / parameter_set_name(model_id))
         _rewrite_workspace_paths(tmp, workspace)
         _write_run_record(tmp, workspace, model_id, year, args, figures)

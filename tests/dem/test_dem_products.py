@@ -324,3 +324,22 @@ def test_effective_retention_is_routed_once_per_content(basin, tmp_path, monkeyp
     same = np.array_equal(_read(tmp_path / "fresh" / sub.format("n")),
                           _read(tmp_path / "fresh" / sub.format("p")), equal_nan=True)
     assert same is p_like_n
+
+
+def test_a_reuse_reports_the_time_it_saved(tmp_path, dem_array):
+    """A computed step records its CPU seconds in its manifest; a reuse reports them, less the
+    time serving it from the cache took, as saved (and a computation saves nothing)."""
+    cache = tmp_path / "cache"
+    dem = str(_write_dem(tmp_path / "dem.tif", dem_array))
+    with memoised_steps(cache) as first:
+        pygeoprocessing.routing.fill_pits((dem, 1), str(tmp_path / "f1.tif"))
+    assert first.computed and first.saved_cpu_seconds == 0.0
+    (manifest,) = cache.glob("*/manifest.json")
+    man = json.loads(manifest.read_text())
+    assert 0.0 <= man["cpu_seconds"] < 60.0
+    man["cpu_seconds"] = 100.0                  # as if the step had taken 100 CPU s
+    manifest.write_text(json.dumps(man))
+    with memoised_steps(cache) as again:
+        pygeoprocessing.routing.fill_pits((dem, 1), str(tmp_path / "f2.tif"))
+    assert again.reused and not again.computed
+    assert 99.0 < again.saved_cpu_seconds <= 100.0

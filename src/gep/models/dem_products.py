@@ -23,7 +23,8 @@ never changes. Here those steps are memoised by the **content** of their inputs:
   critical-length rasters, so P's comes from N's when their parameters are equal and a re-run
   of a year routes neither.
 * Products live in ``results/<basin>/invest/dem/<key>/`` (``Paths.dem_products``): the output
-  rasters and ``manifest.json`` (function, arguments, input and output digests, versions). A
+  rasters and ``manifest.json`` (function, arguments, input and output digests, versions, the
+  CPU seconds the step took: a reuse reports them less its copying as saved). A
   folder is written with :func:`gep.io.atomic_dir` under an exclusive file lock
   (``.locks/<key>.lock``), so two jobs needing the same key compute it once and nobody ever
   reads a half-written folder. A hit copies the cached files to the paths InVEST asked for, so
@@ -52,6 +53,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import types
 import uuid
 from dataclasses import dataclass, field
@@ -225,6 +227,9 @@ class Stats:
 
     reused: list[str] = field(default_factory=list)
     computed: list[str] = field(default_factory=list)
+    #: CPU seconds the reused steps took when they were computed (their manifests'
+    #: ``cpu_seconds``), less what serving them from the cache took: the time reuse saved
+    saved_cpu_seconds: float = 0.0
 
 
 class DemCache:
@@ -407,6 +412,7 @@ class _Memoised:
         except _Unknown:
             return self.real(*args, **kwargs)   # depends on more than the DEM: run as usual
         man, computed = cache.get_or_compute(key, functools.partial(self._compute, bound, desc))
+        served = time.process_time()
         folder = cache.folder(key)
         for n in self.step.outputs:
             target, out = str(bound.arguments[n]), man["outputs"][n]
@@ -414,6 +420,9 @@ class _Memoised:
             shutil.copyfile(folder / out["file"], target)
             _register(target, out["digest"])
         (stats.computed if computed else stats.reused).append(f"{self.step.name}:{key[:12]}")
+        if not computed:
+            stats.saved_cpu_seconds += (float(man.get("cpu_seconds", 0.0))
+                                        - (time.process_time() - served))
         return None
 
     def _compute(self, bound: inspect.BoundArguments, desc: dict, tmp: Path) -> dict:
@@ -422,12 +431,14 @@ class _Memoised:
         for n, name in files.items():
             call[n] = str(tmp / name)
         _STATE.busy = True
+        t0 = time.process_time()
         try:
             self.real(**call)
         finally:
             _STATE.busy = False
+        cpu = round(time.process_time() - t0, 3)   # what a later reuse saves (not the digests)
         return desc | {"outputs": {n: {"file": f, "digest": raster_digest(tmp / f)}
-                                   for n, f in files.items()}}
+                                   for n, f in files.items()}, "cpu_seconds": cpu}
 
 
 @contextlib.contextmanager
