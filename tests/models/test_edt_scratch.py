@@ -100,3 +100,10 @@ def test_plain_options():
     assert edt_scratch.is_compressed(ZSTD[1])
     assert not edt_scratch.is_compressed(("COMPRESS=NONE",))
     assert not edt_scratch.is_compressed(("TILED=YES",))
+
+
+def test_a_function_without_creation_options_is_left_alone():
+    def other(base, target, sampling_distance=(1., 1.), working_dir=None):
+        return None
+
+    assert edt_scratch.wrap(other) is other

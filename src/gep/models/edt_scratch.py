@@ -46,11 +46,15 @@ def is_compressed(options) -> bool:
 
 def wrap(original):
     """``original`` (pygeoprocessing's ``distance_transform_edt``) with uncompressed scratch
-    rasters, its signature and defaults kept."""
+    rasters, its signature and defaults kept; ``original`` itself if it takes no creation
+    options (another pygeoprocessing)."""
     import functools
     import inspect
 
-    default = inspect.signature(original).parameters["raster_driver_creation_tuple"].default
+    param = inspect.signature(original).parameters.get("raster_driver_creation_tuple")
+    if param is None or not isinstance(param.default, tuple):
+        return original
+    default = param.default
 
     @functools.wraps(original)
     def distance_transform_edt(base_region_raster_path_band, target_distance_raster_path,
