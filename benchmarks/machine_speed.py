@@ -11,10 +11,10 @@ evening are not comparable, and neither says by itself whether a change or the m
 workload of what the batch spends its time on: InVEST's C++ routing (pygeoprocessing's pit
 filling, MFD flow direction and flow accumulation on a 1000 x 1000 synthetic DEM), GeoTIFFs
 written and read in ZSTD (a 2000 x 2000 float raster, eight times), and numpy's element-wise
-passes over it. The
-same inputs every time (fixed seed). ``bench_batch.py`` and ``bench_demo.py`` print it before
-they run, so their figures can be set beside each other: a batch that took 10 % longer on a
-machine whose calibration also took 10 % longer did not get slower.
+passes over it. The same inputs every time (fixed seed). ``bench_batch.py`` and
+``bench_demo.py`` print it before they run, so their figures can be set beside each other:
+a batch that took 10 % longer on a machine whose calibration also took 10 % longer did not
+get slower.
 """
 from __future__ import annotations
 

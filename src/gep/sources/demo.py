@@ -16,6 +16,7 @@ Land cover follows the ESA WorldCover legend; see ``config/tables/`` for the par
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from functools import cached_property
@@ -327,8 +328,10 @@ _CACHE: dict[tuple, _Basin] = {}
 STORES = ".demo-fields"
 
 
+@functools.lru_cache(maxsize=8)
 def store_key(seed: int, rows: int, cols: int) -> str:
-    """Names the stored fields of one demo basin computed by one version of the code."""
+    """Names the stored fields of one demo basin computed by one version of the code (hashed
+    once per process: every ``_basin`` call asks for it)."""
     import scipy
 
     h = hashlib.sha256(Path(__file__).read_bytes())
